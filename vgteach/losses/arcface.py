@@ -1,0 +1,94 @@
+"""ArcFace: additive angular margin (Deng et al., CVPR 2019)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .._validation import check_positive
+from .base import MetricLoss, Terms
+
+
+def check_class_range(labels: Tensor, num_classes: int, owner: str) -> None:
+    """Proxy losses index a [K, D] table: every label must lie in [0, K)."""
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{owner} was built with num_classes={num_classes} but labels span "
+            f"[{int(labels.min())}, {int(labels.max())}]; labels must be in [0, num_classes)"
+        )
+
+
+def check_num_classes(num_classes, embedding_dim) -> tuple[int, int]:
+    for name, value in (("num_classes", num_classes), ("embedding_dim", embedding_dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return num_classes, embedding_dim
+
+
+class ArcFaceLoss(MetricLoss):
+    r"""Softmax over learnable class proxies with an additive angular margin on the target class.
+
+    .. math::
+        \cos\theta_j = z\cdot \hat w_j,\quad
+        \varphi = \begin{cases} \cos(\theta_y + m) & \cos\theta_y > \cos(\pi - m)\\
+                                \cos\theta_y - m \sin(\pi - m) & \text{otherwise}\end{cases},\quad
+        L = \operatorname{mean}_i\ \mathrm{CE}\big(s\,[\ldots, \varphi, \ldots, \cos\theta_j, \ldots],\ y_i\big)
+
+    The fallback branch keeps φ decreasing in θ when θ_y + m would pass π (the "easy margin off" form of
+    the reference implementation). ``cos(θ+m) = cosθ cos m − sinθ sin m`` is evaluated with
+    ``sin θ = sqrt(1 − cos²θ)``, which avoids acos and its infinite slope at ±1.
+
+    Parameters
+    ----------
+    num_classes : int
+        K, the number of proxies (rows of ``.weight``).
+    embedding_dim : int, default 128
+    scale : float, default 64
+    margin : float, default 0.5 (radians)
+
+    Attributes
+    ----------
+    weight : nn.Parameter [K, D]
+        The class proxies; optimise them with the head (the trainer collects ``loss_fn.parameters()``).
+
+    Terms
+    -----
+    One cross-entropy per sample; softmax-type: active iff CE > ε.
+
+    References
+    ----------
+    J. Deng, J. Guo, N. Xue, S. Zafeiriou. ArcFace: additive angular margin loss for deep face recognition.
+    CVPR 2019. Equivalent to pytorch-metric-learning's ``ArcFaceLoss(margin=degrees(m), scale=s)`` with
+    its ``W`` = our ``weight.T``.
+    """
+
+    name = "arcface"
+
+    def __init__(self, num_classes: int, embedding_dim: int = 128, scale: float = 64.0, margin: float = 0.5):
+        super().__init__()
+        self.num_classes, self.embedding_dim = check_num_classes(num_classes, embedding_dim)
+        self.scale = check_positive(scale, "scale")
+        self.margin = check_positive(margin, "margin", allow_zero=True)
+        if self.margin >= math.pi / 2:
+            raise ValueError(f"margin is an angle in radians and must be < π/2, got {margin}")
+        self.weight = nn.Parameter(torch.randn(num_classes, embedding_dim) / math.sqrt(embedding_dim))
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, scale={self.scale}, margin={self.margin}"
+
+    def _check_labels(self, labels: Tensor) -> None:
+        check_class_range(labels, self.num_classes, "ArcFaceLoss")
+
+    def _terms(self, z: Tensor, labels: Tensor) -> Terms:
+        w = F.normalize(self.weight.to(z.dtype), dim=1)
+        cos = (z @ w.T).clamp(-1.0, 1.0)
+        cos_y = cos.gather(1, labels[:, None]).squeeze(1)
+        sin_y = (1.0 - cos_y**2).clamp_min(1e-12).sqrt()
+        m = self.margin
+        phi = cos_y * math.cos(m) - sin_y * math.sin(m)
+        phi = torch.where(cos_y > math.cos(math.pi - m), phi, cos_y - m * math.sin(math.pi - m))
+        target = F.one_hot(labels, self.num_classes).to(z.dtype)
+        logits = self.scale * (cos + target * (phi - cos_y)[:, None])
+        return Terms(F.cross_entropy(logits, labels, reduction="none"))

@@ -1,0 +1,152 @@
+"""What every loss shares: input checks, L2-normalisation, elementary terms and their reduction.
+
+A loss in vgteach is written as *elementary terms* ℓ_t (one per pair, triplet, anchor or sample, as listed in
+DESIGN.md §2) and a *reduction* L = Σ_t w_t ℓ_t. Keeping the terms explicit is what lets GREEDINESS count how
+many of them are still "active" (still pushing on the embeddings) without any hidden global state: a call
+to :meth:`MetricLoss.compute` returns the loss together with the term counts.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .._validation import check_batch
+
+DEFAULT_ACTIVE_EPS = 1e-3
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The elementary terms of a loss on one batch.
+
+    Attributes
+    ----------
+    values : Tensor [T]
+        Term values ℓ_t, in the order documented by the loss.
+    hinge : bool
+        Hinge terms ([·]₊) are active iff ℓ_t > 0; softmax-type terms are active iff ℓ_t − floor_t > eps,
+        because a cross-entropy never reaches 0 exactly.
+    floor : Tensor or float
+        The smallest value a term can take (0, except SupCon's log #P(i)).
+    weights : Tensor [T] or None
+        Reduction weights, L = Σ_t w_t ℓ_t. ``None`` means the plain mean.
+    """
+
+    values: Tensor
+    hinge: bool = False
+    floor: Union[Tensor, float] = 0.0
+    weights: Optional[Tensor] = None
+
+    def active(self, eps: float = DEFAULT_ACTIVE_EPS) -> Tensor:
+        """Boolean mask [T] of the terms that still produce a gradient."""
+        if self.hinge:
+            return self.values > 0
+        return (self.values - self.floor) > eps
+
+    def detach(self) -> "Terms":
+        floor = self.floor.detach() if isinstance(self.floor, Tensor) else self.floor
+        weights = None if self.weights is None else self.weights.detach()
+        return Terms(self.values.detach(), self.hinge, floor, weights)
+
+
+@dataclass(frozen=True)
+class LossOutput:
+    """A loss value with its GREEDINESS counts (``num_terms``/``num_active`` are 0-dim long tensors,
+    kept on the device so that tracking them costs no synchronisation)."""
+
+    loss: Tensor
+    num_terms: Tensor
+    num_active: Tensor
+
+    @property
+    def active_ratio(self) -> float:
+        total = int(self.num_terms)
+        return float(self.num_active) / total if total else 0.0
+
+
+def zero_with_grad(z: Tensor) -> Tensor:
+    """A 0 that keeps the graph connected to ``z`` (an empty mean must not cut the gradient path)."""
+    return z.sum() * 0.0
+
+
+def mean_or_zero(values: Tensor, z: Tensor) -> Tensor:
+    """Mean of ``values``; 0 with a gradient path when there are none (DESIGN.md §2: an empty mean is 0)."""
+    return values.mean() if values.numel() else zero_with_grad(z)
+
+
+def masked_logsumexp(x: Tensor, mask: Tensor, dim: int = -1) -> Tensor:
+    """log Σ exp(x) over the entries where ``mask`` is True; −inf (with a zero, not NaN, gradient) when a
+    row has no such entry."""
+    has_any = mask.any(dim=dim)
+    filled = x.masked_fill(~mask, torch.finfo(x.dtype).min)
+    lse = torch.logsumexp(filled, dim=dim)
+    return torch.where(has_any, lse, torch.full_like(lse, float("-inf")))
+
+
+def same_label_masks(labels: Tensor) -> tuple[Tensor, Tensor]:
+    """``(positive [B, B], negative [B, B])``: same label excluding the diagonal, and different label."""
+    same = labels[:, None] == labels[None, :]
+    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    return same & ~eye, ~same
+
+
+class MetricLoss(nn.Module):
+    """Base class: ``forward(embeddings [B, D], labels [B]) -> 0-dim loss``.
+
+    Subclasses implement :meth:`_terms` on L2-normalised embeddings. The loss is computed in float32 (or
+    float64 if given float64) with autocast switched off: the B×B similarity matrix is cheap, and
+    ``exp(s/τ)`` at τ = 0.01 is not something to trust to bfloat16.
+    """
+
+    name: str = "base"
+
+    # -- public API ---------------------------------------------------------------------------------
+    def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        return self.compute(embeddings, labels).loss
+
+    def compute(self, embeddings: Tensor, labels: Tensor, eps: float = DEFAULT_ACTIVE_EPS) -> LossOutput:
+        """Loss plus the number of elementary terms and of active terms (DESIGN.md §2, last column)."""
+        z, labels = self._prepare(embeddings, labels)
+        with self._full_precision(z):
+            terms = self._terms(z, labels)
+            loss = self._reduce(terms, z)
+            active = terms.active(eps)
+        count = torch.tensor(terms.values.numel(), device=z.device)
+        return LossOutput(loss, count, active.sum())
+
+    def terms(self, embeddings: Tensor, labels: Tensor) -> Terms:
+        """The elementary terms (detached) — the object the book's chapters inspect."""
+        z, labels = self._prepare(embeddings, labels)
+        with torch.no_grad(), self._full_precision(z):
+            return self._terms(z, labels).detach()
+
+    # -- for subclasses -----------------------------------------------------------------------------
+    def _terms(self, z: Tensor, labels: Tensor) -> Terms:
+        raise NotImplementedError
+
+    def _reduce(self, terms: Terms, z: Tensor) -> Tensor:
+        if terms.weights is None:
+            return mean_or_zero(terms.values, z)
+        return (terms.weights * terms.values).sum() if terms.values.numel() else zero_with_grad(z)
+
+    def _check_labels(self, labels: Tensor) -> None:
+        """Hook for losses with a fixed number of classes (ArcFace, CCL)."""
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _prepare(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        embeddings, labels = check_batch(embeddings, labels)
+        self._check_labels(labels)
+        if embeddings.dtype in (torch.float16, torch.bfloat16):
+            embeddings = embeddings.float()
+        return F.normalize(embeddings, dim=1), labels
+
+    @staticmethod
+    def _full_precision(z: Tensor):
+        if z.device.type in ("cpu", "cuda"):
+            return torch.autocast(device_type=z.device.type, enabled=False)
+        return contextlib.nullcontext()

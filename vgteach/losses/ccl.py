@@ -1,0 +1,76 @@
+"""Center contrastive loss (after Cai et al., 2023)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .._validation import check_positive
+from .arcface import check_class_range, check_num_classes
+from .base import MetricLoss, Terms
+
+
+class CenterContrastiveLoss(MetricLoss):
+    r"""Contrast each sample with learnable class centers, plus a pull to its own center.
+
+    .. math::
+        \ell_i = -\log\frac{e^{(z_i\cdot\hat c_{y_i} - m)/\tau}}
+                          {e^{(z_i\cdot\hat c_{y_i} - m)/\tau} + \sum_{k\ne y_i} e^{z_i\cdot\hat c_k/\tau}}
+                 + \lambda\,\lVert z_i - \hat c_{y_i}\rVert^2,
+        \qquad L = \operatorname{mean}_i \ell_i
+
+    This is the project's reading of the Center Contrastive loss: the original paper's exact formula and
+    its center-update rule could not be read, so the centers here are ordinary parameters updated by
+    gradient descent together with the head (see DESIGN.md §2 and the CCL chapter).
+
+    Parameters
+    ----------
+    num_classes : int
+    embedding_dim : int, default 128
+    temperature : float, default 0.1
+    margin : float, default 0.2
+        Subtracted from the target cosine before the softmax (an additive cosine margin).
+    pull_weight : float, default 1.0
+        λ; ``‖z − ĉ‖² = 2 − 2 z·ĉ`` on the sphere.
+
+    Attributes
+    ----------
+    centers : nn.Parameter [K, D]
+
+    Terms
+    -----
+    One ℓ_i per sample; softmax-type: active iff ℓ_i > ε.
+
+    References
+    ----------
+    B. Cai, P. Xiong, S. Tian. Center contrastive loss for metric learning. arXiv 2308.00458 (2023).
+    """
+
+    name = "ccl"
+
+    def __init__(self, num_classes: int, embedding_dim: int = 128, temperature: float = 0.1,
+                 margin: float = 0.2, pull_weight: float = 1.0):
+        super().__init__()
+        self.num_classes, self.embedding_dim = check_num_classes(num_classes, embedding_dim)
+        self.temperature = check_positive(temperature, "temperature")
+        self.margin = check_positive(margin, "margin", allow_zero=True)
+        self.pull_weight = check_positive(pull_weight, "pull_weight", allow_zero=True)
+        self.centers = nn.Parameter(torch.randn(num_classes, embedding_dim) / math.sqrt(embedding_dim))
+
+    def extra_repr(self) -> str:
+        return (f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, temperature={self.temperature}, "
+                f"margin={self.margin}, pull_weight={self.pull_weight}")
+
+    def _check_labels(self, labels: Tensor) -> None:
+        check_class_range(labels, self.num_classes, "CenterContrastiveLoss")
+
+    def _terms(self, z: Tensor, labels: Tensor) -> Terms:
+        c = F.normalize(self.centers.to(z.dtype), dim=1)
+        cos = z @ c.T
+        target = F.one_hot(labels, self.num_classes).to(z.dtype)
+        logits = (cos - self.margin * target) / self.temperature
+        cos_y = cos.gather(1, labels[:, None]).squeeze(1)
+        pull = (2.0 - 2.0 * cos_y).clamp_min(0.0)
+        return Terms(F.cross_entropy(logits, labels, reduction="none") + self.pull_weight * pull)
