@@ -8,15 +8,20 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms
+from .base import MetricLoss, Terms, unit_rows
 
 
-def check_class_range(labels: Tensor, num_classes: int, owner: str) -> None:
-    """Proxy losses index a [K, D] table: every label must lie in [0, K)."""
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+def check_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
+    """Proxy losses own a [K, D] table: embeddings must have D columns and every label must lie in [0, K)."""
+    if embeddings.shape[1] != embedding_dim:
+        raise ValueError(
+            f"{owner} was built with embedding_dim={embedding_dim} but embeddings have {embeddings.shape[1]} columns"
+        )
+    low, high = (int(v) for v in torch.aminmax(labels))
+    if low < 0 or high >= num_classes:
         raise ValueError(
             f"{owner} was built with num_classes={num_classes} but labels span "
-            f"[{int(labels.min())}, {int(labels.max())}]; labels must be in [0, num_classes)"
+            f"[{low}, {high}]; labels must be in [0, num_classes)"
         )
 
 
@@ -78,17 +83,19 @@ class ArcFaceLoss(MetricLoss):
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, scale={self.scale}, margin={self.margin}"
 
-    def _check_labels(self, labels: Tensor) -> None:
-        check_class_range(labels, self.num_classes, "ArcFaceLoss")
+    def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+        check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "ArcFaceLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        w = F.normalize(self.weight.to(z.dtype), dim=1)
-        cos = (z @ w.T).clamp(-1.0, 1.0)
-        cos_y = cos.gather(1, labels[:, None]).squeeze(1)
-        sin_y = (1.0 - cos_y**2).clamp_min(1e-12).sqrt()
+        w = unit_rows(self.weight.to(z.dtype))
+        cos = z @ w.T                                                  # [B, K]
+        target = labels[:, None]
+        cos_y = cos.gather(1, target)                                  # [B, 1]
+        # the clamp keeps sqrt finite when rounding pushes |cos θ_y| a hair above 1
+        sin_y = (1.0 - cos_y * cos_y).clamp_min(1e-12).sqrt()
         m = self.margin
-        phi = cos_y * math.cos(m) - sin_y * math.sin(m)
-        phi = torch.where(cos_y > math.cos(math.pi - m), phi, cos_y - m * math.sin(math.pi - m))
-        target = F.one_hot(labels, self.num_classes).to(z.dtype)
-        logits = self.scale * (cos + target * (phi - cos_y)[:, None])
+        phi = torch.where(cos_y > math.cos(math.pi - m),
+                          torch.add(cos_y * math.cos(m), sin_y, alpha=-math.sin(m)),   # cos(θ_y + m)
+                          cos_y - m * math.sin(math.pi - m))
+        logits = self.scale * cos.scatter(1, target, phi)             # φ replaces cos θ_y
         return Terms(F.cross_entropy(logits, labels, reduction="none"))

@@ -8,11 +8,11 @@ to :meth:`MetricLoss.compute` returns the loss together with the term counts.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_batch
@@ -95,6 +95,33 @@ def same_label_masks(labels: Tensor) -> tuple[Tensor, Tensor]:
     return same & ~eye, ~same
 
 
+def unit_rows(x: Tensor, eps: float = 1e-12) -> Tensor:
+    """``F.normalize(x, dim=1)`` for parameters (proxies, centers), written as a product with the reciprocal
+    norm: its backward needs no [K, D] divisions, which makes it measurably cheaper on the CPU."""
+    return x * torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp_min(eps).reciprocal()
+
+
+def l2_normalize(embeddings: Tensor) -> Tensor:
+    """z = e / ||e|| row by row, exact at any finite scale.
+
+    The norm squares the entries: in float32, rows beyond ~1e19 overflow (``F.normalize`` then returns
+    z = 0) and rows below ~1e-15 lose their small components to underflow. Such rows are first divided by
+    their largest |entry|, a detached per-row constant that changes neither z nor its gradient (z is
+    scale-invariant). Checking the range costs one ``aminmax`` on [B], so ordinary batches pay ~nothing.
+    An all-zero row stays 0.
+    """
+    finfo = torch.finfo(embeddings.dtype)
+    norm = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
+    # below this norm, the components lost to underflow (each < sqrt(tiny)) exceed float rounding
+    accurate_from = math.sqrt(embeddings.shape[1] * finfo.tiny / finfo.eps)
+    smallest, largest = (v.item() for v in torch.aminmax(norm))
+    if accurate_from < smallest and largest < math.inf:
+        # times the reciprocal rather than divided by the norm: the backward then has no [B, D] divisions
+        return embeddings * norm.reciprocal()
+    embeddings = embeddings / embeddings.detach().abs().amax(dim=1, keepdim=True).clamp_min(finfo.tiny)
+    return embeddings / torch.linalg.vector_norm(embeddings, dim=1, keepdim=True).clamp_min(finfo.tiny)
+
+
 class MetricLoss(nn.Module):
     """Base class: ``forward(embeddings [B, D], labels [B]) -> 0-dim loss``.
 
@@ -107,7 +134,10 @@ class MetricLoss(nn.Module):
 
     # -- public API ---------------------------------------------------------------------------------
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return self.compute(embeddings, labels).loss
+        """The loss alone (what a training step needs): :meth:`compute`'s ``loss`` without the counting."""
+        z, labels = self._prepare(embeddings, labels)
+        with self._full_precision(z):
+            return self._reduce(self._terms(z, labels), z)
 
     def compute(self, embeddings: Tensor, labels: Tensor, eps: float = DEFAULT_ACTIVE_EPS) -> LossOutput:
         """Loss plus the number of elementary terms and of active terms (DESIGN.md §2, last column)."""
@@ -134,16 +164,16 @@ class MetricLoss(nn.Module):
             return mean_or_zero(terms.values, z)
         return (terms.weights * terms.values).sum() if terms.values.numel() else zero_with_grad(z)
 
-    def _check_labels(self, labels: Tensor) -> None:
-        """Hook for losses with a fixed number of classes (ArcFace, CCL)."""
+    def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+        """Hook for losses with a fixed number of classes and dimension (ArcFace, CCL)."""
 
     # -- helpers ------------------------------------------------------------------------------------
     def _prepare(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         embeddings, labels = check_batch(embeddings, labels)
-        self._check_labels(labels)
+        self._check_inputs(embeddings, labels)
         if embeddings.dtype in (torch.float16, torch.bfloat16):
             embeddings = embeddings.float()
-        return F.normalize(embeddings, dim=1), labels
+        return l2_normalize(embeddings), labels
 
     @staticmethod
     def _full_precision(z: Tensor):

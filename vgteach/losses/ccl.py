@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_positive
-from .arcface import check_class_range, check_num_classes
-from .base import MetricLoss, Terms
+from .arcface import check_num_classes, check_proxy_inputs
+from .base import MetricLoss, Terms, unit_rows
 
 
 class CenterContrastiveLoss(MetricLoss):
@@ -63,11 +63,11 @@ class CenterContrastiveLoss(MetricLoss):
         return (f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, temperature={self.temperature}, "
                 f"margin={self.margin}, pull_weight={self.pull_weight}")
 
-    def _check_labels(self, labels: Tensor) -> None:
-        check_class_range(labels, self.num_classes, "CenterContrastiveLoss")
+    def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+        check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "CenterContrastiveLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        c = F.normalize(self.centers.to(z.dtype), dim=1)
+        c = unit_rows(self.centers.to(z.dtype))
         cos = z @ c.T
         target = F.one_hot(labels, self.num_classes).to(z.dtype)
         logits = (cos - self.margin * target) / self.temperature

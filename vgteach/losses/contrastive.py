@@ -1,6 +1,8 @@
 """Contrastive loss (Hadsell, Chopra & LeCun, CVPR 2006)."""
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -25,7 +27,7 @@ class ContrastiveLoss(MetricLoss):
 
     Terms
     -----
-    Every pair in P ∪ N (positives first, then negatives, each in row-major ``i < j`` order); hinge-type:
+    Every unordered pair ``i < j`` in row-major order (positive or negative); hinge-type:
     active iff its term is > 0. A positive pair is active unless the two embeddings coincide, which is why
     Contrastive is "greedy": almost every pair keeps pushing, each a little.
 
@@ -44,16 +46,21 @@ class ContrastiveLoss(MetricLoss):
         return f"margin={self.margin}"
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        i, j = torch.triu_indices(len(z), len(z), offset=1, device=z.device)
-        d2 = (2.0 - 2.0 * (z[i] * z[j]).sum(dim=1)).clamp_min(0.0)
-        is_pos = labels[i] == labels[j]
+        i, j, flat = unordered_pairs(len(z), z.device)
+        d2 = (2.0 - 2.0 * (z @ z.T).flatten().index_select(0, flat)).clamp_min(0.0)   # d² = 2 − 2 z·z'
+        is_pos = labels.index_select(0, i) == labels.index_select(0, j)
         # clamp before sqrt: d = 0 would give an infinite gradient
-        d_neg = d2[~is_pos].clamp_min(1e-12).sqrt()
-        pos_terms = d2[is_pos]
-        neg_terms = (self.margin - d_neg).clamp_min(0.0) ** 2
-        values = torch.cat([pos_terms, neg_terms])
-        weights = torch.cat([
-            torch.full_like(pos_terms, 0.5 / max(len(pos_terms), 1)),
-            torch.full_like(neg_terms, 0.5 / max(len(neg_terms), 1)),
-        ])
+        d = d2.clamp_min(1e-12).sqrt()
+        values = torch.where(is_pos, d2, (self.margin - d).clamp_min(0.0) ** 2)
+        num_pos = int(is_pos.sum())
+        num_neg = len(is_pos) - num_pos
+        weights = torch.where(is_pos, d2.new_tensor(0.5 / max(num_pos, 1)), d2.new_tensor(0.5 / max(num_neg, 1)))
         return Terms(values, hinge=True, weights=weights)
+
+
+@functools.lru_cache(maxsize=16)
+def unordered_pairs(batch_size: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """``(i, j, i·B + j)`` for every pair i < j in row-major order. Cached: building the index lists
+    costs more than the loss itself, and a training run sees one or two batch sizes."""
+    i, j = torch.triu_indices(batch_size, batch_size, offset=1, device=device)
+    return i, j, i * batch_size + j

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms, masked_logsumexp, same_label_masks
+from .base import MetricLoss, Terms
 
 
 class SupConLoss(MetricLoss):
@@ -44,13 +44,18 @@ class SupConLoss(MetricLoss):
         return f"temperature={self.temperature}"
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        pos, _ = same_label_masks(labels)
+        same = labels[:, None] == labels[None, :]
+        is_self = torch.eye(len(z), dtype=torch.bool, device=z.device)
+        pos = same & ~is_self
         anchors = pos.any(dim=1)
-        pos = pos[anchors]                                            # [A, B]
-        logits = z[anchors] @ z.T / self.temperature                   # [A, B]
-        not_self = torch.ones_like(pos)
-        not_self[torch.arange(len(pos), device=z.device), anchors.nonzero().squeeze(1)] = False
-        log_prob = logits - masked_logsumexp(logits, not_self, dim=1)[:, None]
-        num_pos = pos.sum(dim=1)
-        values = -torch.where(pos, log_prob, torch.zeros_like(log_prob)).sum(dim=1) / num_pos
-        return Terms(values, floor=torch.log(num_pos.to(values.dtype)))
+        if not anchors.all():                                          # drop anchors without a positive
+            pos, is_self = pos[anchors], is_self[anchors]
+            logits = z[anchors] @ z.T / self.temperature               # [A, B]
+        else:
+            logits = z @ z.T / self.temperature
+        # log Σ_{a≠i} e^{s_ia/τ}: never empty, since every anchor here has a positive
+        log_denominator = torch.logsumexp(logits.masked_fill(is_self, float("-inf")), dim=1)
+        num_pos = pos.sum(dim=1).to(logits.dtype)
+        # ℓ_i = −mean_{p∈P(i)} (s_ip/τ − log_denominator_i)
+        values = log_denominator - torch.where(pos, logits, 0.0).sum(dim=1) / num_pos
+        return Terms(values, floor=torch.log(num_pos))

@@ -23,8 +23,10 @@ class TripletLoss(MetricLoss):
     margin : float, default 0.2
         The margin α (in squared-distance units).
     chunk_size : int, default 32
-        Anchors processed at once. Peak extra memory is O(chunk_size · B²) booleans/floats — never the
-        dense B³ tensor (at B = 512 that would be 134 M entries).
+        Memory budget, in anchors of a dense chunk: each step holds at most ``chunk_size · B²`` entries —
+        never the dense B³ tensor (at B = 512 that would be 134 M entries). Only the P ≤ B − 1 positives of
+        each anchor are visited, so a step covers ``chunk_size · B / P`` anchors (all 512 at once at the
+        paper's B = 512 with 10 classes).
 
     Notes
     -----
@@ -32,8 +34,13 @@ class TripletLoss(MetricLoss):
     (times 1/|A|). So we count, without autograd and chunk by chunk, ``W_ap`` = #active negatives of the
     pair (a, p) and ``W_an`` = #active positives of (a, n), and write the loss as
     ``(Σ W_ap d²_ap − Σ W_an d²_an + α|A|) / |A|`` on the B×B distance matrix: the same value and the same
-    gradient as the sum over triplets, with a graph of size B². |A| is a count and carries no gradient,
-    as in pytorch-metric-learning's ``AvgNonZeroReducer``.
+    gradient as the sum over triplets, with a graph of size B². Positive and negative pairs never overlap,
+    so both counts live in one matrix ``W = W_ap − W_an``. |A| is a count and carries no gradient, as in
+    pytorch-metric-learning's ``AvgNonZeroReducer``.
+
+    Valid triplets are enumerated as [anchor, k-th positive, n] blocks: ``d²_ap`` is gathered per anchor
+    (padding = −∞) and ``d²_an`` is +∞ wherever n is not a negative, so ``ℓ > 0`` holds exactly on the valid
+    active triplets without any mask multiplication.
 
     Terms: every valid triplet, hinge-type (active iff ℓ > 0). Averaging over active triplets only keeps
     the gradient large even when few triplets remain: "few but large" updates.
@@ -56,45 +63,68 @@ class TripletLoss(MetricLoss):
     def extra_repr(self) -> str:
         return f"margin={self.margin}"
 
+    def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        return self.compute(embeddings, labels).loss     # the counting *is* the loss here
+
     def compute(self, embeddings: Tensor, labels: Tensor, eps: float = DEFAULT_ACTIVE_EPS) -> LossOutput:
         z, labels = self._prepare(embeddings, labels)
         with self._full_precision(z):
             d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
             pos, neg = same_label_masks(labels)
-            w_ap, w_an, num_active = self._count_active(d2.detach(), pos, neg)
             num_terms = (pos.sum(1) * neg.sum(1)).sum()
+            weight, num_active = self._count_active(d2.detach(), pos, neg)
             if num_active == 0:
                 return LossOutput(zero_with_grad(z), num_terms, num_active)
-            total = (w_ap * d2).sum() - (w_an * d2).sum() + self.margin * num_active
-            return LossOutput(total / num_active, num_terms, num_active)
+            # num_active is a long tensor: float * long would promote to the default dtype (float32)
+            count = num_active.to(d2.dtype)
+            return LossOutput(((weight * d2).sum() + self.margin * count) / count, num_terms, num_active)
 
     @torch.no_grad()
-    def _count_active(self, d2: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        w_ap, w_an = torch.zeros_like(d2), torch.zeros_like(d2)
+    def _count_active(self, d2: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
+        """``W = W_ap − W_an`` [B, B] and |A|, visiting the valid triplets chunk by chunk."""
+        weight = torch.zeros_like(d2)
         num_active = torch.zeros((), dtype=torch.long, device=d2.device)
-        for start in range(0, len(d2), self.chunk_size):
-            rows = slice(start, start + self.chunk_size)
-            active = self._chunk_losses(d2[rows], pos[rows], neg[rows]) > 0   # [c, B(p), B(n)]
-            w_ap[rows] = active.sum(2, dtype=d2.dtype)
-            w_an[rows] = active.sum(1, dtype=d2.dtype)
-            num_active += active.sum()
-        return w_ap, w_an, num_active
+        pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg)
+        for rows in self._chunks(d_ap.shape[1], len(d2)):
+            # 1.0 where ℓ > 0, in place: the chunk's only [c, P, B] tensor (a bool mask would be cast to a
+            # float copy by each sum)
+            active = self._violations(d_ap[rows], d_an[rows]).gt_(0)
+            per_pos = active.sum(2)                                       # [c, P]: active negatives of (a, p)
+            weight[rows].scatter_add_(1, pos_idx[rows], per_pos)
+            weight[rows] -= active.sum(1)                                 # [c, B]: active positives of (a, n)
+            num_active += per_pos.sum(dtype=torch.long)                   # exact: each count is ≤ B
+        return weight, num_active
 
-    def _chunk_losses(self, d2: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
-        """ℓ[a, p, n] for a chunk of anchors, 0 where (a, p, n) is not a valid triplet."""
-        losses = (d2[:, :, None] - d2[:, None, :] + self.margin).clamp_min(0.0)
-        return losses * (pos[:, :, None] & neg[:, None, :])
+    @staticmethod
+    def _positives_first(d2: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Per anchor: the indices of its positives packed to the left (batch order) [B, P], their d²
+        (−∞ in the padding) and the d² to every sample (+∞ where it is not a negative) [B, B]."""
+        num_pos = int(pos.sum(1).max()) if len(pos) else 0
+        pos_idx = torch.argsort(pos.to(torch.uint8), dim=1, descending=True, stable=True)[:, :num_pos]
+        d_ap = d2.gather(1, pos_idx).masked_fill(~pos.gather(1, pos_idx), float("-inf"))
+        d_an = d2.masked_fill(~neg, float("inf"))
+        return pos_idx, d_ap, d_an
+
+    def _chunks(self, num_pos: int, batch_size: int):
+        """Slices of anchors with at most chunk_size · B² entries in each [c, P, B] block."""
+        step = max(1, self.chunk_size * batch_size // max(num_pos, 1))
+        return [slice(start, start + step) for start in range(0, batch_size, step)]
+
+    def _violations(self, d_ap: Tensor, d_an: Tensor) -> Tensor:
+        """d²_ap − d²_an + α for [c, P] positives × [c, B] samples; −∞ wherever (a, p, n) is not valid."""
+        return (d_ap + self.margin)[:, :, None] - d_an[:, None, :]
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        """Every valid triplet's ℓ, anchors in batch order (O(#triplets) memory: for inspection only)."""
+        """Every valid triplet's ℓ in (a, p, n) row-major order (O(#triplets) memory: for inspection only)."""
         d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
         pos, neg = same_label_masks(labels)
+        pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg)
+        valid_pos = pos.gather(1, pos_idx)
         chunks = []
-        for start in range(0, len(d2), self.chunk_size):
-            rows = slice(start, start + self.chunk_size)
-            valid = pos[rows, :, None] & neg[rows, None, :]
-            chunks.append(self._chunk_losses(d2[rows], pos[rows], neg[rows])[valid])
-        return Terms(torch.cat(chunks), hinge=True)
+        for rows in self._chunks(d_ap.shape[1], len(d2)):
+            valid = valid_pos[rows, :, None] & neg[rows, None, :]
+            chunks.append(self._violations(d_ap[rows], d_an[rows])[valid].clamp_min(0.0))
+        return Terms(torch.cat(chunks) if chunks else d2.new_zeros(0), hinge=True)
 
     def _reduce(self, terms: Terms, z: Tensor) -> Tensor:
         active = terms.values[terms.values > 0]
