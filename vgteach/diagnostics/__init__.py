@@ -1,0 +1,20 @@
+"""Diagnostics of DESIGN.md §3, one concept per module.
+
+- :func:`variance_stats` — VARIANCE: within-class variance, between-class separation, centroid spacing.
+- :func:`greediness_stats`, :func:`per_sample_grad_norms` — GREEDINESS: active terms and per-sample
+  gradient norms of a loss on one batch.
+- :func:`gini` — the Gini coefficient used for the gradient norms' inequality.
+- :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank.
+
+>>> from vgteach.diagnostics import variance_stats, greediness_stats
+>>> variance_stats(embeddings, labels)["intra"]
+>>> greediness_stats(build_loss("triplet"), embeddings, labels)["active_ratio"]
+"""
+from __future__ import annotations
+
+from .geometry import geometry_stats
+from .gini import gini
+from .greediness import greediness_stats, per_sample_grad_norms
+from .variance import variance_stats
+
+__all__ = ["variance_stats", "greediness_stats", "per_sample_grad_norms", "geometry_stats", "gini"]

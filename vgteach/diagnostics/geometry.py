@@ -1,0 +1,159 @@
+r"""Geometry beyond the paper (DESIGN.md §3): alignment & uniformity, neural collapse, effective rank.
+
+Zeng et al. describe geometry through within-/between-class variance (:func:`variance_stats`). Four standard
+measures from the representation-learning literature complement them, kept separate so that the paper's
+numbers stay what they are:
+
+- **alignment** and **uniformity** (Wang & Isola 2020): are positives close, and do the embeddings use the
+  whole sphere?
+- **NC1** (Papyan, Han & Donoho 2020): within-class variability relative to the between-class spread — the
+  first property of "neural collapse", → 0 as classes collapse onto their means.
+- **effective rank** (Roy & Vetterli 2007): how many directions of the embedding space are actually used
+  (dimensional collapse).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .._validation import check_positive
+from ._common import as_batch, class_index, class_means, unit_float64
+
+#: entries of one block of the pairwise matrix (float64: 32 MiB), which bounds the memory of the pair terms
+_PAIR_BLOCK = 1 << 22
+
+
+def _pair_terms(z: Tensor, labels: Tensor, alpha: float, t: float) -> tuple[float, float]:
+    r"""Alignment and uniformity over the pairs i < j, by row blocks: memory O(block), never B×B at once.
+
+    Squared distances come from the Gram matrix, d² = ||z_i||² + ||z_j||² − 2 z_i·z_j (clamped at 0), so
+    a collapsed pair gives d² ≈ 1e-16 rather than exactly 0.
+    """
+    n = z.shape[0]
+    num_pairs = n * (n - 1) // 2
+    if num_pairs == 0:
+        return 0.0, 0.0
+    sq_norms = z.pow(2).sum(dim=1)
+    columns = torch.arange(n, device=z.device)
+    rows_per_block = max(1, _PAIR_BLOCK // n)
+    align_sum = z.new_zeros(())
+    align_count = z.new_zeros((), dtype=torch.long)
+    block_lse = []
+    for start in range(0, n, rows_per_block):
+        stop = min(n, start + rows_per_block)
+        sq = (sq_norms[start:stop, None] + sq_norms[None, :] - 2.0 * (z[start:stop] @ z.T)).clamp_min(0.0)
+        upper = columns[None, :] > columns[start:stop, None]                 # j > i
+        positive = upper & (labels[start:stop, None] == labels[None, :])
+        align_sum = align_sum + sq[positive].pow(alpha / 2.0).sum()
+        align_count = align_count + positive.sum()
+        block_lse.append(torch.logsumexp((-t * sq).masked_fill(~upper, float("-inf")).flatten(), dim=0))
+    uniformity = torch.logsumexp(torch.stack(block_lse), dim=0) - math.log(num_pairs)
+    align_sum, align_count, uniformity = torch.stack([align_sum, align_count.to(z.dtype), uniformity]).tolist()
+    return (align_sum / align_count if align_count else 0.0), uniformity
+
+
+def _nc1(z: Tensor, labels: Tensor) -> Tensor:
+    r"""tr(Σ_W Σ_B⁺)/C (0-dim tensor)."""
+    inverse, counts = class_index(labels)
+    num_classes = len(counts)
+    mu = class_means(z, inverse, counts)                                     # [C, D]
+    residual = z - mu[inverse]                                               # [B, D]
+    sigma_w = residual.T @ residual / z.shape[0]                             # averaged over samples
+    centred = mu - z.mean(dim=0)                                             # around the global mean
+    sigma_b = centred.T @ centred / num_classes
+    # pinv's usual relative cut-off, plus an absolute one at rounding level: with one class the centred
+    # means are ~1e-17 of noise, not a direction to invert (1e33). z has unit rows, so the scale is 1.
+    rounding = max(num_classes, z.shape[1]) * torch.finfo(z.dtype).eps
+    pinv = torch.linalg.pinv(sigma_b, atol=rounding**2 / num_classes, rtol=z.shape[1] * torch.finfo(z.dtype).eps,
+                             hermitian=True)
+    return (sigma_w * pinv).sum() / num_classes                              # tr(A B) = Σ A ⊙ Bᵀ, B = Bᵀ
+
+
+def _effective_rank(z: Tensor) -> Tensor:
+    r"""exp(H(p)), p = σ / Σσ over the singular values of z (0-dim tensor; 0 for an all-zero z)."""
+    sigma = torch.linalg.svdvals(z)
+    total = sigma.sum()
+    p = sigma / total.clamp_min(torch.finfo(z.dtype).tiny)
+    entropy = -torch.xlogy(p, p).sum()                                       # 0·log 0 = 0
+    return torch.where(total > 0, entropy.exp(), torch.zeros_like(entropy))
+
+
+def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dict:
+    r"""Alignment, uniformity, NC1 and effective rank of L2-normalised embeddings.
+
+    With :math:`z_i = e_i/\lVert e_i \rVert`, positive pairs :math:`P = \{(i, j): i < j, y_i = y_j\}` and all
+    pairs :math:`A = \{(i, j): i < j\}`:
+
+    .. math::
+        \text{alignment} = \frac{1}{|P|} \sum_{(i,j) \in P} \lVert z_i - z_j \rVert^{\alpha},
+        \qquad
+        \text{uniformity} = \log \frac{1}{|A|} \sum_{(i,j) \in A} e^{-t \lVert z_i - z_j \rVert^2}
+
+    (Wang & Isola 2020; lower is better for both; uniformity lies in [−4t, 0] and is evaluated with
+    log-sum-exp),
+
+    .. math::
+        \text{nc1} = \frac{1}{C}\operatorname{tr}\big(\Sigma_W \Sigma_B^{+}\big),\quad
+        \Sigma_W = \frac{1}{B}\sum_i (z_i - \mu_{y_i})(z_i - \mu_{y_i})^\top,\quad
+        \Sigma_B = \frac{1}{C}\sum_c (\mu_c - \mu_G)(\mu_c - \mu_G)^\top
+
+    (Papyan, Han & Donoho 2020: within-class covariance averaged over samples, between-class covariance of
+    the C class means around the global mean :math:`\mu_G` of all samples, :math:`^{+}` the Moore–Penrose
+    pseudo-inverse: eigenvalues of Σ_B below D·ε₆₄ times the largest, or below the rounding level
+    (max(C, D)·ε₆₄)²/C, are treated as 0), and
+
+    .. math::
+        \text{effective\_rank} = \exp\Big(-\sum_k p_k \log p_k\Big),\qquad
+        p_k = \sigma_k \Big/ \sum_l \sigma_l
+
+    over the singular values :math:`\sigma_k` of the **uncentred** matrix :math:`Z = [z_1; \dots; z_B]`
+    (Roy & Vetterli 2007). Uncentred because the losses act on the unit vectors themselves: a batch
+    whose classes all sit on one great circle has effective rank ≈ 2, whatever its mean. It lies in
+    [1, min(B, D)].
+
+    Parameters
+    ----------
+    embeddings : Tensor or numpy array [B, D]
+        Raw embeddings (normalised here).
+    labels : Tensor or numpy array [B]
+        Integer class ids.
+    alpha : float, default 2
+        Exponent of the alignment (> 0).
+    t : float, default 2
+        Temperature of the uniformity's Gaussian kernel (> 0).
+
+    Returns
+    -------
+    dict
+        ``alignment``, ``uniformity``, ``nc1``, ``effective_rank`` (python floats).
+
+    Notes
+    -----
+    - Computed in float64 on the embeddings' device, detached. Pair terms are accumulated over row blocks
+      (memory O(block), not O(B²)); NC1 needs D×D matrices and the effective rank one SVD of [B, D].
+    - Squared pair distances use the Gram form, so a perfectly collapsed class has alignment ≈ 1e-16 (for
+      α = 2), not exactly 0.
+    - **Degenerate batches (documented choices, all finite):** no positive pair → ``alignment`` = 0.0; a
+      single sample (no pair at all) → ``uniformity`` = 0.0; fewer than two classes → Σ_B = 0 (up to
+      rounding, which the absolute cut-off of the pseudo-inverse discards), whose pseudo-inverse is 0, so
+      ``nc1`` = 0.0 (undefined, reported as 0 — read it together with the number
+      of classes); only singletons → Σ_W = 0 and ``nc1`` = 0.0; an all-zero embedding matrix →
+      ``effective_rank`` = 0.0.
+
+    References
+    ----------
+    T. Wang, P. Isola. Understanding contrastive representation learning through alignment and uniformity
+    on the hypersphere. ICML 2020.
+    V. Papyan, X. Y. Han, D. L. Donoho. Prevalence of neural collapse during the terminal phase of deep
+    learning training. PNAS 117(40), 2020.
+    O. Roy, M. Vetterli. The effective rank: a measure of effective dimensionality. EUSIPCO 2007.
+    """
+    alpha = check_positive(alpha, "alpha")
+    t = check_positive(t, "t")
+    embeddings, labels = as_batch(embeddings, labels)
+    z = unit_float64(embeddings)
+    alignment, uniformity = _pair_terms(z, labels, alpha, t)
+    nc1, effective_rank = torch.stack([_nc1(z, labels), _effective_rank(z)]).tolist()
+    return {"alignment": alignment, "uniformity": uniformity, "nc1": nc1, "effective_rank": effective_rank}

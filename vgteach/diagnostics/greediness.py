@@ -1,0 +1,163 @@
+r"""GREEDINESS (DESIGN.md §3): how many elementary terms of a loss still push, and how the push is shared.
+
+A loss is a reduction of elementary terms (pairs, triplets, anchors or samples — DESIGN.md §2). Some of them
+are *active* (a hinge above 0, a cross-entropy above its floor + ε) and produce a gradient; the others are
+already satisfied. Zeng et al. call a loss *greedy* when it keeps updating through many small pushes
+(Contrastive, InfoNCE) rather than a few large ones. :func:`greediness_stats` measures both views on one
+batch: the fraction of active terms, and the distribution of the per-sample gradient norms ||∂L/∂e_i||.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .._validation import check_positive
+from ..losses.base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss
+from ._common import as_batch
+from .gini import gini_tensor
+
+
+def _check_loss_fn(loss_fn) -> None:
+    if not isinstance(loss_fn, MetricLoss):
+        raise TypeError(
+            f"loss_fn must be a vgteach loss (e.g. build_loss('triplet')), got {type(loss_fn).__name__}"
+        )
+
+
+def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple[LossOutput, Tensor]:
+    """One forward (:meth:`MetricLoss.compute`) and one backward on a detached leaf copy of ``embeddings``.
+
+    The gradient is taken with ``torch.autograd.grad`` with respect to that copy only, so nothing is written
+    into ``embeddings.grad``, the caller's graph is neither traversed nor freed, and the loss's own
+    parameters (ArcFace's ``.weight``, CCL's ``.centers``) get no ``.grad``. Gradients are enabled (and
+    inference mode switched off) for the call, so it also works inside an evaluation loop under
+    ``torch.no_grad()``.
+    """
+    _check_loss_fn(loss_fn)
+    embeddings, labels = as_batch(embeddings, labels)
+    with torch.inference_mode(False), torch.enable_grad():
+        e = embeddings.detach().clone().requires_grad_(True)
+        out = loss_fn.compute(e, labels, eps)
+        if out.loss.requires_grad:
+            (grad,) = torch.autograd.grad(out.loss, e, allow_unused=True, materialize_grads=True)
+        else:                       # a loss with no path to e (never the case for vgteach's losses)
+            grad = torch.zeros_like(e)
+    loss = out.loss.detach()
+    return LossOutput(loss, out.num_terms, out.num_active), grad
+
+
+def per_sample_grad_norms(loss_fn: MetricLoss, embeddings, labels) -> Tensor:
+    r"""Per-sample gradient norms :math:`g_i = \lVert \partial L / \partial e_i \rVert_2` of a batch loss.
+
+    The gradient is with respect to the **raw** embeddings :math:`e_i` (the head's output), before the loss's
+    internal normalisation :math:`z_i = e_i/\lVert e_i \rVert`. Since
+    :math:`\partial L/\partial e_i = (I - z_i z_i^\top)\,(\partial L/\partial z_i) / \lVert e_i \rVert`,
+    it is the part of the push tangent to the sphere, scaled by :math:`1/\lVert e_i \rVert`: it is what
+    actually reaches the head.
+
+    Parameters
+    ----------
+    loss_fn : MetricLoss
+        A vgteach loss (``build_loss(name, ...)``).
+    embeddings : Tensor or numpy array [B, D]
+        Not modified; the computation runs on a detached copy (see :func:`greediness_stats`).
+    labels : Tensor or numpy array [B]
+
+    Returns
+    -------
+    Tensor [B]
+        Detached, on the embeddings' device and in their dtype. All zeros when the loss has no gradient
+        path to the embeddings.
+    """
+    _, grad = _loss_and_grad(loss_fn, embeddings, labels, DEFAULT_ACTIVE_EPS)
+    return torch.linalg.vector_norm(grad, dim=1)
+
+
+def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAULT_ACTIVE_EPS,
+                     grad_eps: float = 1e-8) -> dict:
+    r"""Active-term ratio and the distribution of per-sample gradient norms of ``loss_fn`` on one batch.
+
+    With :math:`T` elementary terms :math:`\ell_t` of the loss (DESIGN.md §2) and
+    :math:`g_i = \lVert \partial L / \partial e_i \rVert` (see :func:`per_sample_grad_norms`):
+
+    .. math::
+        \text{active\_ratio} = \frac{\#\{t : \ell_t \text{ active}\}}{T},\qquad
+        \text{sample\_active\_ratio} = \frac{\#\{i : g_i > \text{grad\_eps}\}}{B},\qquad
+        \text{grad\_gini} = G(g_1, \dots, g_B),
+
+    where a hinge term is active iff :math:`\ell_t > 0` and a softmax-type term iff
+    :math:`\ell_t - \text{floor}_t > \varepsilon`, and :math:`G` is the Gini coefficient (:func:`~vgteach.diagnostics.gini`):
+    "many small updates" → low, "few large updates" → high.
+
+    Forward and backward run on a **detached leaf copy** of ``embeddings``, with ``torch.autograd.grad``
+    taken with respect to that copy only: the caller's graph is untouched (no ``.grad`` appears on
+    ``embeddings``, and a later ``backward`` through the caller's graph still works), and the loss's
+    parameters (ArcFace's ``.weight``, CCL's ``.centers``) receive no ``.grad``. One
+    :meth:`MetricLoss.compute` call yields the loss and the term counts in the same pass.
+
+    Parameters
+    ----------
+    loss_fn : MetricLoss
+        A vgteach loss.
+    embeddings : Tensor or numpy array [B, D]
+        Raw embeddings (the head's output).
+    labels : Tensor or numpy array [B]
+        Integer class ids.
+    eps : float, default 1e-3
+        Activity threshold ε of softmax-type terms (a parameter of the diagnostic, not of the loss).
+    grad_eps : float, default 1e-8
+        A sample counts as updated when its gradient norm exceeds this.
+
+    Returns
+    -------
+    dict
+        ``loss`` (float), ``num_terms`` and ``num_active`` (int), ``active_ratio``, ``sample_active_ratio``,
+        ``grad_norm_mean``, ``grad_norm_median``, ``grad_norm_max``, ``grad_gini`` (floats).
+
+    Notes
+    -----
+    - ``active_ratio`` is 0.0 when the batch has no elementary term at all (e.g. a triplet batch without
+      negatives): nothing is active. The gradient norms are then 0 as well (the loss is the constant 0 with a
+      gradient path), so ``sample_active_ratio``, the norm statistics and ``grad_gini`` are 0.0 — the Gini of
+      all-zero values is defined as 0.
+    - ``grad_norm_median`` is the usual median (mean of the two middle values when B is even).
+    - Cost: one forward and one backward of the loss, plus a handful of reductions and a single
+      device→host transfer.
+
+    References
+    ----------
+    Zeng, Niu, Li & Taya. Variance & Greediness: a comparative study of metric-learning losses. ICASSP 2026
+    (arXiv 2601.21450); the exact definitions above are this project's (DESIGN.md §3).
+
+    Examples
+    --------
+    >>> loss_fn = build_loss("triplet")
+    >>> greediness_stats(loss_fn, embeddings, labels)["active_ratio"]
+    """
+    eps = check_positive(eps, "eps", allow_zero=True)
+    grad_eps = check_positive(grad_eps, "grad_eps", allow_zero=True)
+    out, grad = _loss_and_grad(loss_fn, embeddings, labels, eps)
+    norms = torch.linalg.vector_norm(grad.to(torch.float64), dim=1)
+    summary = torch.stack([
+        out.loss.to(torch.float64),
+        out.num_terms.to(torch.float64),
+        out.num_active.to(torch.float64),
+        (norms > grad_eps).to(torch.float64).mean(),
+        norms.mean(),
+        norms.quantile(0.5),
+        norms.max(),
+        gini_tensor(norms),
+    ]).tolist()                                       # one synchronisation for all the scalars
+    loss, num_terms, num_active, sample_active, mean, median, maximum, grad_gini = summary
+    num_terms, num_active = int(num_terms), int(num_active)
+    return {
+        "loss": loss,
+        "num_terms": num_terms,
+        "num_active": num_active,
+        "active_ratio": num_active / num_terms if num_terms else 0.0,
+        "sample_active_ratio": sample_active,
+        "grad_norm_mean": mean,
+        "grad_norm_median": median,
+        "grad_norm_max": maximum,
+        "grad_gini": grad_gini,
+    }
