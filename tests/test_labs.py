@@ -1,0 +1,334 @@
+"""The lab self-checks (vgteach.labs): they must accept a correct student solution written from the formulas
+(here: plain loops, nothing shared with vgteach) and reject typical mistakes with a message that says why."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vgteach import labs
+
+
+# --------------------------------------------------------------- "student" solutions, straight from DESIGN.md
+def loop_contrastive(embeddings, labels, margin=1.0):
+    z = F.normalize(embeddings, dim=1)
+    pos, neg = [], []
+    for i in range(len(z)):
+        for j in range(i + 1, len(z)):
+            d = (z[i] - z[j]).norm()
+            if labels[i] == labels[j]:
+                pos.append(d ** 2)
+            else:
+                neg.append(torch.clamp(margin - d, min=0) ** 2)
+    mean = lambda xs: torch.stack(xs).mean() if xs else z.sum() * 0
+    return 0.5 * mean(pos) + 0.5 * mean(neg)
+
+
+def loop_triplet(embeddings, labels, margin=0.2, guard_empty=True):
+    z = F.normalize(embeddings, dim=1)
+    active = []
+    for a in range(len(z)):
+        for p in range(len(z)):
+            for n in range(len(z)):
+                if p != a and labels[p] == labels[a] and labels[n] != labels[a]:
+                    value = (z[a] - z[p]).pow(2).sum() - (z[a] - z[n]).pow(2).sum() + margin
+                    if value > 0:
+                        active.append(value)
+    if not active and guard_empty:
+        return z.sum() * 0
+    return torch.stack(active).mean() if active else torch.tensor(float("nan"))
+
+
+def loop_infonce(embeddings, labels, temperature=0.1):
+    z = F.normalize(embeddings, dim=1)
+    terms = []
+    for i in range(len(z)):
+        negatives = [n for n in range(len(z)) if labels[n] != labels[i]]
+        for p in range(len(z)):
+            if p == i or labels[p] != labels[i]:
+                continue
+            logits = torch.stack([z[i] @ z[p]] + [z[i] @ z[n] for n in negatives]) / temperature
+            terms.append(-torch.log_softmax(logits, dim=0)[0])
+    return torch.stack(terms).mean() if terms else z.sum() * 0
+
+
+def loop_supcon(embeddings, labels, temperature=0.1):
+    z = F.normalize(embeddings, dim=1)
+    terms = []
+    for i in range(len(z)):
+        others = [a for a in range(len(z)) if a != i]
+        positives = [p for p in others if labels[p] == labels[i]]
+        if not positives:
+            continue
+        log_prob = torch.log_softmax(torch.stack([z[i] @ z[a] for a in others]) / temperature, dim=0)
+        terms.append(-torch.stack([log_prob[others.index(p)] for p in positives]).mean())
+    return torch.stack(terms).mean() if terms else z.sum() * 0
+
+
+def loop_npair(embeddings, labels, scale=1.0):
+    z = F.normalize(embeddings, dim=1)
+    anchors, positives = [], []
+    for label in dict.fromkeys(labels.tolist()):             # labels in order of first appearance
+        members = [i for i in range(len(z)) if labels[i] == label]
+        if len(members) >= 2:
+            anchors.append(members[0])
+            positives.append(members[1])
+    if len(anchors) < 2:
+        return z.sum() * 0
+    logits = scale * z[anchors] @ z[positives].T
+    return F.cross_entropy(logits, torch.arange(len(anchors)))
+
+
+def loop_arcface(embeddings, labels, proxies, scale=64.0, margin=0.5):
+    z = F.normalize(embeddings, dim=1)
+    w = F.normalize(proxies, dim=1)
+    losses = []
+    for i in range(len(z)):
+        cos = z[i] @ w.T
+        y = int(labels[i])
+        theta = torch.acos(cos[y].clamp(-1 + 1e-12, 1 - 1e-12))
+        if cos[y] > math.cos(math.pi - margin):
+            phi = torch.cos(theta + margin)
+        else:
+            phi = cos[y] - margin * math.sin(math.pi - margin)
+        logits = torch.cat([cos[:y], phi[None], cos[y + 1:]]) * scale
+        losses.append(-torch.log_softmax(logits, dim=0)[y])
+    return torch.stack(losses).mean()
+
+
+def loop_ccl(embeddings, labels, centers, temperature=0.1, margin=0.2, pull_weight=1.0):
+    z = F.normalize(embeddings, dim=1)
+    c = F.normalize(centers, dim=1)
+    losses = []
+    for i in range(len(z)):
+        y = int(labels[i])
+        logits = z[i] @ c.T
+        logits = torch.cat([logits[:y], logits[y:y + 1] - margin, logits[y + 1:]]) / temperature
+        losses.append(-torch.log_softmax(logits, dim=0)[y] + pull_weight * (z[i] - c[y]).pow(2).sum())
+    return torch.stack(losses).mean()
+
+
+STUDENT_SOLUTIONS = {
+    "contrastive": (labs.check_contrastive, loop_contrastive),
+    "triplet": (labs.check_triplet, loop_triplet),
+    "npair": (labs.check_npair, loop_npair),
+    "infonce": (labs.check_infonce, loop_infonce),
+    "arcface": (labs.check_arcface, loop_arcface),
+    "supcon": (labs.check_supcon, loop_supcon),
+    "ccl": (labs.check_ccl, loop_ccl),
+}
+
+
+@pytest.mark.parametrize("loss_name", list(STUDENT_SOLUTIONS))
+def test_a_correct_loop_solution_passes(loss_name):
+    check, solution = STUDENT_SOLUTIONS[loss_name]
+    result = check(solution)
+    assert result.passed, result.message
+    assert bool(result) and str(result).startswith("✅")
+
+
+def test_every_loss_has_a_check():
+    assert set(labs.LOSS_HINTS) == set(labs.LOSS_NAMES) == set(STUDENT_SOLUTIONS)
+
+
+# --------------------------------------------------------------------------------- typical mistakes
+def test_forgetting_to_normalise_gets_the_normalisation_hint():
+    def unnormalised(embeddings, labels, margin=1.0):
+        d = torch.cdist(embeddings, embeddings)
+        iu = torch.triu_indices(len(labels), len(labels), 1)
+        same = labels[iu[0]] == labels[iu[1]]
+        d = d[iu[0], iu[1]]
+        return 0.5 * d[same].pow(2).mean() + 0.5 * (margin - d[~same]).clamp(min=0).pow(2).mean()
+
+    result = labs.check_contrastive(unnormalised)
+    assert not result.passed
+    assert "batch 1" in result.message and "normalise first" in result.message
+
+
+def test_normalising_with_a_detached_norm_gets_the_radial_gradient_hint():
+    def detached_norm(embeddings, labels, margin=1.0):
+        z = embeddings / embeddings.norm(dim=1, keepdim=True).detach()
+        i, j = torch.triu_indices(len(z), len(z), 1)
+        d = (z[i] - z[j]).norm(dim=1)
+        same = labels[i] == labels[j]
+        return 0.5 * d[same].pow(2).mean() + 0.5 * (margin - d[~same]).clamp(min=0).pow(2).mean()
+
+    result = labs.check_contrastive(detached_norm)
+    assert not result.passed
+    assert "gradient does not" in result.message and "did not normalise" in result.message
+
+
+def test_an_unguarded_empty_mean_is_reported_as_nan_with_the_reason():
+    result = labs.check_triplet(lambda e, y: loop_triplet(e, y, guard_empty=False))
+    assert not result.passed
+    assert "nan" in result.message and "empty set" in result.message
+
+
+def test_a_detached_loss_is_rejected_even_when_its_value_is_right():
+    result = labs.check_infonce(lambda e, y: torch.tensor(float(loop_infonce(e, y).detach())))
+    assert not result.passed and "no gradient flows" in result.message
+
+
+def test_wrong_gradient_with_right_value_is_caught():
+    def value_right_gradient_wrong(embeddings, labels):
+        loss = loop_supcon(embeddings, labels)
+        return loss.detach() + 0.5 * (embeddings.sum() - embeddings.sum().detach())
+
+    result = labs.check_supcon(value_right_gradient_wrong)
+    assert not result.passed and "gradient does not" in result.message
+
+
+def test_exceptions_in_student_code_become_messages():
+    def broken(embeddings, labels):
+        raise RuntimeError("shape mismatch in my code")
+
+    result = labs.check_contrastive(broken)
+    assert not result.passed and "RuntimeError: shape mismatch in my code" in result.message
+
+
+def test_a_non_scalar_loss_is_explained():
+    result = labs.check_contrastive(lambda e, y: F.normalize(e, dim=1).sum(dim=1))
+    assert not result.passed and "single number" in result.message
+
+
+def test_a_wrong_hyperparameter_fails():
+    result = labs.check_infonce(lambda e, y: loop_infonce(e, y, temperature=0.5))
+    assert not result.passed and "vgteach gives" in result.message
+
+
+def test_check_loss_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="unknown loss"):
+        labs.check_loss(loop_contrastive, "hinge")
+    with pytest.raises(TypeError, match="your function"):
+        labs.check_loss("not a function", "contrastive")
+
+
+def test_cases_cover_the_awkward_batches():
+    cases = labs.make_cases()
+    assert any(case.unit_length for case in cases) and any(not case.unit_length for case in cases)
+    counts = [torch.bincount(case.labels) for case in cases]
+    assert any((c == 1).any() for c in counts)                          # a singleton class
+    assert any(len(c) == 1 for c in counts)                             # no negatives
+    assert any((c == 1).all() for c in counts)                          # no positives
+
+
+# ------------------------------------------------------------------------------- geometry and greediness
+def test_check_squared_distances():
+    assert labs.check_squared_distances(lambda z: torch.cdist(z, z) ** 2).passed
+    result = labs.check_squared_distances(lambda z: torch.cdist(z, z))
+    assert not result.passed and "2 − 2 z @ z.T" in result.message
+
+
+def loop_variance(embeddings, labels):
+    z = F.normalize(embeddings, dim=1)
+    classes = sorted(set(labels.tolist()))
+    means = {c: z[labels == c].mean(0) for c in classes}
+    intra = sum(float((z[labels == c] - means[c]).pow(2).sum(1).mean()) for c in classes) / len(classes)
+    pairs = [(a, b) for a in classes for b in classes if a != b]
+    inter = sum(float((means[a] - means[b]).pow(2).sum()) for a, b in pairs) / len(pairs)
+    return intra, inter
+
+
+def test_check_variance():
+    assert labs.check_variance(loop_variance).passed
+    weighted = lambda e, y: (float((F.normalize(e, dim=1) - F.normalize(e, dim=1).mean(0)).pow(2).sum(1).mean()),
+                             loop_variance(e, y)[1])
+    result = labs.check_variance(weighted)
+    assert not result.passed and "intra" in result.message
+
+
+def loop_recall(embeddings, labels, k):
+    z = F.normalize(embeddings, dim=1)
+    hits = []
+    for i in range(len(z)):
+        if (labels == labels[i]).sum() < 2:
+            continue
+        similarity = z @ z[i]
+        similarity[i] = -float("inf")
+        top = similarity.topk(k).indices
+        hits.append(float((labels[top] == labels[i]).any()))
+    return sum(hits) / len(hits)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_check_recall_at_k(k):
+    assert labs.check_recall_at_k(loop_recall, k=k).passed
+
+
+def test_check_recall_at_k_catches_a_query_matching_itself():
+    def self_included(embeddings, labels, k):
+        z = F.normalize(embeddings, dim=1)
+        top = (z @ z.T).topk(k, dim=1).indices
+        return float((labels[top] == labels[:, None]).any(1).float().mean())
+
+    assert not labs.check_recall_at_k(self_included, k=1).passed
+
+
+def loop_triplet_counts(embeddings, labels, margin):
+    z = F.normalize(embeddings, dim=1)
+    active = total = 0
+    for a in range(len(z)):
+        for p in range(len(z)):
+            for n in range(len(z)):
+                if p != a and labels[p] == labels[a] and labels[n] != labels[a]:
+                    total += 1
+                    active += int((z[a] - z[p]).pow(2).sum() - (z[a] - z[n]).pow(2).sum() + margin > 0)
+    return active, total
+
+
+def test_check_triplet_active():
+    assert labs.check_triplet_active(loop_triplet_counts).passed
+    result = labs.check_triplet_active(lambda e, y, m: loop_triplet_counts(e, y, 0.0))
+    assert not result.passed and "active" in result.message
+
+
+def test_check_grad_norms():
+    def autograd_norms(loss_fn, embeddings, labels):
+        e = embeddings.detach().clone().requires_grad_(True)
+        return torch.autograd.grad(loss_fn(e, labels), e)[0].norm(dim=1)
+
+    assert labs.check_grad_norms(autograd_norms).passed
+    result = labs.check_grad_norms(lambda loss_fn, e, y: autograd_norms(loss_fn, e, y) ** 2)
+    assert not result.passed
+
+
+def sorted_gini(values):
+    x = torch.sort(torch.as_tensor(values, dtype=torch.float64)).values
+    n = len(x)
+    i = torch.arange(1, n + 1, dtype=torch.float64)
+    return float(((2 * i - n - 1) * x).sum() / (n * x.sum()))
+
+
+def test_check_gini():
+    assert labs.check_gini(sorted_gini).passed
+    assert not labs.check_gini(lambda v: float(torch.as_tensor(v).std())).passed
+
+
+def test_an_unwritten_stub_is_reported_as_not_written_yet():
+    def my_contrastive(embeddings, labels, margin=1.0):
+        raise NotImplementedError("your code here")
+
+    result = labs.check_contrastive(my_contrastive)
+    assert not result.passed and "not written yet" in result.message
+
+
+def loop_convergence_epoch(history):
+    final = history["recall@1"].iloc[-1]
+    for epoch, value in zip(history["epoch"], history["recall@1"]):
+        if value >= 0.9 * final:
+            return int(epoch)
+
+
+def loop_compaction_epoch(history):
+    final = history["intra"].iloc[-1]
+    for epoch, value in zip(history["epoch"], history["intra"]):
+        if abs(value - final) <= 0.1 * abs(final):
+            return int(epoch)
+
+
+def test_check_convergence_and_compaction_epochs():
+    assert labs.check_convergence_epoch(loop_convergence_epoch).passed
+    assert labs.check_compaction_epoch(loop_compaction_epoch).passed
+    # common mistakes: the last epoch that misses the bar, or comparing with the maximum instead of the final
+    assert not labs.check_convergence_epoch(lambda h: int(h["epoch"][h["recall@1"] >= 0.9 * h["recall@1"].max()].iloc[0])).passed
+    assert not labs.check_compaction_epoch(lambda h: int(h["epoch"].iloc[-1])).passed

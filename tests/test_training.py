@@ -1,0 +1,250 @@
+"""The training engine: sampler, config, the loop for all seven losses, greediness tracking, resume, the
+study's output folder and the ``vgteach study`` command line."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vgteach.cli import main as cli_main
+from vgteach.diagnostics import gini, per_sample_grad_norms
+from vgteach.losses import LOSS_NAMES, PROXY_LOSSES
+from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
+from vgteach.training import trainer as trainer_module
+from vgteach.training.tracking import GreedinessTracker, gini_tensor
+
+TIMING = ["epoch_time_s"]
+
+
+@pytest.fixture(scope="module")
+def digits_runs():
+    """One smoke run per loss (shared by several tests: training is the slow part)."""
+    return {name: train(make_config("smoke", dataset="digits", loss=name, keep_embeddings=True), progress=False)
+            for name in LOSS_NAMES}
+
+
+# -- sampler ------------------------------------------------------------------------------------------------
+def test_sampler_gives_every_class_at_least_m_samples_per_batch():
+    labels = torch.arange(300) % 12
+    sampler = MPerClassBatches(labels, batch_size=64, m_per_class=4, seed=0)
+    for batch in sampler.epoch(1):
+        counts = torch.bincount(labels[batch])
+        present = counts[counts > 0]
+        assert len(batch) == sampler.batch_len <= 64
+        assert present.min() >= 4 and len(present) == sampler.classes_per_batch
+
+
+def test_sampler_with_few_classes_fills_the_batch_evenly():
+    labels = torch.arange(1257) % 10                    # digits-like: 10 classes, batch 512
+    sampler = MPerClassBatches(labels, batch_size=512, m_per_class=4, seed=0)
+    batch = sampler.epoch(1)[0]
+    assert len(batch) == 510 and torch.bincount(labels[batch]).tolist() == [51] * 10
+
+
+def test_sampler_is_a_function_of_seed_and_epoch_and_covers_the_data():
+    labels = torch.randint(0, 7, (500,), generator=torch.Generator().manual_seed(0))
+    a, b = MPerClassBatches(labels, 70, 5, seed=3), MPerClassBatches(labels, 70, 5, seed=3)
+    assert all(torch.equal(x, y) for x, y in zip(a.epoch(2), b.epoch(2)))
+    assert not all(torch.equal(x, y) for x, y in zip(a.epoch(2), a.epoch(3)))
+    seen = torch.cat(a.epoch(1)).unique()
+    assert len(seen) >= 0.85 * len(labels)             # without replacement within a class pool
+
+
+def test_sampler_rejects_a_single_class():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MPerClassBatches(torch.zeros(10, dtype=torch.long), 8, 2)
+
+
+# -- config -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("field, value, word", [
+    ("dataset", "mnist", "dataset"), ("loss", "hinge", "loss"), ("backbone", "vgg", "backbone"),
+    ("epochs", 0, "epochs"), ("batch_size", 4, "batch_size"), ("lr", -1.0, "lr"), ("head", "deep", "head"),
+    ("seed", -1, "seed"),
+])
+def test_bad_config_names_the_field(field, value, word):
+    with pytest.raises(ValueError, match=word):
+        make_config("smoke", **{field: value})
+
+
+def test_profiles_and_roundtrip():
+    paper = make_config("paper")
+    assert (paper.lr, paper.batch_size, paper.epochs, paper.embedding_dim) == (1e-4, 512, 100, 128)
+    assert TrainConfig.from_dict(paper.to_dict()) == paper
+    with pytest.raises(ValueError, match="profile"):
+        make_config("huge")
+    with pytest.raises(ValueError, match="unknown config fields"):
+        TrainConfig.from_dict({"epochz": 3})
+
+
+# -- the loop -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_every_loss_trains_and_reports_finite_metrics(digits_runs, name):
+    result = digits_runs[name]
+    history = result.history
+    assert history["epoch"].tolist() == [0, 1, 2, 3]
+    columns = ["train_loss", "active_ratio", "grad_norm_mean", "grad_gini", "head_grad_norm", "recall@1",
+               "map@r", "intra", "inter", "ratio", "centroid_dist_cv", "alignment", "uniformity", "nc1"]
+    assert np.isfinite(history[columns].to_numpy()).all()
+    assert 0 <= history["active_ratio"].min() and history["active_ratio"].max() <= 1
+    assert result.summary["recall@1"] > 0.8            # digits is easy: a broken loop would not get there
+    assert set(result.embeddings) == {0, 1, 2, 3} and result.embeddings[3].shape == (540, 128)
+    if name in PROXY_LOSSES:
+        assert np.isfinite(history["proxy_grad_norm"]).all() and (history["proxy_grad_norm"] > 0).all()
+    else:
+        assert history["proxy_grad_norm"].isna().all()
+
+
+def test_proxies_are_optimised_with_the_head(digits_runs):
+    fresh = trainer_module.build_loss_for(make_config("smoke", loss="arcface"), 10)
+    trained = digits_runs["arcface"].loss_fn
+    assert not torch.allclose(fresh.weight, trained.weight.cpu())
+
+
+def test_training_moves_the_geometry(digits_runs):
+    h = digits_runs["supcon"].history
+    assert h["inter"].iloc[-1] > h["inter"].iloc[0]    # classes separate
+    assert h["map@r"].iloc[-1] > h["map@r"].iloc[0]
+
+
+def test_convergence_and_compaction_epochs_follow_their_definitions(digits_runs):
+    h = digits_runs["contrastive"].history
+    summary = digits_runs["contrastive"].summary
+    r1, intra = h["recall@1"], h["intra"]
+    assert summary["convergence_epoch"] == int(h.loc[r1 >= 0.9 * r1.iloc[-1], "epoch"].iloc[0])
+    assert summary["compaction_epoch"] == int(h.loc[(intra - intra.iloc[-1]).abs() <= 0.1 * intra.iloc[-1],
+                                                    "epoch"].iloc[0])
+
+
+def test_same_config_same_numbers():
+    config = make_config("smoke", dataset="blobs", loss="infonce", epochs=2)
+    a, b = train(config, progress=False), train(config, progress=False)
+    pd.testing.assert_frame_equal(a.history.drop(columns=TIMING), b.history.drop(columns=TIMING))
+
+
+# -- greediness tracking ------------------------------------------------------------------------------------
+def test_gini_tensor_matches_diagnostics():
+    values = torch.rand(257, generator=torch.Generator().manual_seed(1))
+    assert math.isclose(float(gini_tensor(values)), gini(values), rel_tol=1e-6)
+    assert float(gini_tensor(torch.zeros(5))) == 0.0
+
+
+@pytest.mark.parametrize("name", ["triplet", "infonce", "ccl"])
+def test_tracked_step_equals_greediness_of_that_batch(name):
+    config = make_config("smoke", dataset="blobs", loss=name)
+    x, y = trainer_module.load_split(config, "train", False)
+    model = trainer_module.build_model(config, x)
+    loss_fn = trainer_module.build_loss_for(config, 10)
+    batch = MPerClassBatches(y, 64, 4).epoch(1)[0]
+    expected = per_sample_grad_norms(loss_fn, model(x[batch]).detach(), y[batch])
+    tracker = GreedinessTracker("cpu")
+    out, emb = trainer_module.loss_step(model, loss_fn, x[batch], y[batch], amp=False)
+    tracker.record(out.loss, out.num_terms, out.num_active, emb.grad, model.parameters(), list(loss_fn.parameters()))
+    row = tracker.epoch_means()
+    assert torch.allclose(emb.grad.norm(dim=1), expected, rtol=1e-5, atol=1e-9)
+    assert math.isclose(row["grad_norm_mean"], float(expected.mean()), rel_tol=1e-5)
+    assert math.isclose(row["grad_gini"], gini(expected), rel_tol=1e-4, abs_tol=1e-7)
+    assert math.isclose(row["active_ratio"], float(out.num_active) / float(out.num_terms), rel_tol=1e-6)
+    head_norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+    assert math.isclose(row["head_grad_norm"], float(head_norm), rel_tol=1e-5)
+
+
+# -- checkpoints and resume ---------------------------------------------------------------------------------
+def test_resume_after_a_kill_gives_the_same_numbers(tmp_path, monkeypatch):
+    config = make_config("smoke", dataset="digits", loss="arcface", epochs=4, keep_embeddings=True)
+    full = train(config, progress=False, checkpoint=tmp_path / "full.pt")
+
+    real_save = trainer_module.save_checkpoint
+
+    def save_then_die(path, cfg, epoch, *args):
+        real_save(path, cfg, epoch, *args)
+        if epoch == 2:
+            raise KeyboardInterrupt("killed after epoch 2")
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False, checkpoint=tmp_path / "killed.pt")
+    monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
+    state = torch.load(tmp_path / "killed.pt", weights_only=True)
+    assert state["epoch"] == 2
+    resumed = train(config, progress=False, checkpoint=tmp_path / "killed.pt", resume=True)
+    pd.testing.assert_frame_equal(full.history.drop(columns=TIMING), resumed.history.drop(columns=TIMING))
+    assert torch.equal(full.loss_fn.weight, resumed.loss_fn.weight)
+    assert np.array_equal(full.embeddings[4], resumed.embeddings[4])
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    train(make_config("smoke", loss="triplet", epochs=1), progress=False, checkpoint=tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="different configuration"):
+        train(make_config("smoke", loss="supcon", epochs=1), progress=False, checkpoint=tmp_path / "c.pt",
+              resume=True)
+
+
+def test_train_rejects_a_non_config():
+    with pytest.raises(TypeError, match="TrainConfig"):
+        train({"loss": "triplet"})
+
+
+# -- study and command line ---------------------------------------------------------------------------------
+def test_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
+    out = tmp_path / "study"
+    summary = run_study(dataset="digits", losses=("triplet", "ccl"), seeds=(0, 1), profile="smoke", out=out,
+                        progress=False, epochs=2)
+    assert sorted(summary["loss"].unique()) == ["ccl", "triplet"] and len(summary) == 4
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 2 * 2 * 3 and {"loss", "seed", "epoch", "recall@1", "active_ratio"} <= set(history)
+    by_loss = pd.read_csv(out / "summary_by_loss.csv")
+    assert by_loss["loss"].tolist() == ["triplet", "ccl"]
+    expected = summary[summary["loss"] == "ccl"]["recall@1"]
+    assert math.isclose(by_loss.set_index("loss").loc["ccl", "recall@1"], expected.mean())
+    assert math.isclose(by_loss.set_index("loss").loc["ccl", "recall@1_std"], expected.std(ddof=1))
+    report = (out / "report.md").read_text()
+    for figure in ("learning_curves.png", "greediness_curves.png", "grad_norms.png", "projections.png",
+                   "recall_vs_intra.png"):
+        assert f"]({figure})" in report and (out / figure).stat().st_size > 1000
+    assert "| triplet |" in report and "±" in report
+    assert not list(out.rglob("*.tmp*"))                 # atomic writes leave no temporaries
+
+    # resume: finished runs are read back, not retrained
+    monkeypatch.setattr("vgteach.training.study.train", lambda *a, **k: pytest.fail("retrained a finished run"))
+    again = run_study(dataset="digits", losses=("triplet", "ccl"), seeds=(0, 1), profile="smoke", out=out,
+                      progress=False, epochs=2, resume=True)
+    pd.testing.assert_frame_equal(again, summary, check_dtype=False)
+
+
+def test_cli_study_runs_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = cli_main(["study", "--profile", "smoke", "--losses", "contrastive,npair", "--epochs", "1",
+                     "--out", str(out), "--no-progress"])
+    assert code == 0 and (out / "report.md").exists()
+    assert pd.read_csv(out / "summary.csv")["loss"].tolist() == ["contrastive", "npair"]
+    meta = json.loads((out / "study.json").read_text())
+    assert meta["config"]["epochs"] == 1 and meta["losses"] == ["contrastive", "npair"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["study", "--dataset", "mnist"], ["unknown dataset 'mnist'", "digits", "cifar10"]),
+    (["study", "--losses", "triplet,hinge"], ["unknown loss 'hinge'", "supcon"]),
+    (["study", "--epochs", "0"], ["positive integer"]),
+    (["study", "--seeds", "a,b"], ["seeds"]),
+    (["study", "--profile", "huge"], ["unknown profile"]),
+    (["frobnicate"], ["invalid choice"]),
+])
+def test_cli_bad_arguments_exit_2_with_one_line(argv, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    for word in words:
+        assert word in err
+
+
+def test_cli_missing_dataset_is_one_line_exit_2(tmp_path, capsys):
+    code = cli_main(["study", "--dataset", "cifar10", "--data-root", str(tmp_path), "--no-progress",
+                     "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "cifar" in err.lower()

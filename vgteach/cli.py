@@ -1,0 +1,133 @@
+"""``vgteach`` command line: ``vgteach study`` runs the paper's comparison and writes a report.
+
+    vgteach study                                   # all seven losses on digits, profile book (< 1 min, CPU)
+    vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 \\
+                  --data-root ../shared/data --out runs/cifar10
+    torchrun --nproc_per_node=4 -m vgteach study --profile paper ...     # several GPUs
+
+Bad arguments exit with status 2 and a one-line reason.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .backbones import BACKBONE_NAMES
+from .data import DATASET_NAMES, MissingDataError
+from .losses import LOSS_NAMES
+from .training.config import PROFILES
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _choice(valid, what):
+    def parse(value: str) -> str:
+        if value not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+        return value
+    return parse
+
+
+def _losses(value: str) -> tuple:
+    names = LOSS_NAMES if value == "all" else tuple(v.strip() for v in value.split(",") if v.strip())
+    for name in names or ("",):
+        _choice(LOSS_NAMES, "loss")(name)
+    return names
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def _seeds(value: str) -> tuple:
+    try:
+        seeds = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds are comma-separated integers, got {value!r}") from None
+    if any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {value!r}")
+    return seeds
+
+
+def _lr(value: str) -> float:
+    try:
+        lr = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}") from None
+    if not lr > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return lr
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="vgteach", description="Variance & Greediness of metric-learning losses.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    study = commands.add_parser("study", help="train every loss with one configuration and write a report")
+    study.add_argument("--dataset", type=_choice(DATASET_NAMES, "dataset"), default="digits",
+                       help=f"one of {', '.join(DATASET_NAMES)} (default digits)")
+    study.add_argument("--losses", type=_losses, default=LOSS_NAMES,
+                       help="comma-separated loss names or 'all' (default all seven)")
+    study.add_argument("--profile", type=_choice(tuple(PROFILES), "profile"), default="book",
+                       help="smoke (seconds), book (about a minute on a CPU, default), paper (DESIGN.md §4)")
+    study.add_argument("--epochs", type=_positive, help="override the profile's epochs")
+    study.add_argument("--batch-size", type=_positive, help="override the profile's batch size")
+    study.add_argument("--lr", type=_lr, help="override the profile's learning rate")
+    study.add_argument("--backbone", type=_choice(BACKBONE_NAMES, "backbone"), default="identity",
+                       help="identity (raw inputs, default), cnn (trained end to end) or a frozen backbone")
+    study.add_argument("--head", type=_choice(("linear", "mlp"), "head"), default="linear")
+    study.add_argument("--device", type=_choice(("auto", "cpu", "cuda"), "device"), default="auto")
+    study.add_argument("--seeds", type=_seeds, default=(0,), help="comma-separated, e.g. 0,1,2 (default 0)")
+    study.add_argument("--out", default=None, help="output folder (default runs/study-<dataset>-<profile>)")
+    study.add_argument("--resume", action="store_true", help="continue a killed study in --out")
+    study.add_argument("--data-root", help="folder holding the real datasets (see 'Using this book')")
+    study.add_argument("--cache-dir", help="feature cache folder (default ~/.cache/vgteach/features)")
+    study.add_argument("--download", action="store_true", help="download a missing dataset where possible")
+    study.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def study_command(args) -> int:
+    from .training import run_study
+    from .training import distributed as dist
+    from .features import resolve_device
+
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("vgteach: error: --device cuda but no CUDA device is available", file=sys.stderr)
+            return 2
+    dist.init_from_environment(resolve_device(args.device))
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr))
+                 if v is not None}
+    out = args.out or f"runs/study-{args.dataset}-{args.profile}"
+    run_study(dataset=args.dataset, losses=args.losses, seeds=args.seeds, profile=args.profile, out=out,
+              device=args.device, resume=args.resume, progress=not args.no_progress, backbone=args.backbone,
+              head=args.head, data_root=args.data_root, cache_dir=args.cache_dir, download=args.download,
+              **overrides)
+    if dist.is_main_process():
+        print(f"wrote {out}/report.md, summary.csv, history.csv and figures")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return study_command(args)
+    except (ValueError, MissingDataError, ImportError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"vgteach: error: {first_line}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The study's figures and ``report.md`` (matplotlib, Agg backend: works headless)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .study import REPORT_COLUMNS, atomic_write_text, run_folder
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> str:
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+    _pyplot().close(fig)
+    return path.name
+
+
+def curves_figure(history: pd.DataFrame, columns, path: Path, title: str) -> str:
+    """One panel per column: the per-epoch mean over seeds, one line per loss."""
+    plt = _pyplot()
+    cols = 3 if len(columns) > 4 else len(columns)
+    rows = math.ceil(len(columns) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
+    for ax, (column, label) in zip(axes.flat, columns):
+        for loss, runs in history.groupby("loss", sort=False):
+            mean = runs.groupby("epoch")[column].mean().dropna()
+            ax.plot(mean.index, mean.values, label=loss, marker="." if len(mean) < 40 else None)
+        ax.set(xlabel="epoch", title=label)
+    for ax in list(axes.flat)[len(columns):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def grad_norm_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
+    """Histogram of the final per-sample gradient norms ||∂L/∂e_i|| of one batch, per loss (first seed)."""
+    plt = _pyplot()
+    firsts = summary.drop_duplicates("loss")
+    fig, axes = plt.subplots(1, len(firsts), figsize=(2.6 * len(firsts), 2.6), squeeze=False)
+    for ax, (_, row) in zip(axes.flat, firsts.iterrows()):
+        norms = np.load(run_folder(out, row["loss"], int(row["seed"])) / "final.npz")["grad_norms"]
+        ax.hist(norms, bins=30, color="tab:blue")
+        ax.set(title=f"{row['loss']}\nGini {row['grad_gini']:.2f}", xlabel="‖∂L/∂e_i‖")
+    fig.suptitle("per-sample gradient norms on one batch after training")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def projection_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
+    """PCA projections of each loss's final evaluation embeddings (first seed), coloured by class."""
+    plt = _pyplot()
+    firsts = summary.drop_duplicates("loss")
+    fig, axes = plt.subplots(1, len(firsts), figsize=(2.6 * len(firsts), 2.8), squeeze=False)
+    for ax, (_, row) in zip(axes.flat, firsts.iterrows()):
+        final = np.load(run_folder(out, row["loss"], int(row["seed"])) / "final.npz")
+        ax.scatter(*final["projection"].T, c=final["projection_labels"], cmap="tab10", s=4)
+        ax.set(title=f"{row['loss']}\nintra {row['intra']:.2f}", xticks=[], yticks=[])
+        ax.set_aspect("equal")
+    fig.suptitle("evaluation embeddings, first two principal components")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def tradeoff_figure(by_loss: pd.DataFrame, path: Path) -> str:
+    """R@1 against intra-class variance: the efficiency–granularity picture (error bars: std over seeds)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for _, row in by_loss.iterrows():
+        ax.errorbar(row["intra"], row["recall@1"], xerr=row.get("intra_std"), yerr=row.get("recall@1_std"),
+                    fmt="o", capsize=3)
+        ax.annotate(row["loss"], (row["intra"], row["recall@1"]), textcoords="offset points", xytext=(5, 4))
+    ax.set(xlabel="intra-class variance (final)", ylabel="R@1 (final)", title="R@1 vs within-class variance")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def markdown_table(by_loss: pd.DataFrame) -> str:
+    """``mean ± std`` per loss for :data:`REPORT_COLUMNS` (± omitted with a single seed)."""
+    columns = [c for c in REPORT_COLUMNS if c in by_loss.columns]
+    lines = ["| loss | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for _, row in by_loss.iterrows():
+        cells = []
+        for column in columns:
+            std = row.get(f"{column}_std")
+            cell = f"{row[column]:.3f}" if isinstance(row[column], float) else str(row[column])
+            if std is not None and not pd.isna(std) and row["num_seeds"] > 1:
+                cell += f" ± {std:.3f}"
+            cells.append(cell)
+        lines.append(f"| {row['loss']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_loss: pd.DataFrame, meta: dict) -> Path:
+    figures = {
+        "Learning curves": curves_figure(history, [("train_loss", "training loss"), ("recall@1", "R@1"),
+                                                   ("map@r", "MAP@R"), ("intra", "intra-class variance"),
+                                                   ("inter", "inter-class variance"), ("nmi", "NMI")],
+                                         out / "learning_curves.png", "learning curves (mean over seeds)"),
+        "Greediness curves": curves_figure(history, [("active_ratio", "active ratio"),
+                                                     ("grad_norm_mean", "mean ‖∂L/∂e_i‖"),
+                                                     ("grad_gini", "Gini of ‖∂L/∂e_i‖"),
+                                                     ("sample_active_ratio", "samples with a gradient")],
+                                           out / "greediness_curves.png", "greediness per epoch"),
+        "Gradient-norm distributions": grad_norm_figure(out, summary, out / "grad_norms.png"),
+        "Embeddings (2-D projections)": projection_figure(out, summary, out / "projections.png"),
+        "R@1 vs intra-class variance": tradeoff_figure(by_loss, out / "recall_vs_intra.png"),
+    }
+    cfg = meta["config"]
+    lines = [
+        f"# vgteach study: {cfg['dataset']} ({cfg['backbone']} inputs), profile `{meta['profile']}`",
+        "",
+        f"{len(meta['losses'])} losses × seeds {meta['seeds']}; head {cfg['head']} → {cfg['embedding_dim']}-d "
+        f"(L2-normalised), Adam lr {cfg['lr']}, batch {cfg['batch_size']} (m-per-class ≥ {cfg['m_per_class']}), "
+        f"{cfg['epochs']} epochs. Wall time {meta['wall_time_s']:.1f} s on {meta['hardware']['machine']} "
+        f"({meta['hardware']['cpu_threads']} threads, GPU: {meta['hardware']['cuda'] or 'none'}).",
+        "",
+        "## Final metrics (evaluation split, leave-one-out; mean ± std over seeds)",
+        "",
+        markdown_table(by_loss),
+        "",
+        "`convergence_epoch`: first epoch whose R@1 reaches 90 % of its final value; `compaction_epoch`: first "
+        "epoch whose intra-class variance is within 10 % of its final value (epoch 0 = untrained head). "
+        "`active_ratio` and the gradient statistics are means over the last epoch's steps. Every metric is in "
+        "`summary_by_loss.csv`; per-seed rows in `summary.csv`; per-epoch rows in `history.csv`.",
+        "",
+    ]
+    for title, name in figures.items():
+        lines += [f"## {title}", "", f"![{title}]({name})", ""]
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path

@@ -1,0 +1,191 @@
+"""The paper's study: every loss, the same configuration, several seeds; tables, figures and a report.
+
+    vgteach study --dataset digits --profile book          # the command line
+    run_study(dataset="digits", losses=LOSS_NAMES, seeds=(0,), profile="book", out="runs/study")
+
+Output folder::
+
+    history.csv           one row per (loss, seed, epoch): GREEDINESS and evaluation columns
+    summary.csv           one row per (loss, seed): final metrics, convergence and compaction epochs
+    summary_by_loss.csv   mean and std over seeds per loss (columns ``<metric>`` and ``<metric>_std``)
+    report.md             the tables and the figures below, readable on GitHub
+    *.png                 learning curves, greediness curves, gradient-norm distributions,
+                          2-D projections of each loss's embeddings, R@1 vs intra-class variance
+    runs/<loss>-seed<s>/  checkpoint.pt (every epoch), history.csv, summary.json, final.npz
+
+A killed study continues with ``resume=True`` (``--resume``): finished runs are read back, the
+interrupted one continues from its last checkpoint. Every file is written atomically (temporary file +
+rename), so a kill never leaves a half-written table.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..diagnostics import per_sample_grad_norms
+from ..losses import LOSS_NAMES
+from . import distributed as dist
+from .config import TrainConfig, make_config
+from .trainer import TrainResult, load_split, train
+
+#: the columns of the report's main table (summary_by_loss.csv holds every metric)
+REPORT_COLUMNS = ("recall@1", "map@r", "nmi", "intra", "inter", "ratio", "centroid_dist_cv", "active_ratio",
+                  "grad_norm_mean", "grad_gini", "convergence_epoch", "compaction_epoch")
+PROJECTION_POINTS = 1000
+
+
+# -- atomic files -------------------------------------------------------------------------------------------
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def atomic_write_csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write_text(path, frame.to_csv(index=False))
+
+
+def atomic_savez(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+# -- one run's artefacts ------------------------------------------------------------------------------------
+def projection_2d(z: torch.Tensor, labels: torch.Tensor, seed: int, points: int = PROJECTION_POINTS):
+    """PCA of (a fixed subsample of) the evaluation embeddings to 2-D, for the projection figure."""
+    gen = torch.Generator().manual_seed(seed)
+    keep = torch.randperm(len(z), generator=gen)[:points]
+    sample = z[keep].double()
+    centred = sample - sample.mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return (centred @ v[:2].T).float().numpy(), labels[keep].numpy()
+
+
+def final_artefacts(result: TrainResult, data, device) -> dict:
+    """Per-sample gradient norms on one training batch and a 2-D projection of the final embeddings."""
+    from .sampler import MPerClassBatches
+    from .trainer import embed
+
+    x_train, y_train, x_eval, y_eval = data
+    cfg = result.config
+    batch = MPerClassBatches(y_train, cfg.batch_size, cfg.m_per_class, seed=cfg.seed).epoch(cfg.epochs + 1)[0]
+    model = result.model
+    amp = device.type == "cuda" if cfg.amp is None else bool(cfg.amp)
+    z_batch = embed(model, x_train[batch], device, amp)
+    norms = per_sample_grad_norms(result.loss_fn, z_batch, y_train[batch].to(device)).cpu().numpy()
+    z_eval = embed(model, x_eval, device, amp).cpu()
+    projection, proj_labels = projection_2d(z_eval, y_eval.cpu(), cfg.seed)
+    return {"grad_norms": norms, "projection": projection, "projection_labels": proj_labels}
+
+
+def run_folder(out: Path, loss: str, seed: int) -> Path:
+    return out / "runs" / f"{loss}-seed{seed}"
+
+
+def run_one(config: TrainConfig, out: Path, data, resume: bool, progress: bool):
+    """Train (or read back) one (loss, seed) run; return ``(history, summary)`` with loss/seed columns."""
+    folder = run_folder(out, config.loss, config.seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder / "summary.json"
+    if resume and done.exists() and (folder / "history.csv").exists():
+        return pd.read_csv(folder / "history.csv"), json.loads(done.read_text())
+    result = train(config, progress=progress, checkpoint=folder / "checkpoint.pt", resume=resume, data=data)
+    if not dist.is_main_process():
+        return None, None
+    device = next(result.model.parameters()).device
+    atomic_savez(folder / "final.npz", **final_artefacts(result, data, device))
+    history = result.history.assign(loss=config.loss, seed=config.seed)
+    summary = {"loss": config.loss, "seed": config.seed, **result.summary}
+    atomic_write_csv(history, folder / "history.csv")
+    atomic_write_text(done, json.dumps(summary, indent=1, default=float))
+    return history, summary
+
+
+# -- the study ----------------------------------------------------------------------------------------------
+def check_losses(losses) -> tuple:
+    if isinstance(losses, str):
+        losses = LOSS_NAMES if losses == "all" else tuple(part.strip() for part in losses.split(","))
+    losses = tuple(losses)
+    unknown = [name for name in losses if name not in LOSS_NAMES]
+    if unknown or not losses:
+        raise ValueError(f"unknown loss {unknown[0] if unknown else '(none)'!r}; valid: {', '.join(LOSS_NAMES)}")
+    return losses
+
+
+def check_seeds(seeds) -> tuple:
+    seeds = (seeds,) if isinstance(seeds, int) else tuple(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
+    return seeds
+
+
+def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean and (sample) std over seeds of every numeric column, one row per loss in LOSS_NAMES order."""
+    numeric = summary.drop(columns=["seed"]).groupby("loss", sort=False)
+    mean, std = numeric.mean(numeric_only=True), numeric.std(numeric_only=True, ddof=1)
+    table = mean.join(std.add_suffix("_std"))
+    table.insert(0, "num_seeds", summary.groupby("loss", sort=False)["seed"].count())
+    order = [name for name in LOSS_NAMES if name in table.index]
+    return table.loc[order].reset_index()
+
+
+def run_study(dataset: str = "digits", losses: Iterable[str] = LOSS_NAMES, seeds: Sequence[int] = (0,),
+              profile: str = "book", out: os.PathLike = "runs/study", device: str = "auto",
+              resume: bool = False, progress: bool = True, figures: bool = True, **overrides) -> pd.DataFrame:
+    """Train every loss in ``losses`` for every seed with one configuration; write the output folder.
+
+    ``overrides`` are :class:`~vgteach.training.TrainConfig` fields (``backbone``, ``epochs``,
+    ``batch_size``, ``data_root``, …) applied on top of ``profile``. Returns ``summary.csv`` as a
+    DataFrame (one row per loss and seed).
+    """
+    losses, seeds = check_losses(losses), check_seeds(seeds)
+    out = Path(out)
+    base = make_config(profile, dataset=dataset, loss=losses[0], device=device, **overrides)
+    data = (*load_split(base, "train", progress), *load_split(base, "test", progress))
+    out.mkdir(parents=True, exist_ok=True)
+    tic = time.perf_counter()
+    histories, summaries = [], []
+    for loss in losses:
+        for seed in seeds:
+            history, summary = run_one(base.replace(loss=loss, seed=seed), out, data, resume, progress)
+            histories.append(history)
+            summaries.append(summary)
+    if not dist.is_main_process():
+        return pd.DataFrame()
+    history = pd.concat(histories, ignore_index=True)
+    summary = pd.DataFrame(summaries)
+    by_loss = aggregate(summary)
+    atomic_write_csv(history, out / "history.csv")
+    atomic_write_csv(summary, out / "summary.csv")
+    atomic_write_csv(by_loss, out / "summary_by_loss.csv")
+    meta = study_metadata(base, losses, seeds, profile, time.perf_counter() - tic)
+    atomic_write_text(out / "study.json", json.dumps(meta, indent=1))
+    if figures:
+        from .report import write_report
+
+        write_report(out, history, summary, by_loss, meta)
+    return summary
+
+
+def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: float) -> dict:
+    return {
+        "command": " ".join(sys.argv) if Path(sys.argv[0]).name in ("vgteach", "__main__.py") else None,
+        "profile": profile, "losses": list(losses), "seeds": list(seeds),
+        "config": {k: v for k, v in base.to_dict().items() if k not in ("loss", "seed")},
+        "wall_time_s": round(wall_time, 2),
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "numpy": np.__version__, "pandas": pd.__version__},
+        "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+                     "cpu_threads": torch.get_num_threads(),
+                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+    }

@@ -1,0 +1,290 @@
+"""One training run: a head on frozen inputs, one loss, per-step GREEDINESS, per-epoch evaluation.
+
+    result = train(make_config("book", dataset="digits", loss="triplet"))
+    result.history      # DataFrame: one row per epoch (epoch 0 = before any update)
+    result.summary      # dict: final metrics, convergence and compaction epochs
+
+The loop, top to bottom: load inputs (frozen features come from the on-disk cache), build the head and the
+loss (ArcFace/CCL proxies are optimised with the head by the same Adam), then per epoch draw m-per-class
+batches, step, and track greediness; evaluate on the evaluation split (retrieval, VARIANCE, geometry);
+checkpoint. Epoch 0 is measured with one no-update pass, so every curve starts from the untrained head.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ..data import dataset_info, load_inputs
+from ..diagnostics import geometry_stats, variance_stats
+from ..features import resolve_device
+from ..losses import PROXY_LOSSES, build_loss
+from ..retrieval import retrieval_metrics
+from . import distributed as dist
+from .config import TrainConfig
+from .head import EmbeddingHead
+from .sampler import MPerClassBatches
+from .tracking import GreedinessTracker
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    config : TrainConfig
+    history : DataFrame
+        One row per epoch: ``epoch``, the GREEDINESS means of its steps (``train_loss``, ``active_ratio``,
+        ``sample_active_ratio``, ``grad_norm_{mean,median,max}``, ``grad_gini``, ``head_grad_norm``,
+        ``proxy_grad_norm``), ``loss_decay`` (relative drop of ``train_loss`` from the previous epoch),
+        and the evaluation metrics (retrieval, VARIANCE, geometry) on evaluated epochs.
+    summary : dict
+        The last epoch's metrics plus ``convergence_epoch``, ``compaction_epoch``, ``loss_decay_rate``,
+        ``active_ratio_mean``, ``wall_time_s``.
+    model, loss_fn : the trained head and loss (with its proxies/centers).
+    embeddings : dict epoch -> ndarray [N, D]
+        Evaluation embeddings per evaluated epoch (only with ``keep_embeddings=True``).
+    eval_labels : ndarray [N]
+    """
+
+    config: TrainConfig
+    history: pd.DataFrame
+    summary: dict
+    model: torch.nn.Module
+    loss_fn: torch.nn.Module
+    embeddings: dict = field(default_factory=dict)
+    eval_labels: Optional[np.ndarray] = None
+
+
+# -- setup --------------------------------------------------------------------------------------------------
+def load_split(config: TrainConfig, split: str, progress: bool):
+    return load_inputs(config.dataset, split, backbone=config.backbone, root=config.data_root,
+                       cache_dir=config.cache_dir, device=config.device, download=config.download,
+                       progress=progress)
+
+
+def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
+    """The head (after a trainable SmallCNN for the ``cnn`` backbone), initialised from ``config.seed``."""
+    from ..backbones import build_backbone
+
+    torch.manual_seed(config.seed)
+    trunk, in_dim = None, x_train[0].numel()
+    if config.backbone == "cnn":
+        trunk, _, in_dim = build_backbone("cnn", in_channels=x_train.shape[1])
+    return EmbeddingHead(in_dim, config.embedding_dim, config.head, config.hidden_dim, trunk=trunk)
+
+
+def build_loss_for(config: TrainConfig, num_classes: int):
+    kwargs = dict(config.loss_kwargs)
+    if config.loss in PROXY_LOSSES:
+        kwargs.update(num_classes=num_classes, embedding_dim=config.embedding_dim)
+    torch.manual_seed(config.seed + 1)
+    return build_loss(config.loss, **kwargs)
+
+
+# -- one step -----------------------------------------------------------------------------------------------
+def loss_step(model, loss_fn, x, y, amp: bool):
+    """Forward the local batch, gather the global batch, compute the loss, backward.
+
+    Returns ``(output, embeddings)``: the loss's :class:`~vgteach.losses.LossOutput` on the global batch
+    and the global embeddings, whose ``.grad`` is ∂L/∂e (retained for the greediness tracker).
+    """
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+        local = model(x)
+    embeddings = dist.gather_with_grad(local)
+    embeddings.retain_grad()
+    out = loss_fn.compute(embeddings, dist.gather_labels(y))
+    (out.loss * dist.world_size()).backward()          # see distributed.py: DDP averages over ranks
+    if dist.world_size() > 1:
+        embeddings.grad /= dist.world_size()
+        dist.average_proxy_grads(list(loss_fn.parameters()))
+    return out, embeddings
+
+
+@torch.no_grad()
+def embed(model, x: torch.Tensor, device, amp: bool, chunk: int = 4096) -> torch.Tensor:
+    model.eval()
+    parts = []
+    for start in range(0, len(x), chunk):
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+            parts.append(model(x[start:start + chunk].to(device)).float())
+    model.train()
+    return torch.cat(parts)
+
+
+def evaluate(z: torch.Tensor, labels: torch.Tensor, seed: int) -> dict:
+    """Retrieval (DESIGN.md §3), VARIANCE and the geometry beyond the paper, on the evaluation split."""
+    row = retrieval_metrics(z, labels, seed=seed)
+    row.pop("num_queries", None)
+    row.update(variance_stats(z, labels))
+    row.pop("num_classes", None)
+    row.update(geometry_stats(z, labels))
+    return row
+
+
+# -- summaries ----------------------------------------------------------------------------------------------
+def first_epoch_within(history: pd.DataFrame, column: str, reached) -> float:
+    rows = history.dropna(subset=[column])
+    if rows.empty:
+        return float("nan")
+    hits = rows.loc[reached(rows[column], rows[column].iloc[-1]), "epoch"]
+    return int(hits.iloc[0]) if len(hits) else int(rows["epoch"].iloc[-1])
+
+
+def convergence_epoch(history: pd.DataFrame) -> int:
+    """First epoch whose R@1 reaches 90 % of the final R@1 (DESIGN.md §3, "convergence speed")."""
+    return first_epoch_within(history, "recall@1", lambda values, final: values >= 0.9 * final)
+
+
+def compaction_epoch(history: pd.DataFrame) -> int:
+    """First epoch whose ``intra`` is within 10 % of the final ``intra`` ("compaction speed")."""
+    return first_epoch_within(history, "intra", lambda values, final: (values - final).abs() <= 0.1 * abs(final))
+
+
+def summarize(history: pd.DataFrame, wall_time: float) -> dict:
+    last = history.iloc[-1].to_dict()
+    evaluated = history.dropna(subset=["recall@1"])
+    summary = {**evaluated.iloc[-1].to_dict(), **{k: last[k] for k in last if k not in evaluated.columns}}
+    trained = history[history["epoch"] >= 1]
+    summary.update(
+        convergence_epoch=convergence_epoch(history),
+        compaction_epoch=compaction_epoch(history),
+        loss_decay_rate=float(trained["loss_decay"].mean()) if len(trained) else 0.0,
+        active_ratio_mean=float(trained["active_ratio"].mean()) if len(trained) else float(last["active_ratio"]),
+        wall_time_s=wall_time,
+    )
+    summary["epoch"] = int(last["epoch"])
+    return summary
+
+
+# -- checkpoints --------------------------------------------------------------------------------------------
+def atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path: Path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save({
+        "version": CHECKPOINT_VERSION,
+        "config": json.dumps(config.to_dict(), sort_keys=True),
+        "epoch": epoch,
+        "model": unwrap(model).state_dict(),
+        "loss_fn": loss_fn.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": json.dumps(rows),
+        "embeddings": {str(k): torch.as_tensor(v) for k, v in embeddings.items()},
+        "elapsed": elapsed,
+    }, path)
+
+
+def load_checkpoint(path: Path, config: TrainConfig) -> Optional[dict]:
+    """The checkpoint at ``path`` if it belongs to ``config`` (else ``None``: start afresh)."""
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("version") != CHECKPOINT_VERSION:
+        return None
+    if json.loads(state["config"]) != json.loads(json.dumps(config.to_dict(), sort_keys=True)):
+        raise ValueError(f"checkpoint {path} was written by a different configuration; "
+                         "use another output folder or start without --resume")
+    return state
+
+
+def unwrap(model):
+    return getattr(model, "module", model)
+
+
+# -- the loop -----------------------------------------------------------------------------------------------
+def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.PathLike] = None,
+          resume: bool = False, track: bool = True, data=None) -> TrainResult:
+    """Train one head with one loss and return its :class:`TrainResult`.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    progress : bool
+        tqdm bar over epochs.
+    checkpoint : path, optional
+        Written (atomically) after every epoch. With ``resume=True`` an existing checkpoint of the same
+        config is continued; the numbers are the same as those of an uninterrupted run (on the CPU).
+    track : bool
+        Record per-step GREEDINESS (switch off only to measure its overhead).
+    data : tuple, optional
+        ``(x_train, y_train, x_eval, y_eval)`` to skip loading (the study loads once for all losses).
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig (see make_config), got {type(config).__name__}")
+    device = resolve_device(config.device)
+    amp = device.type == "cuda" if config.amp is None else bool(config.amp)
+    x_train, y_train, x_eval, y_eval = data if data is not None else (
+        *load_split(config, "train", progress), *load_split(config, "test", progress))
+    num_classes = dataset_info(config.dataset)["num_classes"]["train"]
+    model = build_model(config, x_train).to(device)
+    loss_fn = build_loss_for(config, max(num_classes, int(y_train.max()) + 1)).to(device)
+    optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    if dist.world_size() > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    sampler = MPerClassBatches(y_train, config.batch_size, config.m_per_class, seed=config.seed)
+    x_train, y_train = x_train.to(device), y_train.to(device)
+    tracker = GreedinessTracker(device)
+    proxies = list(loss_fn.parameters())
+
+    rows, embeddings, start_epoch, elapsed = [], {}, 0, 0.0
+    path = Path(checkpoint) if checkpoint is not None else None
+    state = load_checkpoint(path, config) if (path is not None and resume) else None
+    if state is not None:
+        unwrap(model).load_state_dict(state["model"])
+        loss_fn.load_state_dict(state["loss_fn"])
+        optimizer.load_state_dict(state["optimizer"])
+        rows, start_epoch, elapsed = json.loads(state["history"]), state["epoch"] + 1, state["elapsed"]
+        embeddings = {int(k): v.numpy() for k, v in state["embeddings"].items()}
+
+    def run_epoch(epoch: int) -> dict:
+        tracker.reset()
+        batches = sampler.epoch(epoch)[:1] if epoch == 0 else sampler.epoch(epoch)
+        for batch in batches:
+            idx = dist.shard(batch).to(device)
+            optimizer.zero_grad(set_to_none=True)
+            out, emb = loss_step(model, loss_fn, x_train[idx], y_train[idx], amp)
+            if track:
+                tracker.record(out.loss, out.num_terms, out.num_active, emb.grad, unwrap(model).parameters(), proxies)
+            if epoch > 0:                                  # epoch 0 measures the untrained head only
+                optimizer.step()
+        return tracker.epoch_means() if track else {"train_loss": float(out.loss)}
+
+    bar = tqdm(range(start_epoch, config.epochs + 1), desc=f"{config.loss} seed {config.seed}",
+               disable=not progress or not dist.is_main_process(), initial=start_epoch, total=config.epochs + 1)
+    for epoch in bar:
+        tic = time.perf_counter()
+        row = {"epoch": epoch, **run_epoch(epoch)}
+        previous = rows[-1]["train_loss"] if rows else None
+        row["loss_decay"] = (previous - row["train_loss"]) / abs(previous) if previous else 0.0
+        if dist.is_main_process() and (epoch % config.eval_every == 0 or epoch == config.epochs):
+            z = embed(model, x_eval, device, amp)
+            row.update(evaluate(z, y_eval.to(device), config.seed))
+            if config.keep_embeddings:
+                embeddings[epoch] = z.cpu().numpy()
+        elapsed += time.perf_counter() - tic
+        row["epoch_time_s"] = time.perf_counter() - tic
+        rows.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", r1=f"{row.get('recall@1', math.nan):.3f}")
+        if path is not None and dist.is_main_process():
+            save_checkpoint(path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed)
+    history = pd.DataFrame(rows)
+    return TrainResult(config, history, summarize(history, elapsed), unwrap(model), loss_fn, embeddings,
+                       y_eval.cpu().numpy())
