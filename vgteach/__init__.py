@@ -10,7 +10,10 @@ metric-learning losses" (ICASSP 2026). The API in five lines::
     greediness_stats(loss_fn, embeddings, labels)["active_ratio"]
     retrieval_metrics(embeddings, labels)["recall@1"]
 """
+from .diagnostics import geometry_stats, greediness_stats, variance_stats
 from .losses import LOSS_NAMES, build_loss
+from .retrieval import retrieval_metrics
 
 __version__ = "0.1.0"
-__all__ = ["LOSS_NAMES", "build_loss", "__version__"]
+__all__ = ["LOSS_NAMES", "build_loss", "variance_stats", "greediness_stats", "geometry_stats",
+           "retrieval_metrics", "__version__"]

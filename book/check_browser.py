@@ -1,0 +1,303 @@
+"""Open the built book in headless Chromium and check what a reader sees.
+
+For every page of ``_build/html`` (served on localhost) the check waits for MathJax and for the widget
+manager, then asserts:
+
+- no JavaScript errors: nothing at level SEVERE in the browser log (uncaught exceptions, unhandled promise
+  rejections, ``console.error``, failed resource loads);
+- rendered math: a page whose HTML holds math has MathJax output (``mjx-container``) and no TeX errors;
+- visible widgets: every stored widget view was replaced by a rendered view of non-zero size, and no
+  "Loading widget" placeholder is left;
+- figures: every ``<img>`` has loaded (``naturalWidth > 0``).
+
+It saves a screenshot of one chapter (by default the first page with widgets) for the CI artifacts.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
+``/usr/bin/chromedriver``; override with ``$CHROMIUM``/``$CHROMEDRIVER``) and ``pip install selenium``;
+the driver is given explicitly, so Selenium Manager never downloads anything.
+
+Usage::
+
+    jupyter-book build . -W --keep-going
+    python book/check_browser.py _build/html --screenshot ci-artifacts/chapter.png
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+DRIVER_CANDIDATES = ("chromedriver",)
+#: Chromium flags for a quiet, reproducible, offline headless run.
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run",
+    "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--window-size=1280,1600",
+)
+#: Output folders of the build that are not pages.
+SKIP_DIRS = {"_static", "_sources", "_images", "widget-js", "mathjax", ".doctrees", "_downloads"}
+SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+WIDGET_STATE = 'script[type="application/vnd.jupyter.widget-state+json"]'
+
+# What the page looks like once settled, measured in the browser.
+PAGE_PROBE = """
+const views = Array.from(document.querySelectorAll('%(view)s'));
+const rendered = views.filter(v => {
+    const area = v.previousElementSibling;
+    if (!area || !area.classList.contains('widget-subarea') || !area.firstElementChild) return false;
+    const box = area.firstElementChild.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+});
+const images = Array.from(document.images);
+const text = document.body ? document.body.innerText : '';
+return {
+    title: document.title,
+    ready: document.readyState,
+    math_sources: document.querySelectorAll('.math, span.math, div.math').length,
+    math_rendered: document.querySelectorAll('mjx-container').length,
+    math_errors: document.querySelectorAll('mjx-merror').length,
+    mathjax_loaded: !!(window.MathJax && window.MathJax.version),
+    widget_states: document.querySelectorAll('%(state)s').length,
+    widget_views: views.length,
+    widget_rendered: rendered.length,
+    widget_elements: document.querySelectorAll('.jupyter-widgets, .widget-subarea').length,
+    loading_leftovers: (text.match(/Loading widget/g) || []).length,
+    images: images.length,
+    images_pending: images.filter(i => !i.complete).length,
+    images_broken: images.filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 120)),
+};
+""" % {"view": WIDGET_VIEW, "state": WIDGET_STATE}
+
+# The frame each rendered widget shows now (vgteach widgets: precomputed frames in a Stack).
+VISIBLE_FRAMES = """
+return Array.from(document.querySelectorAll('.widget-subarea')).map(area =>
+    Array.from(area.querySelectorAll('.vgteach-frame img')).filter(img => img.offsetParent !== null)
+        .map(img => img.src.length + ':' + img.src.slice(-64)).join('|'));
+"""
+
+
+@dataclass
+class PageReport:
+    """What the browser saw on one page."""
+
+    page: str
+    probe: dict
+    js_errors: list = field(default_factory=list)
+    switched: list = field(default_factory=list)       # indices of frame widgets that switched frames
+    stuck_widgets: list = field(default_factory=list)  # ... and of those that did not
+
+    def problems(self) -> list:
+        probe, found = self.probe, []
+        found += [f"JavaScript error: {message}" for message in self.js_errors]
+        if probe["math_sources"] and not probe["math_rendered"]:
+            found.append(f"{probe['math_sources']} math elements but no MathJax output "
+                         f"(MathJax loaded: {probe['mathjax_loaded']})")
+        if probe["math_errors"]:
+            found.append(f"{probe['math_errors']} TeX errors rendered by MathJax")
+        if probe["widget_rendered"] < probe["widget_views"]:
+            found.append(f"{probe['widget_views'] - probe['widget_rendered']} of {probe['widget_views']} widget "
+                         "views not rendered (or of zero size)")
+        if probe["loading_leftovers"]:
+            found.append(f"{probe['loading_leftovers']} 'Loading widget' placeholders left")
+        if probe["images_pending"]:
+            found.append(f"{probe['images_pending']} images still loading")
+        found += [f"image not loaded: {src}" for src in probe["images_broken"]]
+        found += [f"widget {index}: its frames do not switch without a kernel (jslink broken?)"
+                  for index in self.stuck_widgets]
+        return found
+
+    def summary(self) -> str:
+        probe = self.probe
+        return (f"{self.page}: math {probe['math_rendered']}/{probe['math_sources']}, widget views "
+                f"{probe['widget_rendered']}/{probe['widget_views']}, images "
+                f"{probe['images'] - len(probe['images_broken']) - probe['images_pending']}/{probe['images']}, "
+                f"JS errors {len(self.js_errors)}, frame widgets switched "
+                f"{len(self.switched)}/{len(self.switched) + len(self.stuck_widgets)}")
+
+
+def find_chromium() -> Optional[tuple]:
+    """``(chromium, chromedriver)`` paths, or ``None`` when either is missing."""
+    browser_names = [os.environ["CHROMIUM"]] if os.environ.get("CHROMIUM") else CHROMIUM_CANDIDATES
+    driver_names = [os.environ["CHROMEDRIVER"]] if os.environ.get("CHROMEDRIVER") else DRIVER_CANDIDATES
+    browser = next(filter(None, map(shutil.which, browser_names)), None)
+    driver = next(filter(None, map(shutil.which, driver_names)), None)
+    return (browser, driver) if browser and driver else None
+
+
+def list_pages(html_dir: Path) -> list:
+    """Every page of the built book, as paths relative to ``html_dir`` (posix)."""
+    pages = []
+    for path in sorted(html_dir.rglob("*.html")):
+        relative = path.relative_to(html_dir)
+        if SKIP_DIRS.intersection(relative.parts[:-1]) or relative.name in SKIP_PAGES:
+            continue
+        pages.append(relative.as_posix())
+    return pages
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep the test output readable
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on an ephemeral localhost port in a thread; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def chromium(browser: str, driver: str) -> Iterator[object]:
+    """A headless Chromium driven by Selenium, with a fresh profile and the browser log enabled."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    with tempfile.TemporaryDirectory(prefix="vgteach-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = browser
+        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+        try:
+            yield session
+        finally:
+            session.quit()
+
+
+def js_errors(session) -> list:
+    """SEVERE entries of the browser log since the last call (the log is drained on read)."""
+    errors = []
+    for entry in session.get_log("browser"):
+        if entry.get("level") == "SEVERE" and "favicon.ico" not in entry.get("message", ""):
+            errors.append(entry["message"])
+    return errors
+
+
+def settled(probe: dict) -> bool:
+    return (probe["ready"] == "complete" and not probe["images_pending"]
+            and probe["widget_rendered"] >= probe["widget_views"]
+            and (not probe["math_sources"] or probe["math_rendered"] > 0))
+
+
+def check_page(session, base_url: str, page: str, timeout: float = 30.0, interact: bool = True) -> PageReport:
+    """Load ``page``, wait until math, widgets and images are done (or ``timeout``), then (``interact``)
+    operate the frame widgets, and report."""
+    js_errors(session)                       # drop what earlier pages left in the log
+    session.get(base_url + page)
+    deadline = time.monotonic() + timeout
+    probe = session.execute_script(PAGE_PROBE)
+    while not settled(probe) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        probe = session.execute_script(PAGE_PROBE)
+    report = PageReport(page, session.execute_script(PAGE_PROBE))
+    if interact:
+        report.switched, report.stuck_widgets = switch_frames(session)
+    time.sleep(0.5)                          # let late errors (e.g. from a timer) reach the log
+    report.js_errors = js_errors(session)
+    return report
+
+
+def switch_frames(session, timeout: float = 4.0) -> tuple:
+    """Click each frame widget's control (last toggle button, else play) the way a reader would, and
+    check that another frame shows: the jslinks work without a kernel. Returns (switched, stuck) indices."""
+    from selenium.webdriver.common.by import By
+
+    before = session.execute_script(VISIBLE_FRAMES)
+    areas = session.find_elements(By.CSS_SELECTOR, ".widget-subarea")
+    switched, stuck = [], []
+    for index, (area, frame) in enumerate(zip(areas, before)):
+        if not frame:
+            continue
+        toggles = area.find_elements(By.CSS_SELECTOR, "button.widget-toggle-button")
+        plays = area.find_elements(By.CSS_SELECTOR, ".widget-play button")[:1]
+        if len(toggles) > 1:
+            control, uses_play = toggles[-1], False
+        elif plays:
+            control, uses_play = plays[0], True
+        else:
+            continue
+        session.execute_script("arguments[0].scrollIntoView({block: 'center'})", control)
+        control.click()
+        deadline = time.monotonic() + timeout
+        while session.execute_script(VISIBLE_FRAMES)[index] == frame and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (stuck if session.execute_script(VISIBLE_FRAMES)[index] == frame else switched).append(index)
+        if uses_play:
+            control.click()                  # pause the animation again
+    return switched, stuck
+
+
+def screenshot(session, base_url: str, page: str, path: Path, max_height: int = 6000) -> Path:
+    """A screenshot of ``page``, as tall as the page (up to ``max_height`` pixels)."""
+    check_page(session, base_url, page, interact=False)
+    height = session.execute_script("return document.documentElement.scrollHeight")
+    session.set_window_size(1280, min(int(height), max_height))
+    time.sleep(0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    session.save_screenshot(str(path))
+    session.set_window_size(1280, 1600)
+    return path
+
+
+def check_book(html_dir, pages: Optional[Sequence[str]] = None, screenshot_path=None,
+               screenshot_page: Optional[str] = None) -> list:
+    """Check ``pages`` (default: every page) of the book built in ``html_dir``; returns the reports."""
+    html_dir = Path(html_dir)
+    if not (html_dir / "index.html").is_file():
+        raise FileNotFoundError(f"no built book at {html_dir} (run `jupyter-book build .` first)")
+    found = find_chromium()
+    if found is None:
+        raise FileNotFoundError("chromium and chromedriver not found (apt-get install chromium chromium-driver)")
+    pages = list(pages) if pages is not None else list_pages(html_dir)
+    with serve(html_dir) as base_url, chromium(*found) as session:
+        reports = [check_page(session, base_url, page) for page in pages]
+        if screenshot_path is not None:
+            with_widgets = [report.page for report in reports if report.probe["widget_views"]]
+            target = screenshot_page or (with_widgets[0] if with_widgets else pages[0])
+            screenshot(session, base_url, target, Path(screenshot_path))
+    return reports
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("html_dir", nargs="?", default="_build/html")
+    parser.add_argument("--page", action="append", help="check only these pages (relative paths)")
+    parser.add_argument("--screenshot", default="ci-artifacts/chapter.png", help="where to save the screenshot")
+    parser.add_argument("--screenshot-page", help="page to screenshot (default: first page with widgets)")
+    args = parser.parse_args(argv)
+    reports = check_book(args.html_dir, args.page, args.screenshot, args.screenshot_page)
+    failed = 0
+    for report in reports:
+        print(report.summary())
+        for problem in report.problems():
+            print(f"    PROBLEM {problem}")
+        failed += bool(report.problems())
+    totals = {key: sum(report.probe[key] for report in reports)
+              for key in ("widget_views", "widget_rendered", "math_rendered", "images")}
+    print(f"{len(reports)} pages, {failed} with problems; totals {totals}; screenshot {args.screenshot}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The real-browser check (book/check_browser.py) in headless Chromium.
+
+Three layers, each skipped cleanly when what it needs is absent:
+- the checker itself, on small hand-made pages (needs chromium + chromedriver + selenium);
+- a vgteach widget embedded in a static page with the vendored widget JavaScript (also needs
+  ``bash book/js/fetch.sh``): it must render and switch frames without a kernel;
+- every page of the built book (also needs ``jupyter-book build .``; ``$VGTEACH_BOOK_HTML`` overrides
+  ``_build/html``), plus a screenshot of one chapter in ``ci-artifacts/`` (``$VGTEACH_ARTIFACTS``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HTML_DIR = Path(os.environ.get("VGTEACH_BOOK_HTML", REPO / "_build" / "html"))
+ARTIFACTS = Path(os.environ.get("VGTEACH_ARTIFACTS", REPO / "ci-artifacts"))
+WIDGET_JS = REPO / "book" / "js" / "extra" / "widget-js"
+
+
+def load_checker():
+    spec = importlib.util.spec_from_file_location("check_browser", REPO / "book" / "check_browser.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+check_browser = load_checker()
+BROWSER = check_browser.find_chromium()
+BOOK_BUILT = (HTML_DIR / "index.html").is_file()
+
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("selenium") is None, reason="selenium is not installed"),
+    pytest.mark.skipif(BROWSER is None, reason="chromium/chromedriver not found (apt-get install chromium "
+                                               "chromium-driver)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with check_browser.chromium(*BROWSER) as session:
+        yield session
+
+
+# ------------------------------------------------------------------------------------- the checker itself
+BROKEN_PAGE = """<!doctype html><html><head><title>broken</title></head><body>
+<p>text</p>
+<img src="missing.png" alt="a figure that does not exist">
+<script type="application/vnd.jupyter.widget-view+json">{"version_major": 2, "version_minor": 0,
+ "model_id": "0123456789abcdef"}</script>
+<script>throw new Error("boom from the test page");</script>
+</body></html>"""
+
+ONE_PIXEL_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5Er"
+                 "kJggg==")
+CLEAN_PAGE = f"""<!doctype html><html><head><title>clean</title></head><body>
+<p>Just text and a picture.</p>
+<img src="data:image/png;base64,{ONE_PIXEL_PNG}" alt="one pixel">
+</body></html>"""
+
+
+def test_checker_reports_js_errors_broken_images_and_unrendered_widgets(browser, tmp_path):
+    (tmp_path / "broken.html").write_text(BROKEN_PAGE, encoding="utf-8")
+    (tmp_path / "clean.html").write_text(CLEAN_PAGE, encoding="utf-8")
+    with check_browser.serve(tmp_path) as base_url:
+        broken = check_browser.check_page(browser, base_url, "broken.html", timeout=3)
+        clean = check_browser.check_page(browser, base_url, "clean.html", timeout=3)
+    problems = "\n".join(broken.problems())
+    assert "boom from the test page" in problems
+    assert "missing.png" in problems                       # the 404 and the unloaded image
+    assert "1 of 1 widget views not rendered" in problems
+    assert clean.problems() == [] and clean.probe["images"] == 1
+
+
+# ------------------------------------------------------------------------ a widget in a static page
+@pytest.mark.skipif(not (WIDGET_JS / "embed.js").is_file(), reason="widget JavaScript not fetched "
+                                                                     "(bash book/js/fetch.sh)")
+def test_embedded_widgets_render_and_switch_without_kernel(browser, tmp_path):
+    pytest.importorskip("ipywidgets")
+    import pandas as pd
+    from ipywidgets.embed import embed_minimal_html
+
+    from vgteach.widgets import greediness_dashboard, loss_landscape
+
+    history = pd.DataFrame({"epoch": [1, 2], "active_ratio": [1.0, 0.5], "grad_norm_mean": [0.2, 0.1],
+                            "grad_gini": [0.3, 0.4], "recall@1": [0.5, 0.7]})
+    views = [loss_landscape(("triplet",), negative_degrees=(30, 150)),
+             greediness_dashboard({"triplet": history, "supcon": history * 0.9})]
+    shutil.copytree(WIDGET_JS, tmp_path / "widget-js")
+    embed_minimal_html(str(tmp_path / "widgets.html"), views=views, title="vgteach widgets",
+                       requirejs=False, embed_url="widget-js/embed.js")
+    with check_browser.serve(tmp_path) as base_url:
+        report = check_browser.check_page(browser, base_url, "widgets.html")
+    assert report.problems() == []
+    assert report.probe["widget_rendered"] == 2
+    assert report.switched == [0, 1]                       # play moved n₁; the toggle highlighted a loss
+
+
+# ------------------------------------------------------------------------------------- the built book
+BOOK_PAGES = check_browser.list_pages(HTML_DIR) if BOOK_BUILT else []
+book_only = pytest.mark.skipif(not BOOK_BUILT, reason=f"no built book at {HTML_DIR} (jupyter-book build .)")
+
+
+@pytest.fixture(scope="module")
+def book_url():
+    with check_browser.serve(HTML_DIR) as base_url:
+        yield base_url
+
+
+@book_only
+@pytest.mark.parametrize("page", BOOK_PAGES or ["(none)"])
+def test_book_page_renders_cleanly(browser, book_url, page):
+    report = check_browser.check_page(browser, book_url, page)
+    print(report.summary())
+    assert report.problems() == [], f"{page}:\n  " + "\n  ".join(report.problems())
+
+
+@book_only
+def test_book_has_widgets_and_math_and_a_chapter_screenshot(browser, book_url):
+    texts = {page: (HTML_DIR / page).read_text(encoding="utf-8") for page in BOOK_PAGES}
+    with_widgets = [page for page, text in texts.items() if "application/vnd.jupyter.widget-view+json" in text]
+    assert with_widgets, "no page of the book embeds a widget view: were the notebooks executed?"
+    assert any('class="math' in text for text in texts.values()), "no page of the book has math"
+    path = check_browser.screenshot(browser, book_url, with_widgets[0], ARTIFACTS / "chapter.png")
+    assert path.stat().st_size > 10_000

@@ -1,0 +1,287 @@
+"""Widgets: frames and browser-side links exist, live callbacks redraw, the state embeds, forces are right."""
+from __future__ import annotations
+
+import json
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+widgets = pytest.importorskip("ipywidgets")
+
+from vgteach.losses import build_loss  # noqa: E402
+from vgteach.widgets import greediness_dashboard, loss_landscape, training_scrubber  # noqa: E402
+from vgteach.widgets import _frames  # noqa: E402
+from vgteach.widgets.landscape import CircleScene, default_hparams, forces, make_loss  # noqa: E402
+from vgteach.widgets.scrubber import pick_epochs  # noqa: E402
+
+from ipywidgets.widgets.widget_link import DirectionalLink, Link  # noqa: E402
+
+LINK_TYPES = (Link, DirectionalLink)
+
+
+def caption(frame) -> str:
+    return re.search(r"<figcaption[^>]*>(.*)</figcaption>", frame.value).group(1)
+
+
+def png_uri(frame) -> str:
+    return re.search(r'src="(data:image/png;base64,[^"]+)"', frame.value).group(1)
+
+
+def linked(links, source, source_attr, target, target_attr) -> bool:
+    return any(link.source == (source, source_attr) and link.target == (target, target_attr) for link in links)
+
+
+# --------------------------------------------------------------------------------------------- landscape
+@pytest.fixture(scope="module")
+def landscape():
+    return loss_landscape(("triplet", "infonce"), negative_degrees=(30, 120))
+
+
+def test_landscape_has_one_frame_per_loss_and_angle(landscape):
+    assert len(landscape.frames) == 4
+    assert all(png_uri(frame) for frame in landscape.frames)
+    assert len({png_uri(frame) for frame in landscape.frames}) == 4          # four different pictures
+    assert "<b>triplet</b>" in caption(landscape.frames[0]) and "n₁ at 30°" in caption(landscape.frames[0])
+    assert "<b>infonce</b>" in caption(landscape.frames[3]) and "n₁ at 120°" in caption(landscape.frames[3])
+
+
+def test_landscape_switches_frames_through_browser_links(landscape):
+    assert all(isinstance(link, LINK_TYPES) for link in landscape.links)
+    controls = landscape.controls
+    outer = landscape.children[3]
+    assert [len(inner.children) for inner in outer.children] == [2, 2]
+    assert linked(landscape.links, controls["loss"], "index", outer, "selected_index")
+    for inner in outer.children:
+        assert linked(landscape.links, controls["negative"], "index", inner, "selected_index")
+    assert linked(landscape.links, controls["play"], "value", controls["negative"], "index")
+    assert controls["play"].max == len(controls["negative"].options) - 1
+
+
+def finite_difference_forces(loss_fn, scene, step=1e-3):
+    points = scene.points().double()
+    labels = scene.labels()
+    loss_fn = loss_fn.double()
+    reference = np.zeros(points.shape)
+    for i in range(points.shape[0]):
+        for j in range(points.shape[1]):
+            plus, minus = points.clone(), points.clone()
+            plus[i, j] += step
+            minus[i, j] -= step
+            with torch.no_grad():
+                reference[i, j] = -(float(loss_fn(plus, labels)) - float(loss_fn(minus, labels))) / (2 * step)
+    return reference
+
+
+@pytest.mark.parametrize("name", ["contrastive", "triplet", "npair", "infonce", "arcface", "supcon", "ccl"])
+def test_forces_are_minus_the_gradient(name):
+    scene = CircleScene(positive=40.0, negative=75.0)
+    loss_fn = make_loss(name, default_hparams(name), scene)
+    result = forces(loss_fn, scene)
+    reference = finite_difference_forces(loss_fn, scene)
+    np.testing.assert_allclose(result.forces, reference, rtol=1e-3, atol=1e-4 * max(1.0, np.abs(reference).max()))
+    assert result.loss == pytest.approx(float(loss_fn(scene.points(), scene.labels()).detach()), rel=1e-6)
+    # the losses normalise inside: on the circle the force has no radial part
+    radial = (result.forces * scene.points().numpy()).sum(axis=1)
+    np.testing.assert_allclose(radial, 0.0, atol=1e-5 * max(1.0, np.abs(result.forces).max()))
+
+
+def test_proxy_losses_use_the_scene_proxies():
+    scene = CircleScene(proxies=(10.0, 190.0))
+    loss_fn = make_loss("arcface", default_hparams("arcface"), scene)
+    np.testing.assert_allclose(loss_fn.weight.detach().numpy(), scene.proxy_points().numpy())
+
+
+def test_default_hparams_follow_the_losses():
+    assert default_hparams("triplet") == {"margin": 0.2}
+    assert default_hparams("arcface") == {"margin": 0.5, "scale": 64.0}
+    assert default_hparams("infonce") == {"temperature": 0.1}
+
+
+def test_live_margin_slider_redraws_the_selected_loss():
+    explorer = loss_landscape(("triplet", "infonce"), negative_degrees=(40, 60))
+    controls = explorer.controls
+    triplet_frames, infonce_frames = explorer.frames[:2], explorer.frames[2:]
+    before_triplet = [frame.value for frame in triplet_frames]
+    before_infonce = [frame.value for frame in infonce_frames]
+    assert controls["margin"].value == pytest.approx(0.2) and not controls["margin"].disabled
+    assert controls["temperature"].disabled
+
+    controls["margin"].value = 0.8
+    assert "margin = 0.8" in caption(triplet_frames[0])
+    assert [frame.value for frame in triplet_frames] != before_triplet
+    assert [frame.value for frame in infonce_frames] == before_infonce
+    # the caption's loss is the loss at the new margin
+    scene = CircleScene(positive=40.0, negative=40.0)  # the first frame
+    expected = float(build_loss("triplet", margin=0.8)(scene.points(), scene.labels()))
+    shown = float(re.search(r"<b>L = ([-0-9.e]+)</b>", caption(triplet_frames[0])).group(1))
+    assert shown == pytest.approx(expected, rel=1e-3)
+
+    controls["loss"].index = 1                                  # switch to InfoNCE
+    assert controls["margin"].disabled and not controls["temperature"].disabled
+    assert controls["temperature"].value == pytest.approx(0.1)
+    controls["temperature"].value = 0.5
+    assert "temperature = 0.5" in caption(infonce_frames[0])
+    assert "margin = 0.8" in caption(triplet_frames[0])         # the other loss keeps its value
+
+
+def test_live_positive_slider_redraws_lazily():
+    explorer = loss_landscape(("contrastive", "supcon"), negative_degrees=(90,))
+    controls = explorer.controls
+    supcon_before = explorer.frames[1].value
+    controls["positive"].value = 120
+    assert "L = " in caption(explorer.frames[0])
+    assert explorer.frames[1].value == supcon_before           # not redrawn until shown
+    controls["loss"].index = 1
+    assert explorer.frames[1].value != supcon_before
+
+
+def test_landscape_rejects_bad_input():
+    with pytest.raises(ValueError, match="unknown loss"):
+        loss_landscape(("tripplet",))
+    with pytest.raises(ValueError, match="empty"):
+        loss_landscape(())
+    with pytest.raises(ValueError, match="negative_degrees"):
+        loss_landscape(("triplet",), negative_degrees=())
+    with pytest.raises(ValueError, match="no tunable"):
+        loss_landscape(("triplet",), negative_degrees=(90,), hparams={"triplet": {"temperature": 0.1}})
+    with pytest.raises(ValueError, match="two angles"):
+        loss_landscape(("arcface",), negative_degrees=(90,), proxy_degrees=(0.0,))
+    with pytest.raises(ValueError, match="not among loss_names"):
+        loss_landscape(("triplet",), negative_degrees=(90,), hparams={"infonce": {"temperature": 0.1}})
+
+
+# ---------------------------------------------------------------------------------------------- scrubber
+def blob_embeddings(epochs=4, n_per_class=10, classes=3, dim=8, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), n_per_class)
+    centers = rng.normal(size=(classes, dim))
+    return {epoch: (epoch * centers[labels] + rng.normal(size=(len(labels), dim))).astype(np.float32)
+            for epoch in range(1, epochs + 1)}, labels
+
+
+def test_scrubber_one_frame_per_epoch_with_play_and_slider():
+    embeddings, labels = blob_embeddings()
+    scrubber = training_scrubber(embeddings, labels, title="toy")
+    assert scrubber.epochs == [1, 2, 3, 4]
+    assert len(scrubber.frames) == 4 and len({png_uri(frame) for frame in scrubber.frames}) == 4
+    stack = scrubber.children[2]
+    assert linked(scrubber.links, scrubber.controls["epoch"], "index", stack, "selected_index")
+    assert linked(scrubber.links, scrubber.controls["play"], "value", scrubber.controls["epoch"], "index")
+    assert "PCA of the final epoch" in caption(scrubber.frames[0])
+
+
+def test_scrubber_reads_a_train_result_and_quotes_its_history():
+    embeddings, labels = blob_embeddings(epochs=3, dim=2)
+    history = pd.DataFrame({"epoch": [1, 2, 3], "recall@1": [0.25, 0.5, 0.75], "intra": [0.3, 0.2, 0.1]})
+    result = SimpleNamespace(embeddings={e: torch.as_tensor(v) for e, v in embeddings.items()},
+                             eval_labels=torch.as_tensor(labels), history=history)
+    scrubber = training_scrubber(result)
+    assert "R@1 0.5" in caption(scrubber.frames[1]) and "intra 0.2" in caption(scrubber.frames[1])
+    assert "unit circle" in caption(scrubber.frames[0])
+
+
+def test_scrubber_subsamples_epochs_keeping_first_and_last():
+    assert pick_epochs(list(range(1, 101)), 5) == [1, 26, 51, 75, 100]
+    assert pick_epochs([3, 7], 20) == [3, 7]
+    embeddings, labels = blob_embeddings(epochs=12, dim=2)
+    scrubber = training_scrubber(embeddings, labels, max_frames=4)
+    assert scrubber.epochs[0] == 1 and scrubber.epochs[-1] == 12 and len(scrubber.frames) == 4
+
+
+def test_scrubber_rejects_bad_input():
+    embeddings, labels = blob_embeddings(epochs=2)
+    with pytest.raises(ValueError, match="keep_embeddings"):
+        training_scrubber(SimpleNamespace(embeddings=None, eval_labels=labels))
+    with pytest.raises(ValueError, match="empty"):
+        training_scrubber({}, labels)
+    with pytest.raises(ValueError, match="labels are required"):
+        training_scrubber(embeddings)
+    with pytest.raises(ValueError, match="length"):
+        training_scrubber(embeddings, labels[:-1])
+    with pytest.raises(TypeError, match="TrainResult"):
+        training_scrubber([1, 2, 3], labels)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        training_scrubber({1: np.ones((len(labels), 1), np.float32)}, labels)
+
+
+# --------------------------------------------------------------------------------------------- dashboard
+def toy_history(loss_scale: float, epochs: int = 4, seed: int = 0) -> pd.DataFrame:
+    epoch = np.arange(1, epochs + 1)
+    return pd.DataFrame({"epoch": epoch, "seed": seed, "active_ratio": 1 / (loss_scale * epoch),
+                         "grad_norm_mean": 0.1 * epoch, "grad_gini": 0.5 / epoch, "recall@1": 0.2 * epoch})
+
+
+def test_dashboard_frames_all_then_one_per_loss():
+    dashboard = greediness_dashboard({"contrastive": toy_history(1.0), "triplet": toy_history(2.0)})
+    toggle = dashboard.controls["highlight"]
+    assert list(toggle.options) == ["all", "contrastive", "triplet"]
+    assert len(dashboard.frames) == 3
+    assert linked(dashboard.links, toggle, "index", dashboard.children[2], "selected_index")
+    all_caption = caption(dashboard.frames[0])
+    assert "contrastive" in all_caption and "triplet" in all_caption
+    assert "contrastive" not in caption(dashboard.frames[2])
+
+
+def test_dashboard_accepts_a_loss_name_column_next_to_loss_values():
+    history = pd.concat([toy_history(1.0).assign(loss_name="triplet", loss=0.3),
+                         toy_history(2.0).assign(loss_name="ccl", loss=0.2)])
+    assert list(greediness_dashboard(history).controls["highlight"].options) == ["all", "triplet", "ccl"]
+
+
+def test_dashboard_long_format_averages_seeds():
+    history = pd.concat([toy_history(1.0, seed=0).assign(loss="supcon", grad_gini=0.2),
+                         toy_history(1.0, seed=1).assign(loss="supcon", grad_gini=0.4),
+                         toy_history(3.0).assign(loss="npair")])
+    dashboard = greediness_dashboard(history)
+    assert list(dashboard.controls["highlight"].options) == ["all", "supcon", "npair"]
+    row = re.search(r"<b>supcon</b></td>(.*?)</tr>", caption(dashboard.frames[1])).group(1)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[0] == "4" and float(cells[3]) == pytest.approx(0.3)     # epoch, then the mean Gini
+
+
+def test_dashboard_rejects_bad_input():
+    with pytest.raises(ValueError, match="column naming the loss"):
+        greediness_dashboard(toy_history(1.0))
+    with pytest.raises(ValueError, match="column naming the loss"):                  # loss values, not names
+        greediness_dashboard(toy_history(1.0).assign(loss=0.5))
+    with pytest.raises(ValueError, match="grad_gini"):
+        greediness_dashboard({"triplet": toy_history(1.0).drop(columns="grad_gini")})
+    with pytest.raises(ValueError, match="empty"):
+        greediness_dashboard({})
+    with pytest.raises(TypeError, match="DataFrame"):
+        greediness_dashboard({"triplet": [1, 2]})
+
+
+# ---------------------------------------------------------------------------------- static HTML & fallback
+def test_embedded_state_holds_every_view_and_frame(tmp_path, landscape):
+    from ipywidgets.embed import embed_minimal_html
+
+    dashboard = greediness_dashboard({"triplet": toy_history(1.0)})
+    path = tmp_path / "widgets.html"
+    embed_minimal_html(str(path), views=[landscape, dashboard], title="vgteach widgets")
+    page = path.read_text(encoding="utf-8")
+    state_json = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', page,
+                           re.S).group(1)
+    state = json.loads(state_json)["state"]
+    for view in (landscape, dashboard):
+        assert view.model_id in state
+        assert f'"model_id": "{view.model_id}"' in page                    # a view tag for each widget
+    for frame in [*landscape.frames, *dashboard.frames]:
+        assert state[frame.model_id]["state"]["value"].startswith('<figure class="vgteach-frame"')
+    link_models = [model for model in state.values() if model["model_name"] in ("LinkModel", "DirectionalLinkModel")]
+    assert len(link_models) >= len(landscape.links) + len(dashboard.links)
+
+
+def test_ipywidgets7_fallback_switches_frames_in_python(monkeypatch):
+    monkeypatch.setattr(_frames, "HAS_STACK", False)
+    frames = [widgets.HTML(str(i)) for i in range(3)]
+    stack = _frames.frame_stack(frames)
+    slider = widgets.IntSlider(min=0, max=2)
+    assert _frames.link_index(slider, "value", stack) is None
+    assert [frame.layout.display for frame in frames] == [None, "none", "none"]
+    slider.value = 2
+    assert [frame.layout.display for frame in frames] == ["none", "none", None]

@@ -1,0 +1,142 @@
+"""The greediness dashboard: per-epoch GREEDINESS and retrieval curves of several losses, side by side.
+
+Zeng et al. (ICASSP 2026) separate losses that make *many small updates* (Contrastive, InfoNCE: most
+terms stay active, gradient norms spread evenly, low Gini) from losses whose updates concentrate on few
+samples (Triplet after the easy triplets die out: few active terms, high Gini). The dashboard plots the
+per-epoch history columns of DESIGN.md §3 for every loss; a toggle highlights one loss against the others
+(greyed), and the caption lists the final-epoch values.
+"""
+from __future__ import annotations
+
+import html
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure, widgets
+
+#: (history column, axis label) of the four panels.
+DASHBOARD_METRICS = (
+    ("active_ratio", "active ratio"),
+    ("grad_norm_mean", "mean ‖∂L/∂e‖"),
+    ("grad_gini", "Gini of ‖∂L/∂e‖"),
+    ("recall@1", "R@1"),
+)
+ALL = "all"
+
+
+#: Columns that may name the loss in a long-format history; a per-run history's numeric ``loss`` column
+#: holds the loss *value* and is not one of them.
+LOSS_NAME_COLUMNS = ("loss_name", "loss")
+
+
+def split_long_history(history: pd.DataFrame) -> dict:
+    """``{loss_name: rows}`` from a long-format history (e.g. a study's ``history.csv``)."""
+    for column in LOSS_NAME_COLUMNS:
+        if column in history.columns and not pd.api.types.is_numeric_dtype(history[column]):
+            return {str(name): rows for name, rows in history.groupby(column, sort=False)}
+    raise ValueError("a single history DataFrame needs a column naming the loss ('loss_name', or 'loss' holding "
+                     "names); for one run's history pass a dict, e.g. {'triplet': result.history}")
+
+
+def histories_by_loss(histories, metrics: Sequence[tuple]) -> dict:
+    """Normalise the input to ``{loss: DataFrame(epoch, *metrics)}``, averaging over seeds if present."""
+    if isinstance(histories, pd.DataFrame):
+        histories = split_long_history(histories)
+    if not isinstance(histories, Mapping):
+        raise TypeError(f"histories must be a dict loss_name -> DataFrame or a long DataFrame with a loss-name "
+                        f"column, got {type(histories).__name__}")
+    if not histories:
+        raise ValueError("histories is empty: give at least one loss's training history")
+    columns = [column for column, _ in metrics]
+    tidy = {}
+    for name, history in histories.items():
+        if not isinstance(history, pd.DataFrame):
+            raise TypeError(f"history of {name!r} must be a pandas DataFrame, got {type(history).__name__}")
+        missing = [column for column in ["epoch", *columns] if column not in history.columns]
+        if missing:
+            raise ValueError(f"history of {name!r} lacks the columns {missing}")
+        if history.empty:
+            raise ValueError(f"history of {name!r} has no rows")
+        # several seeds (or a resumed run) give several rows per epoch: show their mean
+        tidy[str(name)] = history.groupby("epoch", as_index=False)[columns].mean().sort_values("epoch")
+    return tidy
+
+
+def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], highlight: str):
+    fig = new_figure(6.6, 4.6)
+    rows = int(np.ceil(len(metrics) / 2))
+    axes = np.atleast_1d(fig.subplots(rows, 2, squeeze=False).ravel())
+    for ax, (column, label) in zip(axes, metrics):
+        # draw the greyed losses first so that the highlighted one is on top
+        order = sorted(tidy, key=lambda name: name == highlight)
+        for name in order:
+            history = tidy[name]
+            emphasised = highlight in (ALL, name)
+            ax.plot(history["epoch"], history[column], lw=2.2 if name == highlight else 1.4,
+                    color=loss_color(name) if emphasised else "0.8", label=name if emphasised else None,
+                    marker="o" if len(history) == 1 else None, ms=3)
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("epoch", fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, frameon=False)
+    return fig
+
+
+def final_values_table(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], highlight: str) -> str:
+    """HTML table of the last-epoch values (all losses, or the highlighted one) — readable without the image."""
+    names = list(tidy) if highlight == ALL else [highlight]
+    header = "".join(f"<th>{html.escape(label)}</th>" for _, label in metrics)
+    body = ""
+    for name in names:
+        last = tidy[name].iloc[-1]
+        cells = "".join(f"<td>{float(last[column]):.3g}</td>" for column, _ in metrics)
+        body += f"<tr><td><b>{html.escape(name)}</b></td><td>{int(last['epoch'])}</td>{cells}</tr>"
+    return ('<table class="vgteach-table" style="font-size:0.85em"><thead><tr><th>loss</th><th>epoch</th>'
+            f"{header}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS) -> FrameExplorer:
+    """Compare the GREEDINESS curves of several losses (active ratio, gradient norms, Gini, R@1 per epoch).
+
+    Parameters
+    ----------
+    histories : dict or pandas.DataFrame
+        ``{loss_name: history}`` with the training-history columns of CONTRACTS.md (``epoch`` plus the
+        ``metrics`` columns), or one long DataFrame whose ``loss_name`` column (or a ``loss`` column holding
+        names, not values) says which loss each row belongs to, e.g. a study's ``history.csv``. Rows
+        sharing a loss and an epoch (several seeds) are averaged.
+    metrics : sequence of (column, label)
+        The panels, default :data:`DASHBOARD_METRICS`.
+
+    Returns
+    -------
+    FrameExplorer
+        ``.frames`` (``"all"`` first, then one per loss), ``.links``, ``.controls`` (``"highlight"``).
+    """
+    metrics = tuple(metrics)
+    if not metrics:
+        raise ValueError("metrics is empty: give at least one (column, label) pair")
+    tidy = histories_by_loss(histories, metrics)
+    options = [ALL, *tidy]
+    frame_widgets = []
+    for highlight in options:
+        fig = draw_dashboard(tidy, metrics, highlight)
+        caption = ("Final epoch, " + ("all losses" if highlight == ALL else html.escape(highlight)) + ":"
+                   + final_values_table(tidy, metrics, highlight))
+        alt = f"per-epoch {', '.join(label for _, label in metrics)} of " + (
+            "all losses" if highlight == ALL else f"{highlight} against the other losses")
+        frame_widgets.append(widgets.HTML(frame_html(fig, caption, alt)))
+    toggle = widgets.ToggleButtons(options=options, index=0, description="highlight",
+                                   style={"button_width": "auto"})
+    stack = frame_stack(frame_widgets)
+    links = [link_index(toggle, "index", stack)]
+    text = intro("Per-epoch GREEDINESS of each loss: the share of loss terms still active, the mean and the "
+                 "Gini coefficient of the per-sample gradient norms (low Gini: many small updates; high: a "
+                 "few large ones) and R@1. Pick a loss to highlight it against the others.")
+    return FrameExplorer([text, toggle, stack], frame_widgets, links, {"highlight": toggle})

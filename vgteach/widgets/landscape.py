@@ -1,0 +1,348 @@
+r"""The loss-landscape explorer: five points on the unit circle and the force each loss puts on them.
+
+The batch is about the smallest that every loss of DESIGN.md §2 accepts and that tells them apart: an
+anchor ``a`` and two positives ``p``, ``p₂`` of class 0, two negatives ``n₁``, ``n₂`` of class 1 (N-pair
+needs two labels present twice; with a single positive per anchor SupCon and InfoNCE would coincide). The
+explorer sweeps the angle of ``n₁`` and draws, for each point, the arrow
+
+.. math::  -\frac{\partial L}{\partial e_i},
+
+computed by autograd through :mod:`vgteach.losses` — the direction plain gradient descent moves ``e_i``.
+The losses L2-normalise inside, so on the circle the gradient has no radial part: every arrow is tangent.
+Hinge losses (contrastive, triplet) show arrows that switch off once a negative is far enough; softmax
+losses (InfoNCE, SupCon, N-pair, ArcFace, CCL) fade smoothly — the GREEDINESS story of Zeng et al.
+(ICASSP 2026) in one picture. ArcFace and CCL act through class proxies (squares) that stay fixed here.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import inspect
+import math
+import dataclasses
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..losses import LOSS_NAMES, LOSSES, PROXY_LOSSES, build_loss
+from ._frames import (FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure,
+                      player, widgets)
+
+#: The hyper-parameters the explorer lets you change (each loss uses the subset its constructor takes).
+TUNABLE = ("margin", "temperature", "scale")
+POINT_NAMES = ("a", "p", "p₂", "n₁", "n₂")
+POINT_LABELS = (0, 0, 0, 1, 1)
+POINT_MARKERS = ("o", "o", "o", "s", "s")
+POINT_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#d62728", "#ff7f0e")
+SWEPT = POINT_NAMES.index("n₁")
+#: n₁ angles (degrees from the anchor) of the precomputed frames: hard, semi-hard and easy negatives.
+DEFAULT_NEGATIVE_DEGREES = (10, 30, 50, 70, 90, 110, 130, 150, 170)
+
+
+def default_hparams(loss_name: str) -> dict:
+    """The tunable hyper-parameters of ``loss_name`` with their defaults, read from the loss's constructor
+    (so the explorer never disagrees with :mod:`vgteach.losses`)."""
+    if loss_name not in LOSSES:
+        raise ValueError(f"unknown loss {loss_name!r}; valid names: {', '.join(LOSS_NAMES)}")
+    parameters = inspect.signature(LOSSES[loss_name].__init__).parameters
+    return {name: float(parameters[name].default) for name in TUNABLE if name in parameters}
+
+
+def unit(degrees: float) -> list:
+    return [math.cos(math.radians(degrees)), math.sin(math.radians(degrees))]
+
+
+@dataclass(frozen=True)
+class CircleScene:
+    """Angles (degrees) of the five points (the anchor sits at 0°) and of the two class proxies."""
+
+    positive: float = 40.0
+    second_positive: float = 300.0
+    negative: float = 90.0
+    second_negative: float = 220.0
+    proxies: tuple = (20.0, 200.0)
+
+    def points(self) -> torch.Tensor:
+        angles = (0.0, self.positive, self.second_positive, self.negative, self.second_negative)
+        return torch.tensor([unit(angle) for angle in angles], dtype=torch.float32)
+
+    def labels(self) -> torch.Tensor:
+        return torch.tensor(POINT_LABELS)
+
+    def proxy_points(self) -> torch.Tensor:
+        return torch.tensor([unit(angle) for angle in self.proxies], dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class Forces:
+    """The loss on one scene and −∂L/∂e for each point."""
+
+    loss: float
+    forces: np.ndarray          # [5, 2], in POINT_NAMES order
+    num_terms: int
+    num_active: int
+
+
+def make_loss(loss_name: str, hparams: Mapping[str, float], scene: CircleScene):
+    """Build ``loss_name`` with ``hparams``; proxy losses get 2 classes in 2-D, proxies at ``scene.proxies``."""
+    if loss_name not in PROXY_LOSSES:
+        return build_loss(loss_name, **hparams)
+    loss_fn = build_loss(loss_name, num_classes=2, embedding_dim=2, **hparams)
+    proxies = loss_fn.weight if loss_name == "arcface" else loss_fn.centers
+    with torch.no_grad():
+        proxies.copy_(scene.proxy_points())
+    return loss_fn
+
+
+def forces(loss_fn, scene: CircleScene) -> Forces:
+    """Loss value, active-term counts and the descent direction −∂L/∂e_i of every point (autograd)."""
+    embeddings = scene.points().requires_grad_(True)
+    out = loss_fn.compute(embeddings, scene.labels())
+    (grad,) = torch.autograd.grad(out.loss, embeddings)
+    return Forces(float(out.loss.detach()), (-grad).numpy(), int(out.num_terms), int(out.num_active))
+
+
+def describe_hparams(hparams: Mapping[str, float]) -> str:
+    return ", ".join(f"{name} = {value:g}" for name, value in hparams.items())
+
+
+def draw_circle(ax, loss_name: str, scene: CircleScene, result: Forces, max_force: float) -> None:
+    """The points on the circle with their force arrows (and the proxies of ArcFace/CCL).
+
+    Arrow length is ``0.6 · sqrt(‖force‖ / max_force)``: one scale for all frames of a loss, so arrows
+    visibly grow and vanish as n₁ moves, compressed so that a force ten times smaller still shows.
+    """
+    theta = np.linspace(0, 2 * np.pi, 181)
+    ax.plot(np.cos(theta), np.sin(theta), color="0.8", lw=1)
+    if loss_name in PROXY_LOSSES:
+        for label, proxy in enumerate(scene.proxy_points().numpy()):
+            ax.scatter(*proxy, marker="s", s=70, facecolors="none", lw=1.5,
+                       edgecolors=POINT_COLORS[0 if label == 0 else SWEPT])
+            ax.annotate(f"class {label}", proxy * 1.2, ha="center", va="center", fontsize=7)
+    for point, force, name, marker, color in zip(scene.points().numpy(), result.forces, POINT_NAMES,
+                                                 POINT_MARKERS, POINT_COLORS):
+        ax.scatter(*point, marker=marker, s=45, color=color, zorder=3)
+        ax.annotate(name, point * 0.8, ha="center", va="center", fontsize=9, color=color)
+        norm = float(np.linalg.norm(force))
+        if max_force > 0 and norm > 1e-4 * max_force:
+            arrow = force / norm * 0.6 * math.sqrt(norm / max_force)
+            ax.arrow(*point, *arrow, width=0.012, head_width=0.07, length_includes_head=True, color=color,
+                     zorder=4)
+    ax.set(xlim=(-1.45, 1.45), ylim=(-1.45, 1.45), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(f"{loss_name}: arrows = −∂L/∂e", fontsize=9)
+
+
+def draw_curve(ax, loss_name: str, scene: CircleScene, result: Forces, sweep_degrees: np.ndarray,
+               sweep_losses: np.ndarray) -> None:
+    """L as a function of n₁'s angle, with the current angle marked."""
+    ax.plot(sweep_degrees, sweep_losses, color=loss_color(loss_name), lw=2)
+    ax.axvline(scene.positive, color=POINT_COLORS[1], lw=1, ls="--")
+    ax.annotate("p", (scene.positive, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10),
+                textcoords="offset points", color=POINT_COLORS[1], fontsize=8)
+    ax.scatter([scene.negative], [result.loss], color=POINT_COLORS[SWEPT], zorder=3, s=40)
+    ax.set_xlabel("angle of n₁ from a (degrees)", fontsize=8)
+    ax.set_ylabel("loss L", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.set_title(f"L = {result.loss:.3g}   active terms {result.num_active}/{result.num_terms}", fontsize=9)
+
+
+def draw_frame(loss_name: str, hparams: Mapping[str, float], scene: CircleScene, result: Forces,
+               sweep_degrees: np.ndarray, sweep_losses: np.ndarray, max_force: float) -> str:
+    """One frame (HTML): the circle with the forces, the curve L(angle of n₁), and a caption."""
+    fig = new_figure(6.4, 3.0)
+    ax_circle, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
+    draw_circle(ax_circle, loss_name, scene, result, max_force)
+    draw_curve(ax_curve, loss_name, scene, result, sweep_degrees, sweep_losses)
+    norms = np.linalg.norm(result.forces, axis=1)
+    caption = (
+        f"<b>{html.escape(loss_name)}</b> ({html.escape(describe_hparams(hparams))}) · n₁ at "
+        f"{scene.negative:g}° · <b>L = {result.loss:.4g}</b> · active terms {result.num_active}/"
+        f"{result.num_terms} · ‖∂L/∂e‖: "
+        + ", ".join(f"{name} {norm:.3g}" for name, norm in zip(POINT_NAMES, norms))
+    )
+    alt = (f"{loss_name} loss with the negative n1 at {scene.negative:g} degrees: loss {result.loss:.3g}, "
+           "gradient norms " + ", ".join(f"{norm:.2g}" for norm in norms))
+    return frame_html(fig, caption, alt)
+
+
+class LossLandscape:
+    """Builds and (with a kernel) redraws the explorer's frames; :func:`loss_landscape` is the entry point."""
+
+    def __init__(self, loss_names: Sequence[str], negative_degrees: Sequence[float], scene: CircleScene,
+                 hparams: Optional[Mapping[str, Mapping[str, float]]]):
+        self.loss_names = validate_loss_names(loss_names)
+        self.negative_degrees = validate_degrees(negative_degrees)
+        self.scene = scene
+        self.hparams = {name: default_hparams(name) for name in self.loss_names}
+        for name, overrides in (hparams or {}).items():
+            if name not in self.hparams:
+                raise ValueError(f"hparams given for {name!r}, which is not among loss_names {self.loss_names}")
+            unknown = set(overrides) - set(self.hparams[name])
+            if unknown:
+                raise ValueError(f"{name} has no tunable {sorted(unknown)}; it takes {sorted(self.hparams[name])}")
+            self.hparams[name].update({key: float(value) for key, value in overrides.items()})
+        self.frames = {name: [widgets.HTML() for _ in self.negative_degrees] for name in self.loss_names}
+        self.stale = set()
+        for name in self.loss_names:
+            self.render_loss(name)
+
+    def render_loss(self, loss_name: str) -> None:
+        """Redraw every frame of ``loss_name`` for the current scene and hyper-parameters."""
+        hparams = self.hparams[loss_name]
+        loss_fn = make_loss(loss_name, hparams, self.scene)
+        low, high = min(0.0, *self.negative_degrees), max(180.0, *self.negative_degrees)
+        sweep = np.linspace(low, high, int((high - low) / 2.5) + 1)
+        sweep_losses = np.array([forces(loss_fn, self._scene_at(angle)).loss for angle in sweep])
+        results = [forces(loss_fn, self._scene_at(angle)) for angle in self.negative_degrees]
+        max_force = max(float(np.linalg.norm(result.forces, axis=1).max()) for result in results)
+        for frame, angle, result in zip(self.frames[loss_name], self.negative_degrees, results):
+            frame.value = draw_frame(loss_name, hparams, self._scene_at(angle), result, sweep, sweep_losses,
+                                     max_force)
+        self.stale.discard(loss_name)
+
+    def ensure_rendered(self, loss_name: str) -> None:
+        """Redraw ``loss_name`` if a live control changed since it was last drawn."""
+        if loss_name in self.stale:
+            self.render_loss(loss_name)
+
+    def _scene_at(self, negative: float) -> CircleScene:
+        return dataclasses.replace(self.scene, negative=float(negative))
+
+
+def validate_loss_names(loss_names) -> tuple:
+    if isinstance(loss_names, str):
+        loss_names = (loss_names,)
+    loss_names = tuple(loss_names)
+    if not loss_names:
+        raise ValueError("loss_names is empty; give at least one of " + ", ".join(LOSS_NAMES))
+    unknown = [name for name in loss_names if name not in LOSSES]
+    if unknown:
+        raise ValueError(f"unknown loss names {unknown}; valid names: {', '.join(LOSS_NAMES)}")
+    if len(set(loss_names)) != len(loss_names):
+        raise ValueError(f"loss_names has duplicates: {loss_names}")
+    return loss_names
+
+
+def validate_degrees(degrees) -> tuple:
+    degrees = tuple(float(angle) for angle in degrees)
+    if not degrees:
+        raise ValueError("negative_degrees is empty; give at least one angle")
+    if not all(math.isfinite(angle) for angle in degrees):
+        raise ValueError(f"negative_degrees must be finite numbers, got {degrees}")
+    return degrees
+
+
+def loss_landscape(loss_names: Sequence[str] = LOSS_NAMES,
+                   negative_degrees: Sequence[float] = DEFAULT_NEGATIVE_DEGREES,
+                   positive_degrees: float = 40.0,
+                   second_positive_degrees: float = 300.0,
+                   second_negative_degrees: float = 220.0,
+                   proxy_degrees: tuple = (20.0, 200.0),
+                   hparams: Optional[Mapping[str, Mapping[str, float]]] = None) -> FrameExplorer:
+    """Explore what each loss does to an anchor, two positives and two negatives on the unit circle.
+
+    For every loss and every angle of the negative ``n₁`` a frame is precomputed: the five points with
+    the descent directions −∂L/∂e_i (autograd through :mod:`vgteach.losses`), the loss value, the active
+    terms, and the curve L(angle of n₁). A loss toggle and a play/slider switch frames in the browser
+    (``jsdlink``), so the static book still shows the whole sweep. With a kernel, the "live controls"
+    (margin, temperature, scale, angle of the positive) redraw the frames of the selected loss.
+
+    Parameters
+    ----------
+    loss_names : sequence of str, default all seven
+    negative_degrees : sequence of float
+        The angles of ``n₁`` (from the anchor at 0°) that get a precomputed frame; keep it short, every
+        frame is an image in the book's HTML (``len(loss_names) × len(negative_degrees)`` frames).
+    positive_degrees, second_positive_degrees, second_negative_degrees : float
+        Angles of ``p``, ``p₂`` and ``n₂`` (the anchor ``a`` is at 0°).
+    proxy_degrees : (float, float)
+        Angles of the class-0 and class-1 proxies used by ArcFace and CCL.
+    hparams : dict, optional
+        Per-loss overrides of the tunable hyper-parameters, e.g. ``{"triplet": {"margin": 0.5}}``;
+        defaults are the losses' own (DESIGN.md §2).
+
+    Returns
+    -------
+    FrameExplorer
+        An ``ipywidgets.VBox``; ``.frames`` (all frames, loss-major), ``.links``, ``.controls``
+        (``"loss"``, ``"negative"``, ``"play"``, ``"margin"``, ``"temperature"``, ``"scale"``,
+        ``"positive"``) and ``.model`` (the :class:`LossLandscape` that draws the frames).
+    """
+    if len(tuple(proxy_degrees)) != 2:
+        raise ValueError(f"proxy_degrees needs two angles (class 0, class 1), got {tuple(proxy_degrees)}")
+    scene = CircleScene(positive=float(positive_degrees), second_positive=float(second_positive_degrees),
+                        second_negative=float(second_negative_degrees),
+                        proxies=tuple(float(angle) for angle in proxy_degrees))
+    model = LossLandscape(loss_names, negative_degrees, scene, hparams)
+
+    loss_toggle = widgets.ToggleButtons(options=list(model.loss_names), index=0, description="loss",
+                                        style={"button_width": "auto"})
+    angle_box, angle_slider, play_link = player([f"{angle:g}°" for angle in model.negative_degrees],
+                                                "angle of n₁")
+    inner = [frame_stack(model.frames[name]) for name in model.loss_names]
+    outer = frame_stack(inner)
+    links = [play_link, link_index(loss_toggle, "index", outer)]
+    links += [link_index(angle_slider, "index", stack) for stack in inner]
+
+    live = live_controls(model, loss_toggle)
+    accordion = widgets.Accordion(children=[widgets.VBox(list(live.values()))], selected_index=None)
+    accordion.set_title(0, "Live controls (need a running kernel: Jupyter or Colab)")
+    text = intro("The anchor <b>a</b> and the positives <b>p</b>, <b>p₂</b> share a class; <b>n₁</b>, <b>n₂</b> "
+                 "are negatives (squares: the class proxies of ArcFace and CCL). Arrows show −∂L/∂e, where "
+                 "gradient descent moves each point (length ∝ √force). Move n₁ with the slider or press play, "
+                 "and switch losses: hinge losses switch their force off once n₁ is far enough, softmax "
+                 "losses only fade it.")
+    frames = [frame for name in model.loss_names for frame in model.frames[name]]
+    controls = {"loss": loss_toggle, "negative": angle_slider, "play": angle_box.children[0], **live}
+    explorer = FrameExplorer([text, loss_toggle, angle_box, outer, accordion], frames, links, controls)
+    explorer.model = model
+    return explorer
+
+
+def live_controls(model: LossLandscape, loss_toggle) -> dict:
+    """Sliders that redraw frames through Python callbacks (a kernel is needed; in the static book they
+    sit, documented as such, in a collapsed accordion)."""
+    sliders = {
+        "margin": widgets.FloatSlider(min=0.0, max=1.5, step=0.05, description="margin"),
+        "temperature": widgets.FloatLogSlider(base=10, min=-2, max=0, step=0.05, description="temperature τ"),
+        "scale": widgets.FloatLogSlider(base=10, min=0, max=2, step=0.05, description="scale s"),
+        "positive": widgets.FloatSlider(value=model.scene.positive, min=0, max=180, step=5,
+                                        description="angle of p (°)"),
+    }
+    for slider in sliders.values():
+        slider.continuous_update = False
+        slider.style = {"description_width": "initial"}
+    syncing = [False]    # True while the sliders are being set to the selected loss's values: no redraw
+
+    def selected() -> str:
+        return model.loss_names[loss_toggle.index]
+
+    def on_loss(_change=None) -> None:
+        model.ensure_rendered(selected())
+        syncing[0] = True
+        for name in TUNABLE:
+            value = model.hparams[selected()].get(name)
+            sliders[name].disabled = value is None
+            if value is not None:
+                sliders[name].value = value
+        syncing[0] = False
+
+    def on_hparam(name: str, change) -> None:
+        if not syncing[0]:
+            model.hparams[selected()][name] = float(change["new"])
+            model.render_loss(selected())
+
+    def on_positive(change) -> None:
+        # Every loss sees the new scene; only the visible one is redrawn now, the others when selected.
+        model.scene = dataclasses.replace(model.scene, positive=float(change["new"]))
+        model.stale.update(model.loss_names)
+        model.render_loss(selected())
+
+    for name in TUNABLE:
+        sliders[name].observe(functools.partial(on_hparam, name), names="value")
+    sliders["positive"].observe(on_positive, names="value")
+    loss_toggle.observe(on_loss, names="index")
+    on_loss()
+    return sliders

@@ -1,0 +1,159 @@
+"""The training scrubber: an epoch slider over the evaluation embeddings of a run.
+
+Watching the same points move from epoch to epoch is the most direct way to see VARIANCE shrink: with
+Contrastive or InfoNCE the classes collapse to tight clusters early, with Triplet or SupCon they keep a
+visible spread (Zeng et al., ICASSP 2026). Embeddings are L2-normalised; 2-D runs are drawn on the unit
+circle as they are, higher-dimensional runs through a PCA fitted on the *final* epoch, so that the axes
+are those of the geometry the run converged to and earlier epochs are shown in the same frame.
+"""
+from __future__ import annotations
+
+import html
+from typing import Mapping, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib import colormaps
+from sklearn.decomposition import PCA
+
+from .._validation import check_batch
+from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, new_figure, player, widgets
+
+#: History columns quoted in a frame's caption when the run's history is available.
+CAPTION_COLUMNS = (("recall@1", "R@1"), ("intra", "intra"), ("inter", "inter"), ("ratio", "intra/inter"),
+                   ("active_ratio", "active ratio"))
+
+
+def embeddings_and_labels(result_or_embeddings_by_epoch, labels, history):
+    """Accept a ``TrainResult`` (``.embeddings``, ``.eval_labels``, ``.history``) or a dict epoch ->
+    embeddings [N, D] plus ``labels`` [N]; return ``(dict epoch -> float32 tensor, labels, history)``."""
+    source = result_or_embeddings_by_epoch
+    if hasattr(source, "embeddings") and not isinstance(source, Mapping):
+        if not source.embeddings:
+            raise ValueError("this run stored no per-epoch embeddings: train it with keep_embeddings=True")
+        labels = source.eval_labels if labels is None else labels
+        history = getattr(source, "history", None) if history is None else history
+        source = source.embeddings
+    if not isinstance(source, Mapping):
+        raise TypeError("expected a TrainResult or a dict epoch -> embeddings [N, D], "
+                        f"got {type(source).__name__}")
+    if not source:
+        raise ValueError("no epochs given: the dict of embeddings is empty")
+    if labels is None:
+        raise ValueError("labels are required with a dict of embeddings")
+    labels = torch.as_tensor(np.asarray(labels))
+    by_epoch = {}
+    for epoch in sorted(source):
+        embeddings = torch.as_tensor(np.asarray(source[epoch], dtype=np.float32))
+        embeddings, _ = check_batch(embeddings, labels)
+        if embeddings.shape[1] < 2:
+            raise ValueError(f"embeddings must have at least 2 dimensions to draw, got {embeddings.shape[1]}")
+        by_epoch[int(epoch)] = embeddings
+    if len({tuple(value.shape) for value in by_epoch.values()}) != 1:
+        raise ValueError("every epoch must hold embeddings of the same shape [N, D]")
+    return by_epoch, labels, history
+
+
+def pick_epochs(epochs, max_frames: int) -> list:
+    """At most ``max_frames`` epochs, evenly spread, always keeping the first and the last."""
+    if max_frames < 2:
+        raise ValueError(f"max_frames must be at least 2, got {max_frames}")
+    if len(epochs) <= max_frames:
+        return list(epochs)
+    positions = np.unique(np.round(np.linspace(0, len(epochs) - 1, max_frames)).astype(int))
+    return [epochs[position] for position in positions]
+
+
+def project(by_epoch: Mapping[int, torch.Tensor]) -> tuple[dict, str]:
+    """2-D coordinates of the normalised embeddings of every epoch, and a description of the axes."""
+    normalised = {epoch: F.normalize(value, dim=1).numpy() for epoch, value in by_epoch.items()}
+    final = normalised[max(normalised)]
+    if final.shape[1] == 2:
+        return normalised, "the unit circle (2-D embeddings, no projection)"
+    pca = PCA(n_components=2).fit(final)
+    explained = 100 * pca.explained_variance_ratio_.sum()
+    coordinates = {epoch: pca.transform(value) for epoch, value in normalised.items()}
+    return coordinates, f"PCA of the final epoch ({explained:.0f}% of its variance)"
+
+
+def history_caption(history, epoch: int) -> str:
+    if history is None or "epoch" not in getattr(history, "columns", ()):
+        return ""
+    rows = history[history["epoch"] == epoch]
+    if rows.empty:
+        return ""
+    row = rows.iloc[-1]
+    parts = [f"{label} {float(row[column]):.3g}" for column, label in CAPTION_COLUMNS
+             if column in history.columns]
+    return " · " + " · ".join(parts) if parts else ""
+
+
+def draw_epoch(points: np.ndarray, labels: np.ndarray, epoch: int, limits: float, circle: bool,
+               title: str) -> object:
+    fig = new_figure(4.2, 4.0)
+    ax = fig.subplots()
+    if circle:
+        theta = np.linspace(0, 2 * np.pi, 181)
+        ax.plot(np.cos(theta), np.sin(theta), color="0.85", lw=1)
+    classes, class_index = np.unique(labels, return_inverse=True)
+    palette = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    ax.scatter(points[:, 0], points[:, 1], color=palette(class_index % palette.N), s=6, alpha=0.7,
+               linewidths=0)
+    ax.set(xlim=(-limits, limits), ylim=(-limits, limits), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(f"{title}epoch {epoch}", fontsize=10)
+    return fig
+
+
+def training_scrubber(result_or_embeddings_by_epoch, labels=None, history=None, max_frames: int = 20,
+                      max_points: int = 1500, title: Optional[str] = None, seed: int = 0) -> FrameExplorer:
+    """Scrub through a run's evaluation embeddings, epoch by epoch.
+
+    Parameters
+    ----------
+    result_or_embeddings_by_epoch : TrainResult or dict
+        A ``TrainResult`` trained with ``keep_embeddings=True`` (its ``eval_labels`` and ``history`` are
+        used), or a dict ``epoch -> embeddings [N, D]`` (tensor or array) with ``labels``.
+    labels : array-like [N], optional
+        Class ids; required with a dict.
+    history : pandas.DataFrame, optional
+        Training history (CONTRACTS.md columns); R@1, intra/inter variance and active ratio of the shown
+        epoch go into the caption.
+    max_frames : int, default 20
+        Epochs are subsampled evenly to at most this many frames (first and last kept): page weight.
+    max_points : int, default 1500
+        Points drawn per frame (the same random subset in every frame).
+    title : str, optional
+        Prefix of each frame's title, e.g. the loss name.
+
+    Returns
+    -------
+    FrameExplorer
+        ``.frames`` (one per shown epoch), ``.links``, ``.controls`` (``"epoch"``, ``"play"``),
+        ``.epochs`` (the epochs shown).
+    """
+    by_epoch, labels, history = embeddings_and_labels(result_or_embeddings_by_epoch, labels, history)
+    epochs = pick_epochs(sorted(by_epoch), max_frames)
+    coordinates, axes = project({epoch: by_epoch[epoch] for epoch in epochs})
+    label_array = labels.cpu().numpy()
+    keep = np.arange(len(label_array))
+    if len(keep) > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, size=max_points, replace=False))
+    circle = by_epoch[epochs[-1]].shape[1] == 2
+    limits = 1.15 if circle else 1.08 * max(float(np.abs(points[keep]).max()) for points in coordinates.values())
+    prefix = f"{title}: " if title else ""
+
+    frame_widgets = []
+    for epoch in epochs:
+        fig = draw_epoch(coordinates[epoch][keep], label_array[keep], epoch, limits, circle, prefix)
+        caption = f"<b>epoch {epoch}</b>{history_caption(history, epoch)} · axes: {html.escape(axes)}"
+        frame_widgets.append(widgets.HTML(frame_html(fig, caption, f"{prefix}embeddings at epoch {epoch}, {axes}")))
+    stack = frame_stack(frame_widgets)
+    box, slider, play_link = player([f"epoch {epoch}" for epoch in epochs], "", interval_ms=600)
+    links = [play_link, link_index(slider, "index", stack)]
+    text = intro("Each point is one evaluation sample, coloured by class. Press play or drag the slider: "
+                 f"the frames are the same points at successive epochs, drawn on {html.escape(axes)}.")
+    explorer = FrameExplorer([text, box, stack], frame_widgets, links,
+                             {"epoch": slider, "play": box.children[0]})
+    explorer.epochs = epochs
+    return explorer
