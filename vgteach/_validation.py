@@ -19,7 +19,8 @@ def check_embeddings(embeddings, name: str = "embeddings") -> Tensor:
         raise ValueError(f"{name} must be 2-D [B, D], got shape {tuple(embeddings.shape)}")
     if embeddings.shape[0] < 1 or embeddings.shape[1] < 1:
         raise ValueError(f"{name} must hold at least one sample and one dimension, got shape {tuple(embeddings.shape)}")
-    if not torch.isfinite(embeddings).all():
+    # one pass, no [B, D] temporaries: NaN propagates through min/max and ±Inf shows up as an extreme
+    if not all(torch.isfinite(v) for v in torch.aminmax(embeddings.detach())):
         raise ValueError(f"{name} contains NaN or Inf values")
     return embeddings
 
