@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--epochs", type=_positive, help="override the profile's epochs")
     study.add_argument("--batch-size", type=_positive, help="override the profile's batch size")
     study.add_argument("--lr", type=_lr, help="override the profile's learning rate")
+    study.add_argument("--eval-every", type=_positive, help="evaluate every N epochs (default 1; the last "
+                       "epoch is always evaluated)")
     study.add_argument("--backbone", type=_choice(BACKBONE_NAMES, "backbone"), default="identity",
                        help="identity (raw inputs, default), cnn (trained end to end) or a frozen backbone")
     study.add_argument("--head", type=_choice(("linear", "mlp"), "head"), default="linear")
@@ -107,7 +109,8 @@ def study_command(args) -> int:
             print("vgteach: error: --device cuda but no CUDA device is available", file=sys.stderr)
             return 2
     dist.init_from_environment(resolve_device(args.device))
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr))
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
+                                                  ("eval_every", args.eval_every))
                  if v is not None}
     out = args.out or f"runs/study-{args.dataset}-{args.profile}"
     run_study(dataset=args.dataset, losses=args.losses, seeds=args.seeds, profile=args.profile, out=out,
