@@ -394,3 +394,28 @@ def test_missing_data_names_the_path(tmp_path, name, expected_path):
 def test_cars_download_is_refused_with_reason(tmp_path):
     with pytest.raises(MissingDataError, match="no longer exists"):
         get_dataset("cars196", "train", root=tmp_path, download=True)
+
+
+def test_max_per_class_keeps_the_first_samples_of_each_class():
+    from vgteach.data.inputs import first_per_class
+
+    assert first_per_class([0, 1, 0, 2, 0, 1, 1], 2) == [0, 1, 2, 3, 5]
+    assert first_per_class([0, 1], None) is None
+    with pytest.raises(ValueError, match="max_per_class"):
+        first_per_class([0, 1], 0)
+    x, y = load_inputs("digits", "train", max_per_class=20)
+    full_x, full_y = load_inputs("digits", "train")
+    assert torch.bincount(y).tolist() == [20] * 10
+    first = [i for i in range(len(full_y)) if (full_y[:i + 1] == full_y[i]).sum() <= 20]
+    assert torch.equal(x, full_x[first])
+
+
+def test_max_per_class_on_image_folders_and_in_the_cache_key(tmp_path):
+    write_cifar_folder(tmp_path / "data", "train", per_class=3, suffix=".png")
+    kwargs = dict(root=tmp_path / "data", cache_dir=tmp_path / "cache", progress=False)
+    full_x, full_y = load_inputs("cifar10", "train", **kwargs)
+    x, y = load_inputs("cifar10", "train", max_per_class=2, **kwargs)
+    assert torch.bincount(y).tolist() == [2] * 10 and len(full_y) == 30
+    keep = [i for i in range(30) if (full_y[:i + 1] == full_y[i]).sum() <= 2]
+    assert torch.equal(x, full_x[keep])
+    assert len(list((tmp_path / "cache").glob("cifar10_train_pixels_*.pt"))) == 2   # separate cache entries

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--lr", type=_lr, help="override the profile's learning rate")
     study.add_argument("--eval-every", type=_positive, help="evaluate every N epochs (default 1; the last "
                        "epoch is always evaluated)")
+    study.add_argument("--max-per-class", type=_positive,
+                       help="train on the first N training samples of each class only (CPU budget)")
     study.add_argument("--backbone", type=_choice(BACKBONE_NAMES, "backbone"), default="identity",
                        help="identity (raw inputs, default), cnn (trained end to end) or a frozen backbone")
     study.add_argument("--head", type=_choice(("linear", "mlp"), "head"), default="linear")
@@ -110,7 +112,8 @@ def study_command(args) -> int:
             return 2
     dist.init_from_environment(resolve_device(args.device))
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
-                                                  ("eval_every", args.eval_every))
+                                                  ("eval_every", args.eval_every),
+                                                  ("max_per_class", args.max_per_class))
                  if v is not None}
     out = args.out or f"runs/study-{args.dataset}-{args.profile}"
     run_study(dataset=args.dataset, losses=args.losses, seeds=args.seeds, profile=args.profile, out=out,

@@ -38,9 +38,37 @@ def _pixel_transform(spec):
     return transforms.Compose(steps)
 
 
+class _Subset(torch.utils.data.Subset):
+    """A :class:`~torch.utils.data.Subset` that keeps ``targets`` (the feature cache checks labels)."""
+
+    def __init__(self, dataset, indices):
+        super().__init__(dataset, indices)
+        self.targets = [dataset.targets[i] for i in indices]
+        self.source = getattr(dataset, "source", None)
+
+
+def first_per_class(targets, max_per_class):
+    """Indices of the first ``max_per_class`` samples of every class, in dataset order (all if ``None``)."""
+    if max_per_class is None:
+        return None
+    if isinstance(max_per_class, bool) or not isinstance(max_per_class, int) or max_per_class < 1:
+        raise ValueError(f"max_per_class must be a positive integer or None, got {max_per_class!r}")
+    seen, keep = {}, []
+    for index, label in enumerate(targets):
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] <= max_per_class:
+            keep.append(index)
+    return keep
+
+
+def _limited(dataset, max_per_class):
+    keep = first_per_class(dataset.targets, max_per_class)
+    return dataset if keep is None or len(keep) == len(dataset) else _Subset(dataset, keep)
+
+
 def _source(dataset, name: str) -> str:
     """The on-disk layout a dataset came from (ImageFolder JPEGs and python batches differ in pixels)."""
-    return getattr(dataset, "source", name)
+    return getattr(dataset, "source", None) or name
 
 
 def _cached(cache_dir, description, compute, expected_labels):
@@ -49,21 +77,26 @@ def _cached(cache_dir, description, compute, expected_labels):
     return FeatureCache(cache_dir).get_or_compute(description, compute, expected_labels)
 
 
-def _image_pixels(spec, split, root, download, cache_dir, batch_size, progress):
+def _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class=None):
     """``uint8 [N, C, H, W]`` pixels and labels of an image dataset (cached only with ``cache_dir``)."""
     transform = _pixel_transform(spec)
-    dataset = get_dataset(spec.name, split, root=root, download=download, transform=transform)
+    dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
     description = {"dataset": spec.name, "split": split, "backbone": "pixels", "weights": "none",
                    "transform": repr(transform), "source": _source(dataset, spec.name), "num_samples": len(dataset)}
+    if max_per_class is not None:
+        description["max_per_class"] = max_per_class
     compute = lambda: extract_features(None, dataset, batch_size=batch_size, device="cpu", progress=progress,  # noqa: E731
                                        desc=f"{spec.name}/{split} pixels")
     return _cached(cache_dir, description, compute, labels)
 
 
-def _vector_inputs(spec, split, backbone):
+def _vector_inputs(spec, split, backbone, max_per_class=None):
     dataset = get_dataset(spec.name, split)
     x, y = dataset.data.clone(), torch.as_tensor(dataset.targets, dtype=torch.long)
+    keep = first_per_class(dataset.targets, max_per_class)
+    if keep is not None:
+        x, y = x[keep], y[keep]
     if backbone == "identity":
         return x, y
     if backbone == "cnn":
@@ -75,12 +108,15 @@ def _vector_inputs(spec, split, backbone):
     )
 
 
-def _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress):
+def _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress,
+                     max_per_class=None):
     module, transform, _ = build_backbone(backbone, pretrained=True)
-    dataset = get_dataset(spec.name, split, root=root, download=download, transform=transform)
+    dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
     description = {"dataset": spec.name, "split": split, "backbone": backbone, "weights": module.weights_id,
                    "transform": repr(transform), "source": _source(dataset, spec.name), "num_samples": len(dataset)}
+    if max_per_class is not None:
+        description["max_per_class"] = max_per_class
     compute = lambda: extract_features(module, dataset, batch_size=batch_size, device=device,  # noqa: E731
                                        progress=progress, desc=f"{spec.name}/{split} {backbone}")
     # Frozen features are the expensive case: always cache (default folder when none is given).
@@ -88,7 +124,7 @@ def _frozen_features(spec, split, backbone, root, cache_dir, device, download, b
 
 
 def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, device="auto", download=False,
-                batch_size=256, progress=True) -> tuple[torch.Tensor, torch.Tensor]:
+                batch_size=256, progress=True, max_per_class=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(X, y)`` for dataset ``name``, ``split`` as seen through ``backbone``.
 
     Parameters
@@ -108,6 +144,9 @@ def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, dev
         Fetch a missing dataset where a public source exists.
     batch_size : int
         Extraction batch size. progress : bool -- show tqdm bars.
+    max_per_class : int, optional
+        Keep only the first ``max_per_class`` samples of every class (in the dataset's order): a
+        class-balanced subset for CPU-budget runs. It is part of the cache key.
 
     Returns
     -------
@@ -120,11 +159,12 @@ def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, dev
     check_split(split)
     check_backbone(backbone)
     if spec.kind == "vector":
-        return _vector_inputs(spec, split, backbone)
+        return _vector_inputs(spec, split, backbone, max_per_class)
     if backbone in FROZEN_BACKBONES:
-        x, y = _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress)
+        x, y = _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress,
+                                max_per_class)
         return x.float(), y.long()
-    pixels, y = _image_pixels(spec, split, root, download, cache_dir, batch_size, progress)
+    pixels, y = _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class)
     x = pixels.float() / 255.0
     if backbone == "identity":
         return x.flatten(1), y.long()

@@ -49,6 +49,9 @@ class TrainConfig:
         Evaluate retrieval, VARIANCE and geometry every this many epochs (and always at the last one).
     keep_embeddings : bool
         Keep the evaluation embeddings of every evaluated epoch in the result (for the training scrubber).
+    max_per_class : int, optional
+        Train on the first ``max_per_class`` training samples of every class only (a class-balanced
+        subset, for CPU-budget runs; the evaluation split is always complete). ``None``: all of them.
     data_root, cache_dir, download : where the real datasets and the feature cache live.
     """
 
@@ -69,6 +72,7 @@ class TrainConfig:
     amp: Optional[bool] = None
     eval_every: int = 1
     keep_embeddings: bool = False
+    max_per_class: Optional[int] = None
     data_root: Optional[str] = None
     cache_dir: Optional[str] = None
     download: bool = False
@@ -117,6 +121,8 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"lr must be a positive number, got {config.lr!r}")
     if not isinstance(config.loss_kwargs, dict):
         raise TypeError(f"loss_kwargs must be a dict, got {type(config.loss_kwargs).__name__}")
+    if config.max_per_class is not None:
+        _positive_int(config, "max_per_class")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {config.seed!r}")
 

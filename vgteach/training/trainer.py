@@ -72,7 +72,7 @@ class TrainResult:
 def load_split(config: TrainConfig, split: str, progress: bool):
     return load_inputs(config.dataset, split, backbone=config.backbone, root=config.data_root,
                        cache_dir=config.cache_dir, device=config.device, download=config.download,
-                       progress=progress)
+                       progress=progress, max_per_class=config.max_per_class if split == "train" else None)
 
 
 def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
