@@ -180,7 +180,7 @@ def run_study(dataset: str = "digits", losses: Iterable[str] = LOSS_NAMES, seeds
 
 def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: float) -> dict:
     return {
-        "command": " ".join(sys.argv) if Path(sys.argv[0]).name in ("vgteach", "__main__.py") else None,
+        "command": " ".join(["vgteach", *sys.argv[1:]]) if Path(sys.argv[0]).name in ("vgteach", "__main__.py") else None,
         "profile": profile, "losses": list(losses), "seeds": list(seeds),
         "config": {k: v for k, v in base.to_dict().items() if k not in ("loss", "seed")},
         "wall_time_s": round(wall_time, 2),
