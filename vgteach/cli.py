@@ -38,14 +38,21 @@ def _losses(value: str) -> tuple:
     return names
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
+def _number(kind, check, what):
+    """An argparse type: ``kind(value)`` that must pass ``check``, else a one-line error naming ``what``."""
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not check(number):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        return number
+    return parse
+
+
+_positive = _number(int, lambda n: n >= 1, "a positive integer")
+_lr = _number(float, lambda x: x > 0, "a positive number")
 
 
 def _seeds(value: str) -> tuple:
@@ -56,16 +63,6 @@ def _seeds(value: str) -> tuple:
     if any(s < 0 for s in seeds):
         raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {value!r}")
     return seeds
-
-
-def _lr(value: str) -> float:
-    try:
-        lr = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}") from None
-    if not lr > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
-    return lr
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,33 +46,33 @@ def curves_figure(history: pd.DataFrame, columns, path: Path, title: str) -> str
     return _save(fig, path)
 
 
-def grad_norm_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
-    """Histogram of the final per-sample gradient norms ||∂L/∂e_i|| of one batch, per loss (first seed)."""
-    plt = _pyplot()
-    firsts = summary.drop_duplicates("loss")
-    fig, axes = plt.subplots(1, len(firsts), figsize=(2.6 * len(firsts), 2.6), squeeze=False)
-    for ax, (_, row) in zip(axes.flat, firsts.iterrows()):
-        norms = np.load(run_folder(out, row["loss"], int(row["seed"])) / "final.npz")["grad_norms"]
-        ax.hist(norms, bins=30, color="tab:blue")
-        ax.set(title=f"{row['loss']}\nGini {row['grad_gini']:.2f}", xlabel="‖∂L/∂e_i‖")
-    fig.suptitle("per-sample gradient norms on one batch after training")
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def projection_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
-    """PCA projections of each loss's final evaluation embeddings (first seed), coloured by class."""
+def per_loss_figure(out: Path, summary: pd.DataFrame, path: Path, title: str, draw) -> str:
+    """One panel per loss (its first seed): ``draw(ax, row, final)`` with ``final`` its ``final.npz``."""
     plt = _pyplot()
     firsts = summary.drop_duplicates("loss")
     fig, axes = plt.subplots(1, len(firsts), figsize=(2.6 * len(firsts), 2.8), squeeze=False)
     for ax, (_, row) in zip(axes.flat, firsts.iterrows()):
-        final = np.load(run_folder(out, row["loss"], int(row["seed"])) / "final.npz")
+        draw(ax, row, np.load(run_folder(out, row["loss"], int(row["seed"])) / "final.npz"))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def grad_norm_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
+    """Histogram of the final per-sample gradient norms ||∂L/∂e_i|| of one batch, per loss."""
+    def draw(ax, row, final):
+        ax.hist(final["grad_norms"], bins=30, color="tab:blue")
+        ax.set(title=f"{row['loss']}\nGini {row['grad_gini']:.2f}", xlabel="‖∂L/∂e_i‖")
+    return per_loss_figure(out, summary, path, "per-sample gradient norms on one batch after training", draw)
+
+
+def projection_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
+    """PCA projections of each loss's final evaluation embeddings, coloured by class."""
+    def draw(ax, row, final):
         ax.scatter(*final["projection"].T, c=final["projection_labels"], cmap="tab10", s=4)
         ax.set(title=f"{row['loss']}\nintra {row['intra']:.2f}", xticks=[], yticks=[])
         ax.set_aspect("equal")
-    fig.suptitle("evaluation embeddings, first two principal components")
-    fig.tight_layout()
-    return _save(fig, path)
+    return per_loss_figure(out, summary, path, "evaluation embeddings, first two principal components", draw)
 
 
 def tradeoff_figure(by_loss: pd.DataFrame, path: Path) -> str:
