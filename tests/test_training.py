@@ -249,3 +249,17 @@ def test_cli_missing_dataset_is_one_line_exit_2(tmp_path, capsys):
                      "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "cifar" in err.lower()
+
+
+def test_writing_a_report_leaves_the_sessions_matplotlib_backend_alone(tmp_path):
+    """A notebook's inline backend must survive run_study (matplotlib.use('Agg') used to switch it off)."""
+    import matplotlib
+
+    previous = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        run_study(dataset="digits", losses=("supcon", "npair"), profile="smoke", out=tmp_path, progress=False, epochs=1)
+        assert matplotlib.get_backend() == "svg"
+        assert (tmp_path / "projections.png").exists()
+    finally:
+        matplotlib.use(previous)

@@ -10,29 +10,27 @@ import pandas as pd
 from .study import REPORT_COLUMNS, atomic_write_text, run_folder
 
 
-def _pyplot():
-    import matplotlib
+def new_figure(rows: int, cols: int, figsize, **kwargs):
+    """``(fig, axes)`` on a figure pyplot never sees. Writing a report must not touch the session's
+    backend: ``matplotlib.use("Agg")`` inside a Jupyter kernel switches inline figures off for good."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, **kwargs)
 
 
 def _save(fig, path: Path) -> str:
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     tmp.replace(path)
-    _pyplot().close(fig)
     return path.name
 
 
 def curves_figure(history: pd.DataFrame, columns, path: Path, title: str) -> str:
     """One panel per column: the per-epoch mean over seeds, one line per loss."""
-    plt = _pyplot()
     cols = 3 if len(columns) > 4 else len(columns)
     rows = math.ceil(len(columns) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
+    fig, axes = new_figure(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
     for ax, (column, label) in zip(axes.flat, columns):
         for loss, runs in history.groupby("loss", sort=False):
             mean = runs.groupby("epoch")[column].mean().dropna()
@@ -48,9 +46,8 @@ def curves_figure(history: pd.DataFrame, columns, path: Path, title: str) -> str
 
 def per_loss_figure(out: Path, summary: pd.DataFrame, path: Path, title: str, draw) -> str:
     """One panel per loss (its first seed): ``draw(ax, row, final)`` with ``final`` its ``final.npz``."""
-    plt = _pyplot()
     firsts = summary.drop_duplicates("loss")
-    fig, axes = plt.subplots(1, len(firsts), figsize=(2.6 * len(firsts), 2.8), squeeze=False)
+    fig, axes = new_figure(1, len(firsts), figsize=(2.6 * len(firsts), 2.8), squeeze=False)
     for ax, (_, row) in zip(axes.flat, firsts.iterrows()):
         draw(ax, row, np.load(run_folder(out, row["loss"], int(row["seed"])) / "final.npz"))
     fig.suptitle(title)
@@ -77,8 +74,7 @@ def projection_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
 
 def tradeoff_figure(by_loss: pd.DataFrame, path: Path) -> str:
     """R@1 against intra-class variance: the efficiency–granularity picture (error bars: std over seeds)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = new_figure(1, 1, figsize=(5, 4))
     for _, row in by_loss.iterrows():
         ax.errorbar(row["intra"], row["recall@1"], xerr=row.get("intra_std"), yerr=row.get("recall@1_std"),
                     fmt="o", capsize=3)
