@@ -113,8 +113,9 @@ def test_training_moves_the_geometry(digits_runs):
 def test_convergence_and_compaction_epochs_follow_their_definitions(digits_runs):
     h = digits_runs["contrastive"].history
     summary = digits_runs["contrastive"].summary
-    r1, intra = h["recall@1"], h["intra"]
+    r1, intra, map_r = h["recall@1"], h["intra"], h["map@r"]
     assert summary["convergence_epoch"] == int(h.loc[r1 >= 0.9 * r1.iloc[-1], "epoch"].iloc[0])
+    assert summary["map_convergence_epoch"] == int(h.loc[map_r >= 0.9 * map_r.iloc[-1], "epoch"].iloc[0])
     assert summary["compaction_epoch"] == int(h.loc[(intra - intra.iloc[-1]).abs() <= 0.1 * intra.iloc[-1],
                                                     "epoch"].iloc[0])
 
