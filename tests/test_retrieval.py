@@ -118,6 +118,14 @@ def test_topk_by_index_equals_stable_sort():
         assert torch.equal(retrieval._topk_by_index(sim, k), expected)
 
 
+@pytest.mark.parametrize("n, k", [(97, 1), (97, 9), (1000, 2), (1003, 40), (1003, 300), (5000, 100)])
+def test_two_level_topk_finds_the_top_values(n, k):
+    sim = torch.randn(16, n, generator=torch.Generator().manual_seed(n + k))
+    values, columns = retrieval._topk(sim, k)
+    assert torch.equal(values, sim.topk(k, dim=1).values)
+    assert torch.equal(sim.gather(1, columns), values)
+
+
 def test_matches_pytorch_metric_learning():
     from pytorch_metric_learning.distances import CosineSimilarity
     from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator

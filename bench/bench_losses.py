@@ -1,0 +1,290 @@
+"""Benchmark the seven losses (issue 2, item 6). Run by hand; prints markdown tables, asserts nothing.
+
+    python bench/bench_losses.py            # full run (about 3 minutes on 2 cores)
+    python bench/bench_losses.py --quick    # sanity run (about a minute: PML's NTXent alone takes 3 s a call)
+
+Three tables:
+
+1. forward + backward at B = 256, D = 128, 32 classes on the CPU, against the pytorch-metric-learning twin
+   that DESIGN.md §2 names (median of ``--repeats`` runs, ours and PML's interleaved so that load on a
+   shared machine hits both alike). ``contrastive`` is compared with PML's ``ContrastiveLoss(pos_margin=0,
+   neg_margin=1)``, which is *not* its twin (PML uses d, not d², over ordered pairs): shown for scale only.
+   ``ccl`` has no PML counterpart. Goal: ≤ 0.8× PML for each twin.
+2. every loss at the paper's setting, B = 512, D = 128, 10 classes: time (in this process, interleaved with
+   PML as above) and peak memory. Memory is measured in a fresh subprocess per case: the resident set
+   size high-water mark during two forward + backward passes minus the RSS just before them (after
+   imports, input creation and one warm-up pass), using Linux's ``/proc/self/clear_refs`` to reset the
+   high-water mark (``ru_maxrss`` of the child as a fallback, which can only over-estimate). The child's
+   glibc runs with a fixed mmap threshold so that freed tensors leave the RSS at once (this slows it down,
+   hence no timing there). This counts everything the process touches (autograd's saved tensors,
+   temporaries, allocator slack), not just tensor bytes. PML's ``NTXentLoss`` is not run there: it
+   materialises a [#positive pairs × #negative pairs] matrix and needs > 20 GB. Goal: ≤ 300 MB each.
+3. triplet: our chunked batch-all against the dense [B, B, B] formulation (written below) in peak memory
+   and time. Goal: ≤ 1/8 of the dense memory.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+DIM = 128
+
+
+# -- the cases ------------------------------------------------------------------------------------------
+def make_inputs(batch_size: int, num_classes: int, seed: int = 0):
+    """Balanced labels in random order (an m-per-class batch, as the trainer's sampler gives)."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = (torch.arange(batch_size) % num_classes)[torch.randperm(batch_size, generator=gen)]
+    return torch.randn(batch_size, DIM, generator=gen), labels
+
+
+def build_ours(name: str, num_classes: int):
+    from vgteach.losses import PROXY_LOSSES, build_loss
+
+    torch.manual_seed(0)
+    if name in PROXY_LOSSES:
+        return build_loss(name, num_classes=num_classes, embedding_dim=DIM)
+    return build_loss(name)
+
+
+def build_pml(name: str, num_classes: int):
+    """The PML loss to compare with, or None. ArcFace gets our proxies (its W is our weight.T)."""
+    from pytorch_metric_learning import distances, losses
+
+    twins = {
+        "contrastive": lambda: losses.ContrastiveLoss(pos_margin=0, neg_margin=1),   # not a twin
+        "triplet": lambda: losses.TripletMarginLoss(margin=0.2, distance=distances.LpDistance(power=2)),
+        "npair": lambda: losses.NPairsLoss(),
+        "infonce": lambda: losses.NTXentLoss(temperature=0.1),
+        "arcface": lambda: losses.ArcFaceLoss(num_classes, DIM, margin=math.degrees(0.5), scale=64),
+        "supcon": lambda: losses.SupConLoss(temperature=0.1),
+    }
+    if name not in twins:
+        return None
+    loss = twins[name]()
+    if name == "arcface":
+        loss.W.data = build_ours(name, num_classes).weight.detach().T.clone()
+    return loss
+
+
+def dense_triplet(embeddings, labels, margin: float = 0.2):
+    """Batch-all triplet loss the direct way: the whole [B, B, B] tensor of d²_ap − d²_an + α."""
+    z = torch.nn.functional.normalize(embeddings, dim=1)
+    d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
+    valid = pos[:, :, None] & ~same[:, None, :]
+    losses = (d2[:, :, None] - d2[:, None, :] + margin).clamp_min(0.0) * valid
+    active = losses > 0
+    return losses.sum() / active.sum().clamp_min(1)
+
+
+def build(impl: str, name: str, num_classes: int):
+    if impl == "ours":
+        return build_ours(name, num_classes)
+    if impl == "pml":
+        return build_pml(name, num_classes)
+    if impl == "dense":
+        return dense_triplet
+    raise ValueError(impl)
+
+
+def step(loss_fn, embeddings, labels) -> None:
+    """One forward + backward on a fresh leaf (what a training step costs the loss)."""
+    leaf = embeddings.detach().requires_grad_()
+    loss_fn(leaf, labels).backward()
+
+
+# -- timing in this process ---------------------------------------------------------------------------
+def time_interleaved(fns: dict, embeddings, labels, repeats: int, budget_s: float = 30.0) -> dict:
+    """Median seconds of each fn, running them alternately so that background load hits all alike.
+    Fewer repeats (at least 3) when one round would take longer than ``budget_s / repeats``."""
+    start = time.perf_counter()
+    for fn in fns.values():                      # warm-up
+        step(fn, embeddings, labels)
+    repeats = max(3, min(repeats, int(budget_s / (time.perf_counter() - start))))
+    samples = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            step(fn, embeddings, labels)
+            samples[key].append(time.perf_counter() - start)
+    return {key: statistics.median(times) for key, times in samples.items()} | {"runs": repeats}
+
+
+# -- peak memory in a fresh process -----------------------------------------------------------------------
+def _status_kb(field: str):
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")                     # "reset the peak RSS to the current RSS" (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def _release_freed_memory() -> None:
+    """Hand freed heap pages back to the OS, so that the baseline RSS holds only live data."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def child(spec: dict) -> dict:
+    """Runs inside the subprocess: peak RSS growth over `repeats` forward + backward passes."""
+    torch.set_num_threads(spec["threads"])
+    loss_fn = build(spec["impl"], spec["name"], spec["num_classes"])
+    embeddings, labels = make_inputs(spec["batch_size"], spec["num_classes"])
+    step(loss_fn, embeddings, labels)            # warm-up: one-time initialisation is not per-step memory
+    _release_freed_memory()
+    baseline_kb = _status_kb("VmRSS")
+    exact = baseline_kb is not None and _reset_peak()
+    if not exact:
+        baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(spec["repeats"]):
+        step(loss_fn, embeddings, labels)
+    peak_kb = _status_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"peak_mb": (peak_kb - baseline_kb) / 1024, "method": "VmHWM" if exact else "ru_maxrss"}
+
+
+def peak_memory(impl: str, name: str, batch_size: int, num_classes: int, threads: int, repeats: int = 2) -> dict:
+    """``{"peak_mb", "method"}`` measured in a fresh subprocess, or ``{"error"}``."""
+    spec = dict(impl=impl, name=name, batch_size=batch_size, num_classes=num_classes, repeats=repeats,
+                threads=threads)
+    # a fixed mmap threshold makes glibc return every large freed block to the OS at once (by default the
+    # threshold grows after the first free and later blocks stay in the heap), so RSS follows live tensors
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")
+    result = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
+                            env=env)
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# -- tables ---------------------------------------------------------------------------------------------
+def table(header: list, rows: list) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ms(seconds) -> str:
+    return "—" if seconds is None else f"{seconds * 1e3:.2f}"
+
+
+def mb(value) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def verdict(ok) -> str:
+    return "—" if ok is None else "yes" if ok else "**no**"
+
+
+def pml_table(names, repeats: int) -> str:
+    embeddings, labels = make_inputs(256, 32)
+    rows = []
+    for name in names:
+        fns = {"ours": build_ours(name, 32)}
+        pml = build_pml(name, 32)
+        if pml is not None:
+            fns["pml"] = pml
+        times = time_interleaved(fns, embeddings, labels, repeats)
+        ratio = times["ours"] / times["pml"] if "pml" in times else None
+        is_twin = pml is not None and name != "contrastive"
+        twin = {"contrastive": "ContrastiveLoss (not a twin)", "ccl": "—"}.get(name, type(pml).__name__)
+        rows.append([name, ms(times["ours"]), twin, ms(times.get("pml")), "—" if ratio is None else f"{ratio:.2f}",
+                     verdict(ratio <= 0.8 if is_twin else None), times["runs"]])
+    return table(["loss", "ours (ms)", "PML", "PML (ms)", "ours / PML", "≤ 0.8 (twins)", "runs"], rows)
+
+
+def paper_table(names, repeats: int, threads: int) -> str:
+    embeddings, labels = make_inputs(512, 10)
+    rows, methods = [], set()
+    for name in names:
+        fns = {"ours": build_ours(name, 10)}
+        if name not in ("infonce", "ccl"):               # PML's NTXent needs > 20 GB here; CCL has no PML loss
+            fns["pml"] = build_pml(name, 10)
+        times = time_interleaved(fns, embeddings, labels, repeats)
+        ours = peak_memory("ours", name, 512, 10, threads)
+        pml = peak_memory("pml", name, 512, 10, threads) if "pml" in fns else {
+            "error": "not run (> 20 GB)" if name == "infonce" else "no PML loss"}
+        methods.add(ours.get("method"))
+        peak = ours.get("peak_mb")
+        rows.append([name, ms(times["ours"]), mb(peak) if peak is not None else ours.get("error"),
+                     verdict(None if peak is None else peak <= 300),
+                     ms(times.get("pml")), mb(pml["peak_mb"]) if "peak_mb" in pml else pml["error"]])
+    note = ("\n\nTime: median in this process, ours and PML interleaved. Peak: RSS high-water mark during two "
+            f"passes in a fresh process − RSS before them ({', '.join(sorted(map(str, methods)))}).")
+    return table(["loss", "ours (ms)", "ours peak (MB)", "≤ 300 MB", "PML (ms)", "PML peak (MB)"], rows) + note
+
+
+def triplet_table(batch_sizes, repeats: int, threads: int) -> str:
+    rows = []
+    for batch_size in batch_sizes:
+        embeddings, labels = make_inputs(batch_size, 10)
+        times = time_interleaved({"ours": build_ours("triplet", 10), "dense": dense_triplet}, embeddings, labels,
+                                 repeats)
+        ours = peak_memory("ours", "triplet", batch_size, 10, threads)
+        dense = peak_memory("dense", "triplet", batch_size, 10, threads)
+        ratio = ours["peak_mb"] / dense["peak_mb"] if "peak_mb" in ours and dense.get("peak_mb") else None
+        rows.append([batch_size, ms(times["ours"]), mb(ours.get("peak_mb")), ms(times["dense"]),
+                     mb(dense["peak_mb"]) if "peak_mb" in dense else dense.get("error"),
+                     "—" if ratio is None else f"1/{1 / ratio:.0f}" if ratio > 0 else "< 1/1000",
+                     verdict(None if ratio is None else ratio <= 1 / 8), times["runs"]])
+    return table(["B (10 classes)", "ours (ms)", "ours peak (MB)", "dense B³ (ms)", "dense peak (MB)",
+                  "ours / dense memory", "≤ 1/8", "runs"], rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats, small dense triplet (a sanity run)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case (median reported)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for every case")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return
+
+    from pytorch_metric_learning import __version__ as pml_version
+    from vgteach.losses import LOSS_NAMES
+
+    torch.set_num_threads(args.threads)
+    repeats = args.repeats or (5 if args.quick else 50)
+    print(f"torch {torch.__version__}, pytorch-metric-learning {pml_version}, Python {platform.python_version()}, "
+          f"{platform.machine()} with {os.cpu_count()} logical CPUs, torch.set_num_threads({args.threads}), "
+          f"median of {repeats} runs\n")
+    print("### Forward + backward, B = 256, D = 128, 32 classes (CPU)\n")
+    print(pml_table(LOSS_NAMES, repeats), "\n")
+    print("### Paper setting, B = 512, D = 128, 10 classes (CPU; memory in a fresh process per case)\n")
+    print(paper_table(LOSS_NAMES, repeats, args.threads), "\n")
+    print("### Triplet batch-all: chunked (ours) vs dense [B, B, B]\n")
+    print(triplet_table((128, 256) if args.quick else (256, 512), repeats, args.threads))
+
+
+if __name__ == "__main__":
+    main()
