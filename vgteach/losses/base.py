@@ -46,7 +46,9 @@ class Terms:
         """Boolean mask [T] of the terms that still produce a gradient."""
         if self.hinge:
             return self.values > 0
-        return (self.values - self.floor) > eps
+        if isinstance(self.floor, Tensor):
+            return (self.values - self.floor) > eps
+        return self.values > self.floor + eps              # one pass when the floor is a constant
 
     def detach(self) -> "Terms":
         floor = self.floor.detach() if isinstance(self.floor, Tensor) else self.floor
