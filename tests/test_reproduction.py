@@ -86,3 +86,10 @@ def test_bad_input():
 
 def test_claims_cover_the_seven_losses():
     assert set(AGREEING) == set(LOSS_NAMES)
+
+
+def test_equal_sides_in_every_seed_are_no_difference():
+    tied = {loss: tuple(0 if c == "convergence_epoch" else v for c, v in zip(COLUMNS, values))
+            for loss, values in AGREEING.items()}
+    table = score_claims(summary(tied, jitter=0.0)).set_index("measurement")
+    assert table.filter(regex="^convergence_epoch", axis=0)["verdict"].tolist() == ["no difference"]

@@ -6,6 +6,8 @@ comparison of columns of a study's ``summary.csv`` (one row per loss and seed) a
 - ``reproduced``      the claimed inequality holds in every seed;
 - ``not reproduced``  the opposite holds in every seed;
 - ``inconclusive``    it holds in some seeds and not in others (the spread is larger than the effect);
+- ``no difference``   both sides are equal in every seed (the measurement cannot separate the losses,
+                      e.g. every convergence epoch is 0 when R@1 starts above 90 % of its final value);
 - ``not testable``    a column the claim needs is missing.
 
 Group claims compare the mean over the group's losses, e.g. mean(intra of triplet, supcon) against
@@ -96,11 +98,14 @@ CLAIMS = (
 )
 
 
-def verdict(holds: list) -> str:
-    if all(holds):
+def verdict(pairs: list) -> str:
+    """The verdict from the per-seed ``(a, b)`` pairs of a claim ``a > b``."""
+    if all(a > b for a, b in pairs):
         return "reproduced"
-    if not any(holds):
+    if all(a < b for a, b in pairs):
         return "not reproduced"
+    if all(a == b for a, b in pairs):
+        return "no difference"
     return "inconclusive"
 
 
@@ -121,7 +126,7 @@ def score_claims(summary: pd.DataFrame, claims=CLAIMS) -> pd.DataFrame:
         a, b = np.array(pairs).T
         holds = [x > y for x, y in pairs]
         rows.append({"claim": claim.text, "measurement": claim.measurement, "a": mean_std(a), "b": mean_std(b),
-                     "seeds holding": f"{sum(holds)}/{len(holds)}", "verdict": verdict(holds)})
+                     "seeds holding": f"{sum(holds)}/{len(holds)}", "verdict": verdict(pairs)})
     return pd.DataFrame(rows)
 
 
