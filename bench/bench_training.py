@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    repeats, steps = (3, 5) if args.quick else (7, 10)
+    repeats, steps = (3, 5) if args.quick else (9, 40)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes\n")
     table, per_step = overhead_table(repeats, steps)
     print("### Greediness tracking overhead per training step\n")

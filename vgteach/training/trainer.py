@@ -99,17 +99,25 @@ def loss_step(model, loss_fn, x, y, amp: bool):
     """Forward the local batch, gather the global batch, compute the loss, backward.
 
     Returns ``(output, embeddings)``: the loss's :class:`~vgteach.losses.LossOutput` on the global batch
-    and the global embeddings, whose ``.grad`` is ∂L/∂e (retained for the greediness tracker).
+    and the global embeddings, whose ``.grad`` is ∂L/∂e (retained for the greediness tracker). The
+    single-process path skips every distributed and autocast call: a step of a linear head costs ~2 ms on
+    a CPU, and tracking must stay within a few percent of it.
     """
-    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+    if amp:
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            local = model(x)
+    else:
         local = model(x)
-    embeddings = dist.gather_with_grad(local)
+    world = dist.world_size()
+    embeddings = dist.gather_with_grad(local) if world > 1 else local
     embeddings.retain_grad()
-    out = loss_fn.compute(embeddings, dist.gather_labels(y))
-    (out.loss * dist.world_size()).backward()          # see distributed.py: DDP averages over ranks
-    if dist.world_size() > 1:
-        embeddings.grad /= dist.world_size()
-        dist.average_proxy_grads(list(loss_fn.parameters()))
+    out = loss_fn.compute(embeddings, dist.gather_labels(y) if world > 1 else y)
+    if world == 1:
+        out.loss.backward()
+        return out, embeddings
+    (out.loss * world).backward()                       # see distributed.py: DDP averages over ranks
+    embeddings.grad /= world
+    dist.average_proxy_grads(list(loss_fn.parameters()))
     return out, embeddings
 
 
