@@ -34,6 +34,8 @@ def init_from_environment(device: torch.device) -> bool:
     """Join the process group that ``torchrun`` describes in the environment (no-op otherwise)."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
+    if device.type == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))   # one GPU per rank, not all on GPU 0
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return True
 

@@ -169,9 +169,9 @@ def compaction_epoch(history: pd.DataFrame) -> int:
 
 
 def summarize(history: pd.DataFrame, wall_time: float) -> dict:
+    """The last epoch's row (always evaluated) plus the speed and greediness summaries."""
     last = history.iloc[-1].to_dict()
-    evaluated = history.dropna(subset=["recall@1"])
-    summary = {**evaluated.iloc[-1].to_dict(), **{k: last[k] for k in last if k not in evaluated.columns}}
+    summary = dict(last)
     trained = history[history["epoch"] >= 1]
     summary.update(
         convergence_epoch=convergence_epoch(history),
@@ -254,7 +254,8 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
     optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=config.lr,
                                  weight_decay=config.weight_decay)
     if dist.world_size() > 1:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+        ids = [torch.cuda.current_device()] if device.type == "cuda" else None       # set from LOCAL_RANK
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     sampler = MPerClassBatches(y_train, config.batch_size, config.m_per_class, seed=config.seed)
     x_train, y_train = x_train.to(device), y_train.to(device)
     tracker = GreedinessTracker(device)
