@@ -73,15 +73,16 @@ def gini(values) -> float:
 
 
 def gini_tensor(x: torch.Tensor) -> torch.Tensor:
-    """:func:`gini` of validated, non-negative float values, as a 0-dim tensor on their device (no
-    synchronisation, so that callers can fetch it together with other numbers)."""
-    n = x.numel()
+    """:func:`gini` of validated, non-negative float values along the last dimension, as a tensor on their
+    device (0-dim for 1-D input, one value per row for [S, n]); no synchronisation, so that callers can
+    fetch it together with other numbers. The training tracker uses it on a whole epoch of steps at once."""
+    n = x.shape[-1]
     if n == 0:
-        return x.new_zeros(())
-    x, _ = torch.sort(x)
-    total = x.sum()
+        return x.new_zeros(x.shape[:-1])
+    x, _ = torch.sort(x, dim=-1)
+    total = x.sum(-1)
     rank = torch.arange(1, n + 1, dtype=x.dtype, device=x.device)
-    numerator = ((2 * rank - n - 1) * x).sum()
+    numerator = ((2 * rank - n - 1) * x).sum(-1)
     # clamp: rounding can leave −1e-17 for equal values; an all-zero input gives 0 (documented choice)
     ratio = numerator / (n * total.clamp_min(torch.finfo(x.dtype).tiny))
     return torch.where(total > 0, ratio.clamp_min(0.0), torch.zeros_like(ratio))

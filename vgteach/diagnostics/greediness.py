@@ -16,6 +16,9 @@ from ..losses.base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss
 from ._common import as_batch
 from .gini import gini_tensor
 
+#: a sample counts as active when ||∂L/∂e_i|| exceeds this (DESIGN.md §3 ``grad_eps``)
+GRAD_EPS = 1e-8
+
 
 def _check_loss_fn(loss_fn) -> None:
     if not isinstance(loss_fn, MetricLoss):
@@ -74,7 +77,7 @@ def per_sample_grad_norms(loss_fn: MetricLoss, embeddings, labels) -> Tensor:
 
 
 def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAULT_ACTIVE_EPS,
-                     grad_eps: float = 1e-8) -> dict:
+                     grad_eps: float = GRAD_EPS) -> dict:
     r"""Active-term ratio and the distribution of per-sample gradient norms of ``loss_fn`` on one batch.
 
     With :math:`T` elementary terms :math:`\ell_t` of the loss (DESIGN.md §2) and

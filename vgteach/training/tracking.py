@@ -13,28 +13,13 @@ from typing import Iterable, Optional
 import torch
 from torch import Tensor
 
+from ..diagnostics.gini import gini_tensor
+from ..diagnostics.greediness import GRAD_EPS
 
-#: a sample is "active" when ||∂L/∂e_i|| exceeds this (DESIGN.md §3 grad_eps)
-GRAD_EPS = 1e-8
 
 #: per-step statistics, in the order of the accumulator vector
 STEP_KEYS = ("train_loss", "active_ratio", "sample_active_ratio", "grad_norm_mean", "grad_norm_median",
              "grad_norm_max", "grad_gini", "head_grad_norm", "proxy_grad_norm")
-
-
-def gini_weights(n: int, device, dtype=torch.float32) -> Tensor:
-    """(2i − n − 1) / n for i = 1..n: Gini = weights · sort(x) / Σx."""
-    ranks = torch.arange(1, n + 1, device=device, dtype=dtype)
-    return (2 * ranks - n - 1) / n
-
-
-def gini_tensor(values: Tensor) -> Tensor:
-    """Gini coefficient of non-negative ``values`` as a 0-dim tensor (no host sync); 0 when all are 0.
-
-    G = Σ_i (2i − n − 1) x_(i) / (n Σ_i x_i), x sorted ascending, i = 1..n.
-    """
-    x = values.flatten().sort().values
-    return (gini_weights(x.numel(), x.device, x.dtype) @ x) / x.sum().clamp_min(1e-30)
 
 
 def global_grad_norm(parameters: Iterable[torch.nn.Parameter]) -> Tensor:
@@ -104,7 +89,5 @@ class GreedinessTracker:
         """[S, 5]: sample-active ratio, mean, lower median, max and Gini of each step's norms."""
         n = norms.shape[1]
         ordered = norms.sort(dim=1).values
-        total = ordered.sum(1)
-        gini = (ordered @ gini_weights(n, ordered.device)) / total.clamp_min(1e-30)
-        return torch.stack([(ordered > GRAD_EPS).float().mean(1), total / n, ordered[:, (n - 1) // 2],
-                            ordered[:, -1], gini], dim=1)
+        return torch.stack([(ordered > GRAD_EPS).float().mean(1), ordered.sum(1) / n, ordered[:, (n - 1) // 2],
+                            ordered[:, -1], gini_tensor(ordered)], dim=1)
