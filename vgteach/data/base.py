@@ -66,27 +66,41 @@ def load_rgb(path) -> Image.Image:
         return image.convert("RGB")
 
 
-class VectorDataset(Dataset):
-    """In-memory float vectors ``X [N, F]`` with integer labels (digits, blobs)."""
+class LabelledDataset(Dataset):
+    """What every in-house dataset shares: ``targets``, ``classes``, an optional ``transform`` and
+    ``__getitem__ -> (transform(item), label)``; subclasses only say how to load item ``index``."""
 
-    def __init__(self, features: np.ndarray, labels: Sequence[int], classes: Sequence[str],
-                 transform: Optional[Callable] = None):
-        self.data = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    def __init__(self, labels: Sequence[int], classes: Sequence[str], transform: Optional[Callable] = None):
         self.targets = [int(label) for label in labels]
         self.classes = list(classes)
         self.transform = transform
+
+    def load(self, index: int):
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self.targets)
 
     def __getitem__(self, index: int):
-        x = self.data[index]
+        item = self.load(index)
         if self.transform is not None:
-            x = self.transform(x)
-        return x, self.targets[index]
+            item = self.transform(item)
+        return item, self.targets[index]
 
 
-class ArrayImageDataset(Dataset):
+class VectorDataset(LabelledDataset):
+    """In-memory float vectors ``X [N, F]`` with integer labels (digits, blobs)."""
+
+    def __init__(self, features: np.ndarray, labels: Sequence[int], classes: Sequence[str],
+                 transform: Optional[Callable] = None):
+        super().__init__(labels, classes, transform)
+        self.data = torch.as_tensor(np.asarray(features, dtype=np.float32))
+
+    def load(self, index: int):
+        return self.data[index]
+
+
+class ArrayImageDataset(LabelledDataset):
     """In-memory ``uint8`` images ``[N, H, W]`` (greyscale) or ``[N, H, W, 3]`` (RGB) served as PIL."""
 
     def __init__(self, images: np.ndarray, labels: Sequence[int], classes: Sequence[str],
@@ -96,38 +110,22 @@ class ArrayImageDataset(Dataset):
             raise ValueError(f"images must be uint8 [N, H, W] or [N, H, W, 3], got {images.dtype} {images.shape}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        super().__init__(labels, classes, transform)
         self.images = images
-        self.targets = [int(label) for label in labels]
-        self.classes = list(classes)
-        self.transform = transform
 
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int):
-        image = Image.fromarray(self.images[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, self.targets[index]
+    def load(self, index: int):
+        return Image.fromarray(self.images[index])
 
 
-class ImageListDataset(Dataset):
+class ImageListDataset(LabelledDataset):
     """Images read lazily from a list of files (ImageFolder CIFAR, Tiny ImageNet, CUB, Cars)."""
 
     def __init__(self, paths: Sequence[Path], labels: Sequence[int], classes: Sequence[str],
                  transform: Optional[Callable] = None):
         if len(paths) != len(labels):
             raise ValueError(f"{len(paths)} image paths but {len(labels)} labels")
+        super().__init__(labels, classes, transform)
         self.paths = [Path(path) for path in paths]
-        self.targets = [int(label) for label in labels]
-        self.classes = list(classes)
-        self.transform = transform
 
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int):
-        image = load_rgb(self.paths[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, self.targets[index]
+    def load(self, index: int):
+        return load_rgb(self.paths[index])
