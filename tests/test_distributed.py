@@ -35,9 +35,10 @@ def setup(name: str):
 
 def single_process(name: str):
     model, loss_fn, x, y = setup(name)
-    out, emb = trainer_module.loss_step(model, loss_fn, x, y, amp=False)
+    embedding_grads = []
+    out = trainer_module.loss_step(model, loss_fn, x, y, amp=False, on_grad=embedding_grads.append)
     grads = [p.grad.clone() for p in [*model.parameters(), *loss_fn.parameters()]]
-    return out.loss.detach(), grads, emb.grad.clone()
+    return out.loss.detach(), grads, embedding_grads[0].clone()
 
 
 def worker(rank: int, world: int, port: int, name: str, queue):
@@ -48,10 +49,11 @@ def worker(rank: int, world: int, port: int, name: str, queue):
         model, loss_fn, x, y = setup(name)
         ddp = torch.nn.parallel.DistributedDataParallel(model)
         idx = torch.arange(len(x))[rank::world]
-        out, emb = trainer_module.loss_step(ddp, loss_fn, x[idx], y[idx], amp=False)
+        embedding_grads = []
+        out = trainer_module.loss_step(ddp, loss_fn, x[idx], y[idx], amp=False, on_grad=embedding_grads.append)
         grads = [p.grad.clone() for p in [*model.parameters(), *loss_fn.parameters()]]
         # numpy arrays travel by value (torch tensors would travel as shared memory owned by this process)
-        queue.put((rank, out.loss.detach().numpy(), [g.numpy() for g in grads], emb.grad.numpy()))
+        queue.put((rank, out.loss.detach().numpy(), [g.numpy() for g in grads], embedding_grads[0].numpy()))
     finally:
         dist.destroy_process_group()
 

@@ -12,7 +12,7 @@ import torch
 
 from vgteach.cli import main as cli_main
 from vgteach.diagnostics import gini, per_sample_grad_norms
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES
+from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
 from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
 from vgteach.training import trainer as trainer_module
 from vgteach.training.tracking import GreedinessTracker, gini_tensor
@@ -142,16 +142,60 @@ def test_tracked_step_equals_greediness_of_that_batch(name):
     batch = MPerClassBatches(y, 64, 4).epoch(1)[0]
     expected = per_sample_grad_norms(loss_fn, model(x[batch]).detach(), y[batch])
     tracker = GreedinessTracker("cpu")
-    out, emb = trainer_module.loss_step(model, loss_fn, x[batch], y[batch], amp=False)
-    tracker.record(out.loss, out.num_terms, out.num_active, emb.grad, model.parameters(), list(loss_fn.parameters()))
+    optimizer = torch.optim.SGD([*model.parameters(), *loss_fn.parameters()], lr=0.0)
+    out = trainer_module.train_step(model, loss_fn, optimizer, x[batch], y[batch], False, tracker,
+                                    list(loss_fn.parameters()), update=False)
     row = tracker.epoch_means()
-    assert torch.allclose(emb.grad.norm(dim=1), expected, rtol=1e-5, atol=1e-9)
+    assert torch.allclose(tracker.norms[0], expected, rtol=1e-5, atol=1e-9)
     assert math.isclose(row["grad_norm_mean"], float(expected.mean()), rel_tol=1e-5)
     assert math.isclose(row["grad_gini"], gini(expected), rel_tol=1e-4, abs_tol=1e-7)
     assert math.isclose(row["active_ratio"], float(out.num_active) / float(out.num_terms), rel_tol=1e-6)
     head_norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
     assert math.isclose(row["head_grad_norm"], float(head_norm), rel_tol=1e-5)
 
+
+def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
+    """Steps of different batch sizes, and a step whose proxies got no gradient (as when a loss's graph
+    does not reach them), are averaged like separate steps: each statistic computed directly, then meaned."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(6, 4)
+    loss_fn = build_loss("arcface", num_classes=3, embedding_dim=4)
+    tracker, expected = GreedinessTracker("cpu"), []
+    batches = [(torch.randn(12, 6), torch.arange(12) % 3), (torch.randn(7, 6), torch.arange(7) % 3),
+               (torch.randn(5, 6), torch.zeros(5, dtype=torch.long)), (torch.randn(12, 6), torch.arange(12) % 3)]
+    for x, y in batches:
+        model.zero_grad(set_to_none=True)
+        loss_fn.zero_grad(set_to_none=True)
+        embedding_grads = []
+        out = trainer_module.loss_step(model, loss_fn, x, y, amp=False, on_grad=embedding_grads.append)
+        if len(x) == 5:
+            for p in loss_fn.parameters():
+                p.grad = None
+        norms = embedding_grads[0].norm(dim=1)
+        tracker.record(out.loss, out.num_terms, out.num_active, norms, model.parameters(),
+                       list(loss_fn.parameters()))
+        proxy_grads = [p.grad.flatten() for p in loss_fn.parameters() if p.grad is not None]
+        expected.append({
+            "train_loss": float(out.loss.detach()), "grad_norm_max": float(norms.max()), "grad_gini": gini(norms),
+            "grad_norm_median": float(norms.sort().values[(len(norms) - 1) // 2]),
+            "head_grad_norm": float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()),
+            "proxy_grad_norm": float(torch.cat(proxy_grads).norm()) if proxy_grads else 0.0})
+    row = tracker.epoch_means()
+    assert tracker.steps == len(batches)
+    for key in expected[0]:
+        assert math.isclose(row[key], float(np.mean([e[key] for e in expected])), rel_tol=1e-5, abs_tol=1e-7), key
+    assert any(e["proxy_grad_norm"] == 0.0 for e in expected)          # the degenerate batch was exercised
+
+
+def test_tracker_without_proxies_reports_nan_and_empty_epoch_is_nan():
+    tracker = GreedinessTracker("cpu")
+    assert all(math.isnan(v) for v in tracker.epoch_means().values())
+    model = torch.nn.Linear(6, 4)
+    loss_fn = build_loss("supcon")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    trainer_module.train_step(model, loss_fn, optimizer, torch.randn(8, 6), torch.arange(8) % 2, False, tracker)
+    row = tracker.epoch_means()
+    assert math.isnan(row["proxy_grad_norm"]) and math.isfinite(row["head_grad_norm"]) and row["head_grad_norm"] > 0
 
 # -- checkpoints and resume ---------------------------------------------------------------------------------
 def test_resume_after_a_kill_gives_the_same_numbers(tmp_path, monkeypatch):

@@ -1,14 +1,16 @@
 """GREEDINESS during training: per-step statistics kept on the device, averaged once per epoch.
 
 Every training step already computes ∂L/∂e (the gradient reaching the head's output) on its way to the
-head's weights; ``retain_grad`` keeps it instead of freeing it, so the per-sample gradient norms cost one
-``[B, D]`` norm, one sort of B numbers (median, Gini) and a handful of reductions. Nothing is copied to the
-host until the epoch ends (one ``tolist()``), so tracking adds no synchronisation to the step.
+head's weights; a backward hook takes its row norms as it passes (no copy, still in cache), so the
+per-sample gradient norms cost one ``[B, D]`` norm. The parameter-gradient norms cost one
+``_foreach_norm``. Sorting (median, Gini) and all
+reductions wait for the epoch's end, batched over its steps; nothing is copied to the host until then
+(one ``tolist()``), so tracking adds no synchronisation to the step.
 ``bench/bench_training.py`` measures the overhead (goal ≤ 5 % of a step).
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -22,21 +24,15 @@ STEP_KEYS = ("train_loss", "active_ratio", "sample_active_ratio", "grad_norm_mea
              "grad_norm_max", "grad_gini", "head_grad_norm", "proxy_grad_norm")
 
 
-def global_grad_norm(parameters: Iterable[torch.nn.Parameter]) -> Tensor:
-    """‖(∂L/∂θ for all θ)‖₂ over the parameters that have a gradient (0 if none)."""
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
 class GreedinessTracker:
-    """Collects each step's raw numbers (a few small tensors, no host sync) and reduces them once per epoch.
+    """Keeps each step's raw numbers (references to a few small tensors, no host sync) and reduces them once
+    per epoch.
 
-    A step only computes the per-sample gradient norms and the parameter-gradient norms and keeps
-    references to them; the sort behind the median and the Gini coefficient, and every other statistic,
-    runs batched over all the epoch's steps in :meth:`epoch_means`. That keeps the cost inside the step
-    to a handful of kernels.
+    A step costs two kernels: the per-sample gradient norms ‖∂L/∂e_i‖ ([B, D] → [B], taken by the
+    caller's backward hook) and one ``torch._foreach_norm`` over the head's and the proxies' parameter
+    gradients. Everything else — the
+    sort behind the median and the Gini coefficient, combining the per-tensor norms into the head and
+    proxy norms, the ratios — runs batched over all the epoch's steps in :meth:`epoch_means`.
     """
 
     def __init__(self, device):
@@ -44,7 +40,7 @@ class GreedinessTracker:
         self.reset()
 
     def reset(self) -> None:
-        self.scalars, self.norms = [], []
+        self.scalars, self.norms, self.param_norms = [], [], []
         self.has_proxies = False
 
     @property
@@ -52,14 +48,16 @@ class GreedinessTracker:
         return len(self.scalars)
 
     @torch.no_grad()
-    def record(self, loss: Tensor, num_terms: Tensor, num_active: Tensor, embedding_grad: Tensor,
+    def record(self, loss: Tensor, num_terms: Tensor, num_active: Tensor, sample_grad_norms: Tensor,
                head_parameters, proxy_parameters: Optional[list] = None) -> None:
-        """One step. ``embedding_grad`` is ∂L/∂e [B, D] of the batch the loss saw."""
-        self.has_proxies = bool(proxy_parameters)
-        proxy = global_grad_norm(proxy_parameters) if proxy_parameters else torch.zeros(())
-        self.scalars.append(torch.stack([loss.detach().float(), num_active.float(), num_terms.float(),
-                                         global_grad_norm(head_parameters), proxy.to(loss.device)]))
-        self.norms.append(torch.linalg.vector_norm(embedding_grad.detach().float(), dim=1))
+        """One step. ``sample_grad_norms`` is ‖∂L/∂e_i‖ [B] over the batch the loss saw (the trainer
+        computes it in a backward hook, see :func:`~vgteach.training.trainer.loss_step`)."""
+        head = [p.grad for p in head_parameters if p.grad is not None]
+        proxy = [p.grad for p in proxy_parameters or () if p.grad is not None]
+        self.has_proxies = self.has_proxies or bool(proxy_parameters)
+        self.scalars.append((loss.detach(), num_active, num_terms))
+        self.param_norms.append((len(head), torch._foreach_norm(head + proxy)))
+        self.norms.append(sample_grad_norms.detach())
 
     @torch.no_grad()
     def epoch_means(self) -> dict:
@@ -67,9 +65,9 @@ class GreedinessTracker:
         without proxies: not applicable, rather than 0)."""
         if not self.scalars:
             return {key: float("nan") for key in STEP_KEYS}
-        loss, active, terms, head, proxy = torch.stack(self.scalars).T
-        per_step = [self._norm_stats(norms) for norms in self._same_length_groups()]
-        norm_stats = torch.cat(per_step).mean(0)
+        loss, active, terms = (torch.stack(column).to(self.device, torch.float32) for column in zip(*self.scalars))
+        norm_stats = torch.cat([self._norm_stats(norms) for norms in self._same_length_groups()]).mean(0)
+        head, proxy = self._parameter_norms()
         means = torch.stack([loss.mean(), (active / terms.clamp_min(1)).mean(), *norm_stats, head.mean(),
                              proxy.mean()]).tolist()
         row = dict(zip(STEP_KEYS, means))
@@ -82,7 +80,24 @@ class GreedinessTracker:
         groups = {}
         for norms in self.norms:
             groups.setdefault(norms.numel(), []).append(norms)
-        return [torch.stack(group) for group in groups.values()]
+        return [torch.stack(group).float() for group in groups.values()]
+
+    def _parameter_norms(self) -> tuple[Tensor, Tensor]:
+        """Per step ``(head, proxy)`` gradient norms ‖(∂L/∂θ for all θ)‖₂ from the per-tensor norms; steps
+        are grouped by how many tensors had a gradient (a degenerate batch leaves the proxies without one)."""
+        groups = {}
+        for num_head, norms in self.param_norms:
+            groups.setdefault((num_head, len(norms)), []).append(norms)
+        head, proxy = [], []
+        for (num_head, total), steps in groups.items():
+            if total == 0:
+                head.append(torch.zeros(len(steps), device=self.device))
+                proxy.append(torch.zeros(len(steps), device=self.device))
+                continue
+            table = torch.stack([n for norms in steps for n in norms]).view(len(steps), total).float()
+            head.append(torch.linalg.vector_norm(table[:, :num_head], dim=1))
+            proxy.append(torch.linalg.vector_norm(table[:, num_head:], dim=1))
+        return torch.cat(head).to(self.device), torch.cat(proxy).to(self.device)
 
     @staticmethod
     def _norm_stats(norms: Tensor) -> Tensor:

@@ -95,13 +95,15 @@ def build_loss_for(config: TrainConfig, num_classes: int):
 
 
 # -- one step -----------------------------------------------------------------------------------------------
-def loss_step(model, loss_fn, x, y, amp: bool):
+def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None):
     """Forward the local batch, gather the global batch, compute the loss, backward.
 
-    Returns ``(output, embeddings)``: the loss's :class:`~vgteach.losses.LossOutput` on the global batch
-    and the global embeddings, whose ``.grad`` is ∂L/∂e (retained for the greediness tracker). The
-    single-process path skips every distributed and autocast call: a step of a linear head costs ~2 ms on
-    a CPU, and tracking must stay within a few percent of it.
+    ``on_grad``, if given, is called during the backward pass with ∂L/∂e [B, D], the gradient reaching the
+    global batch's embeddings (what the greediness tracker needs: a hook sees it while it is still in
+    cache and without the copy ``retain_grad`` would make). Returns the loss's
+    :class:`~vgteach.losses.LossOutput` on the global batch. The single-process path skips every
+    distributed and autocast call: a step of a linear head costs ~3 ms on a CPU, and tracking must stay
+    within a few percent of it.
     """
     if amp:
         with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
@@ -110,15 +112,35 @@ def loss_step(model, loss_fn, x, y, amp: bool):
         local = model(x)
     world = dist.world_size()
     embeddings = dist.gather_with_grad(local) if world > 1 else local
-    embeddings.retain_grad()
+    if on_grad is not None:
+        embeddings.register_hook(on_grad if world == 1 else lambda grad: on_grad(grad / world))
     out = loss_fn.compute(embeddings, dist.gather_labels(y) if world > 1 else y)
     if world == 1:
         out.loss.backward()
-        return out, embeddings
+        return out
     (out.loss * world).backward()                       # see distributed.py: DDP averages over ranks
-    embeddings.grad /= world
     dist.average_proxy_grads(list(loss_fn.parameters()))
-    return out, embeddings
+    return out
+
+
+def train_step(model, loss_fn, optimizer, x, y, amp: bool, tracker=None, proxies=(), update: bool = True):
+    """One optimisation step: :func:`loss_step`, the tracker's record of it, ``optimizer.step()``.
+
+    ``bench/bench_training.py`` times exactly this function against a bare step to measure what tracking
+    costs. ``update=False`` measures without changing the parameters. Returns the :class:`LossOutput`.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    norms = []
+
+    def keep_sample_norms(grad):                       # ‖∂L/∂e_i‖ for the tracker, taken in the backward
+        norms.append(torch.linalg.vector_norm(grad.detach(), dim=1))
+
+    out = loss_step(model, loss_fn, x, y, amp, None if tracker is None else keep_sample_norms)
+    if tracker is not None:
+        tracker.record(out.loss, out.num_terms, out.num_active, norms[0], unwrap(model).parameters(), proxies)
+    if update:
+        optimizer.step()
+    return out
 
 
 @torch.no_grad()
@@ -276,12 +298,8 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         batches = sampler.epoch(epoch)[:1] if epoch == 0 else sampler.epoch(epoch)
         for batch in batches:
             idx = dist.shard(batch).to(device)
-            optimizer.zero_grad(set_to_none=True)
-            out, emb = loss_step(model, loss_fn, x_train[idx], y_train[idx], amp)
-            if track:
-                tracker.record(out.loss, out.num_terms, out.num_active, emb.grad, unwrap(model).parameters(), proxies)
-            if epoch > 0:                                  # epoch 0 measures the untrained head only
-                optimizer.step()
+            out = train_step(model, loss_fn, optimizer, x_train[idx], y_train[idx], amp,
+                             tracker if track else None, proxies, update=epoch > 0)  # epoch 0: untrained head
         return tracker.epoch_means() if track else {"train_loss": float(out.loss)}
 
     bar = tqdm(range(start_epoch, config.epochs + 1), desc=f"{config.loss} seed {config.seed}",
