@@ -3,10 +3,11 @@
 Every training step already computes ∂L/∂e (the gradient reaching the head's output) on its way to the
 head's weights; a backward hook takes its row norms as it passes (no copy, still in cache), so the
 per-sample gradient norms cost one ``[B, D]`` norm. The parameter-gradient norms cost one
-``_foreach_norm``. Sorting (median, Gini) and all
-reductions wait for the epoch's end, batched over its steps; nothing is copied to the host until then
-(one ``tolist()``), so tracking adds no synchronisation to the step.
-``bench/bench_training.py`` measures the overhead (goal ≤ 5 % of a step).
+``_foreach_norm``. Sorting (median, Gini) and all reductions wait for the epoch's end, batched over its
+steps; nothing is copied to the host until then (one ``tolist()``), so tracking adds no synchronisation
+to the step.
+``bench/bench_training.py`` measures the overhead (goal ≤ 5 % of a step): ~0.25 ms a step on 2 CPU cores,
+2–8 % of a paper-sized head step depending on the loss (README, performance).
 """
 from __future__ import annotations
 
