@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA_ROOT="${1:-../shared/data}"
 vgteach study --dataset digits --profile paper --seeds 0,1,2 --out results/digits-identity --no-progress --resume
-vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 --eval-every 10 --max-per-class 1000 \
+vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 --eval-every 10 \
               --data-root "$DATA_ROOT" --out results/cifar10-efficientnet_lite0 --no-progress --resume
