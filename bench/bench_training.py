@@ -143,18 +143,22 @@ def study_wall_time() -> str:
 
 
 def main() -> None:
+    global F
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-study", action="store_true", help="skip the `vgteach study` wall time")
+    parser.add_argument("--features", type=int, default=F,
+                        help="feature dimension (768: ViT-B/32, the paper; 1280: EfficientNet-Lite0, our CIFAR runs)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    F = args.features
     pairs, block = (30, 5) if args.quick else (100, 5)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes\n")
     table, per_step = overhead_table(pairs, block)
     print("### Greediness tracking overhead per training step\n")
     print(table + "\n")
-    print("### Head-training throughput (cached 768-d features, batch 512)\n")
+    print(f"### Head-training throughput (cached {F}-d features, batch 512)\n")
     print(flop_table(per_step) + "\n")
     if not args.no_study:
         print("### `vgteach study` default\n")
