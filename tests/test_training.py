@@ -197,6 +197,7 @@ def test_tracker_without_proxies_reports_nan_and_empty_epoch_is_nan():
     row = tracker.epoch_means()
     assert math.isnan(row["proxy_grad_norm"]) and math.isfinite(row["head_grad_norm"]) and row["head_grad_norm"] > 0
 
+
 # -- checkpoints and resume ---------------------------------------------------------------------------------
 def test_resume_after_a_kill_gives_the_same_numbers(tmp_path, monkeypatch):
     config = make_config("smoke", dataset="digits", loss="arcface", epochs=4, keep_embeddings=True)
