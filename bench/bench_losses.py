@@ -25,19 +25,15 @@ Three tables:
 from __future__ import annotations
 
 import argparse
-import ctypes
-import gc
 import json
 import math
 import os
 import platform
-import resource
 import statistics
-import subprocess
-import sys
 import time
 
 import torch
+from peak_memory import peak_growth, run_child
 
 DIM = 128
 
@@ -125,64 +121,24 @@ def time_interleaved(fns: dict, embeddings, labels, repeats: int, budget_s: floa
 
 
 # -- peak memory in a fresh process -----------------------------------------------------------------------
-def _status_kb(field: str):
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")                     # "reset the peak RSS to the current RSS" (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
-def _release_freed_memory() -> None:
-    """Hand freed heap pages back to the OS, so that the baseline RSS holds only live data."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def child(spec: dict) -> dict:
     """Runs inside the subprocess: peak RSS growth over `repeats` forward + backward passes."""
     torch.set_num_threads(spec["threads"])
     loss_fn = build(spec["impl"], spec["name"], spec["num_classes"])
     embeddings, labels = make_inputs(spec["batch_size"], spec["num_classes"])
     step(loss_fn, embeddings, labels)            # warm-up: one-time initialisation is not per-step memory
-    _release_freed_memory()
-    baseline_kb = _status_kb("VmRSS")
-    exact = baseline_kb is not None and _reset_peak()
-    if not exact:
-        baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(spec["repeats"]):
-        step(loss_fn, embeddings, labels)
-    peak_kb = _status_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"peak_mb": (peak_kb - baseline_kb) / 1024, "method": "VmHWM" if exact else "ru_maxrss"}
+
+    def work():
+        for _ in range(spec["repeats"]):
+            step(loss_fn, embeddings, labels)
+
+    return peak_growth(work)
 
 
 def peak_memory(impl: str, name: str, batch_size: int, num_classes: int, threads: int, repeats: int = 2) -> dict:
     """``{"peak_mb", "method"}`` measured in a fresh subprocess, or ``{"error"}``."""
-    spec = dict(impl=impl, name=name, batch_size=batch_size, num_classes=num_classes, repeats=repeats,
-                threads=threads)
-    # a fixed mmap threshold makes glibc return every large freed block to the OS at once (by default the
-    # threshold grows after the first free and later blocks stay in the heap), so RSS follows live tensors
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")
-    result = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
-                            env=env)
-    if result.returncode != 0:
-        return {"error": (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child(__file__, dict(impl=impl, name=name, batch_size=batch_size, num_classes=num_classes,
+                                    repeats=repeats, threads=threads))
 
 
 # -- tables ---------------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from vgteach.retrieval import retrieval_metrics  # noqa: E402
+from peak_memory import peak_growth, run_child  # noqa: E402
 
 THREADS = 2
 PML_METRICS = ("precision_at_1", "r_precision", "mean_average_precision_at_r")
@@ -89,31 +89,17 @@ def time_cases(x, y, repeats: int) -> tuple[dict, dict]:
 
 
 # -- peak memory in a fresh process -----------------------------------------------------------------------
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-
-
 def child(spec: dict) -> dict:
     torch.set_num_threads(THREADS)
     x, y = make_inputs(spec["n"], spec["dim"], spec["classes"])
     fn = CASES[spec["case"]]
     fn(x, y)                                   # warm-up (imports, faiss/BLAS buffers)
-    gc.collect()
-    baseline = _status_kb("VmRSS")
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")                      # reset the peak RSS to the current RSS (Linux >= 4.0)
-    fn(x, y)
-    return {"peak_mb": (_status_kb("VmHWM") - baseline) / 1024}
+    return peak_growth(lambda: fn(x, y))
 
 
 def peak_memory(case: str, n: int, dim: int, classes: int):
-    spec = json.dumps(dict(case=case, n=n, dim=dim, classes=classes))
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")
-    result = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        return None
-    return json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"]
+    """Peak RSS growth in MB of one call, measured in a fresh subprocess (None if it failed)."""
+    return run_child(__file__, dict(case=case, n=n, dim=dim, classes=classes)).get("peak_mb")
 
 
 def main() -> None:
