@@ -1,6 +1,6 @@
 """Benchmark the training engine (issue 3, item 6). Run by hand; prints markdown tables, asserts nothing.
 
-    python bench/bench_training.py            # about two minutes on 2 cores
+    python bench/bench_training.py            # about four minutes on 2 cores
     python bench/bench_training.py --quick
 
 1. GREEDINESS tracking overhead per step, in the training loop: each step takes the sampler's next batch
@@ -47,7 +47,7 @@ def setup(name: str) -> dict:
     head = EmbeddingHead(F, D)
     loss_fn = build_loss(name, num_classes=K, embedding_dim=D) if name in PROXY_LOSSES else build_loss(name)
     return {"features": torch.randn(N, F), "labels": labels, "head": head, "loss_fn": loss_fn,
-            "proxies": list(loss_fn.parameters()), "tracker": GreedinessTracker("cpu"),
+            "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters()),
             "optimizer": torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-4),
             "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1), "step": 0}
 
@@ -60,18 +60,17 @@ def next_batch(state: dict, gather: bool):
 
 
 def step_plain(state: dict, gather: bool) -> None:
-    """The reference: the bare step any training loop has (no counting, no retained gradient)."""
+    """The reference: the trainer's bare step (``train_step`` without a tracker: the loss alone, nothing
+    counted, no hook)."""
     x, y = next_batch(state, gather)
-    state["optimizer"].zero_grad(set_to_none=True)
-    state["loss_fn"](state["head"](x), y).backward()
-    state["optimizer"].step()
+    train_step(state["head"], state["loss_fn"], state["optimizer"], x, y, False)
 
 
 def step_tracked(state: dict, gather: bool) -> None:
     """What the trainer runs (``train_step``), plus its share of the tracker's end-of-epoch reduction."""
     x, y = next_batch(state, gather)
     tracker = state["tracker"]
-    train_step(state["head"], state["loss_fn"], state["optimizer"], x, y, False, tracker, state["proxies"])
+    train_step(state["head"], state["loss_fn"], state["optimizer"], x, y, False, tracker)
     if tracker.steps == STEPS_PER_EPOCH:
         tracker.epoch_means()
         tracker.reset()
@@ -105,9 +104,9 @@ def percent(ratio: float) -> str:
     return f"{100 * (ratio - 1):+.1f} %"
 
 
-def overhead_table(pairs: int, block: int) -> tuple[str, dict]:
+def overhead_table(losses, pairs: int, block: int) -> tuple[str, dict]:
     rows, per_step = [], {}
-    for name in LOSS_NAMES:
+    for name in losses:
         state = setup(name)
         p_fixed, t_fixed, r_fixed = paired_overhead(state, False, pairs, block)
         p, t, ratios = paired_overhead(state, True, pairs, block)
@@ -148,6 +147,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-study", action="store_true", help="skip the `vgteach study` wall time")
+    parser.add_argument("--losses", nargs="+", choices=LOSS_NAMES, default=list(LOSS_NAMES))
     parser.add_argument("--features", type=int, default=F,
                         help="feature dimension (768: ViT-B/32, the paper; 1280: EfficientNet-Lite0, our CIFAR runs)")
     args = parser.parse_args()
@@ -155,7 +155,7 @@ def main() -> None:
     F = args.features
     pairs, block = (30, 5) if args.quick else (100, 5)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes\n")
-    table, per_step = overhead_table(pairs, block)
+    table, per_step = overhead_table(args.losses, pairs, block)
     print("### Greediness tracking overhead per training step\n")
     print(table + "\n")
     print(f"### Head-training throughput (cached {F}-d features, batch 512)\n")

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import reference_losses as ref
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, Terms, build_loss
 
 TIGHT = dict(rtol=1e-10, atol=1e-10)
 
@@ -129,6 +129,20 @@ def test_forward_is_compute_loss(name):
     loss, out = loss_fn(embeddings, labels), loss_fn.compute(embeddings, labels)
     torch.testing.assert_close(loss, out.loss, **TIGHT)
     torch.testing.assert_close(grads(loss, [embeddings])[0], grads(out.loss, [embeddings])[0], **TIGHT)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_count_active_of_hinge_terms_is_the_mask_sum(dtype):
+    """The float fast path for hinges counts exactly what ``active().sum()`` counts: zeros are inactive and
+    a NaN is skipped (float32 adds 0/1 exactly below 2**24 terms, where the path hands over to the mask)."""
+    values = torch.rand(70_001, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    values[::3] = 0.0
+    values[7] = float("nan")
+    for terms in (Terms(values, hinge=True), Terms(values, hinge=False, floor=0.25)):
+        count = terms.count_active()
+        assert count.dtype == torch.long and count.dim() == 0
+        assert int(count) == int(terms.active().sum())
+    assert int(Terms(values[:0], hinge=True).count_active()) == 0
 
 
 @pytest.mark.parametrize("name", ["infonce", "supcon", "npair", "arcface", "ccl"])

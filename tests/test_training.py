@@ -12,10 +12,11 @@ import torch
 
 from vgteach.cli import main as cli_main
 from vgteach.diagnostics import gini, per_sample_grad_norms
+from vgteach.diagnostics.gini import sort_last_dim
 from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
 from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
 from vgteach.training import trainer as trainer_module
-from vgteach.training.tracking import GreedinessTracker, gini_tensor
+from vgteach.training.tracking import STEP_KEYS, GreedinessTracker, gini_tensor
 
 TIMING = ["epoch_time_s"]
 
@@ -131,6 +132,23 @@ def test_gini_tensor_matches_diagnostics():
     values = torch.rand(257, generator=torch.Generator().manual_seed(1))
     assert math.isclose(float(gini_tensor(values)), gini(values), rel_tol=1e-6)
     assert float(gini_tensor(torch.zeros(5))) == 0.0
+    rows = torch.rand(3, 40, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(gini_tensor(rows.sort(dim=1).values, is_sorted=True), gini_tensor(rows))
+    rows[1, 5] = float("nan")
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):       # NumPy path, and torch's for bfloat16
+        torch.testing.assert_close(sort_last_dim(rows.to(dtype)), rows.to(dtype).sort(dim=-1).values, equal_nan=True)
+
+
+def test_tracking_does_not_change_training():
+    """``track=False`` (the bare steps the overhead benchmark compares with) trains to the same numbers;
+    its history keeps the epoch's mean loss and leaves the greediness columns NaN."""
+    config = make_config("smoke", dataset="blobs", loss="arcface", epochs=2)
+    tracked, bare = train(config, progress=False), train(config, progress=False, track=False)
+    evaluated = [c for c in tracked.history if c not in STEP_KEYS and c not in TIMING]
+    pd.testing.assert_frame_equal(tracked.history[evaluated], bare.history[evaluated])
+    np.testing.assert_allclose(bare.history["train_loss"], tracked.history["train_loss"], rtol=1e-6)
+    assert bare.history[[k for k in STEP_KEYS if k != "train_loss"]].isna().all().all()
+    assert math.isnan(bare.summary["active_ratio_mean"]) and bare.summary["recall@1"] == tracked.summary["recall@1"]
 
 
 @pytest.mark.parametrize("name", ["triplet", "infonce", "ccl"])
@@ -141,10 +159,9 @@ def test_tracked_step_equals_greediness_of_that_batch(name):
     loss_fn = trainer_module.build_loss_for(config, 10)
     batch = MPerClassBatches(y, 64, 4).epoch(1)[0]
     expected = per_sample_grad_norms(loss_fn, model(x[batch]).detach(), y[batch])
-    tracker = GreedinessTracker("cpu")
+    tracker = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters())
     optimizer = torch.optim.SGD([*model.parameters(), *loss_fn.parameters()], lr=0.0)
-    out = trainer_module.train_step(model, loss_fn, optimizer, x[batch], y[batch], False, tracker,
-                                    list(loss_fn.parameters()), update=False)
+    out = trainer_module.train_step(model, loss_fn, optimizer, x[batch], y[batch], False, tracker, update=False)
     row = tracker.epoch_means()
     assert torch.allclose(tracker.norms[0], expected, rtol=1e-5, atol=1e-9)
     assert math.isclose(row["grad_norm_mean"], float(expected.mean()), rel_tol=1e-5)
@@ -160,7 +177,7 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
     torch.manual_seed(0)
     model = torch.nn.Linear(6, 4)
     loss_fn = build_loss("arcface", num_classes=3, embedding_dim=4)
-    tracker, expected = GreedinessTracker("cpu"), []
+    tracker, expected = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters()), []
     batches = [(torch.randn(12, 6), torch.arange(12) % 3), (torch.randn(7, 6), torch.arange(7) % 3),
                (torch.randn(5, 6), torch.zeros(5, dtype=torch.long)), (torch.randn(12, 6), torch.arange(12) % 3)]
     for x, y in batches:
@@ -172,8 +189,7 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
             for p in loss_fn.parameters():
                 p.grad = None
         norms = embedding_grads[0].norm(dim=1)
-        tracker.record(out.loss, out.num_terms, out.num_active, norms, model.parameters(),
-                       list(loss_fn.parameters()))
+        tracker.record(out.loss, out.num_terms, out.num_active, norms)
         proxy_grads = [p.grad.flatten() for p in loss_fn.parameters() if p.grad is not None]
         expected.append({
             "train_loss": float(out.loss.detach()), "grad_norm_max": float(norms.max()), "grad_gini": gini(norms),
@@ -188,9 +204,9 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
 
 
 def test_tracker_without_proxies_reports_nan_and_empty_epoch_is_nan():
-    tracker = GreedinessTracker("cpu")
-    assert all(math.isnan(v) for v in tracker.epoch_means().values())
     model = torch.nn.Linear(6, 4)
+    tracker = GreedinessTracker("cpu", model.parameters())
+    assert all(math.isnan(v) for v in tracker.epoch_means().values())
     loss_fn = build_loss("supcon")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     trainer_module.train_step(model, loss_fn, optimizer, torch.randn(8, 6), torch.arange(8) % 2, False, tracker)

@@ -27,13 +27,13 @@ from tqdm.auto import tqdm
 from ..data import dataset_info, load_inputs
 from ..diagnostics import geometry_stats, variance_stats
 from ..features import resolve_device
-from ..losses import PROXY_LOSSES, build_loss
+from ..losses import PROXY_LOSSES, LossOutput, build_loss
 from ..retrieval import retrieval_metrics
 from . import distributed as dist
 from .config import TrainConfig
 from .head import EmbeddingHead
 from .sampler import MPerClassBatches
-from .tracking import GreedinessTracker
+from .tracking import STEP_KEYS, GreedinessTracker
 
 CHECKPOINT_VERSION = 1
 
@@ -95,13 +95,14 @@ def build_loss_for(config: TrainConfig, num_classes: int):
 
 
 # -- one step -----------------------------------------------------------------------------------------------
-def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None):
+def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True):
     """Forward the local batch, gather the global batch, compute the loss, backward.
 
     ``on_grad``, if given, is called during the backward pass with ∂L/∂e [B, D], the gradient reaching the
     global batch's embeddings (what the greediness tracker needs: a hook sees it while it is still in
     cache and without the copy ``retain_grad`` would make). Returns the loss's
-    :class:`~vgteach.losses.LossOutput` on the global batch. The single-process path skips every
+    :class:`~vgteach.losses.LossOutput` on the global batch, with the term counts unless ``count=False``
+    (an untracked step: the bare loss, nothing counted). The single-process path skips every
     distributed and autocast call: a step of a linear head costs ~3 ms on a CPU, and tracking must stay
     within a few percent of it.
     """
@@ -114,7 +115,8 @@ def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None):
     embeddings = dist.gather_with_grad(local) if world > 1 else local
     if on_grad is not None:
         embeddings.register_hook(on_grad if world == 1 else lambda grad: on_grad(grad / world))
-    out = loss_fn.compute(embeddings, dist.gather_labels(y) if world > 1 else y)
+    labels = dist.gather_labels(y) if world > 1 else y
+    out = loss_fn.compute(embeddings, labels) if count else LossOutput(loss_fn(embeddings, labels), None, None)
     if world == 1:
         out.loss.backward()
         return out
@@ -123,21 +125,24 @@ def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None):
     return out
 
 
-def train_step(model, loss_fn, optimizer, x, y, amp: bool, tracker=None, proxies=(), update: bool = True):
+def train_step(model, loss_fn, optimizer, x, y, amp: bool, tracker=None, update: bool = True):
     """One optimisation step: :func:`loss_step`, the tracker's record of it, ``optimizer.step()``.
 
     ``bench/bench_training.py`` times exactly this function against a bare step to measure what tracking
-    costs. ``update=False`` measures without changing the parameters. Returns the :class:`LossOutput`.
+    costs. Without a tracker the step is bare (the loss alone, nothing counted). ``update=False`` measures
+    without changing the parameters. Returns the :class:`LossOutput`.
     """
     optimizer.zero_grad(set_to_none=True)
-    norms = []
+    if tracker is None:
+        out = loss_step(model, loss_fn, x, y, amp, count=False)
+    else:
+        norms = []
 
-    def keep_sample_norms(grad):                       # ‖∂L/∂e_i‖ for the tracker, taken in the backward
-        norms.append(torch.linalg.vector_norm(grad.detach(), dim=1))
+        def keep_sample_norms(grad):                   # ‖∂L/∂e_i‖ for the tracker, taken in the backward
+            norms.append(torch.linalg.vector_norm(grad, dim=1))
 
-    out = loss_step(model, loss_fn, x, y, amp, None if tracker is None else keep_sample_norms)
-    if tracker is not None:
-        tracker.record(out.loss, out.num_terms, out.num_active, norms[0], unwrap(model).parameters(), proxies)
+        out = loss_step(model, loss_fn, x, y, amp, keep_sample_norms)
+        tracker.record(out.loss, out.num_terms, out.num_active, norms[0])
     if update:
         optimizer.step()
     return out
@@ -260,7 +265,8 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         Written (atomically) after every epoch. With ``resume=True`` an existing checkpoint of the same
         config is continued; the numbers are the same as those of an uninterrupted run (on the CPU).
     track : bool
-        Record per-step GREEDINESS (switch off only to measure its overhead).
+        Record per-step GREEDINESS (switch off only to measure its overhead: the steps are then bare, and the
+        history keeps only ``train_loss``, the greediness columns being NaN).
     data : tuple, optional
         ``(x_train, y_train, x_eval, y_eval)`` to skip loading (the study loads once for all losses).
     """
@@ -280,8 +286,7 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     sampler = MPerClassBatches(y_train, config.batch_size, config.m_per_class, seed=config.seed)
     x_train, y_train = x_train.to(device), y_train.to(device)
-    tracker = GreedinessTracker(device)
-    proxies = list(loss_fn.parameters())
+    tracker = GreedinessTracker(device, unwrap(model).parameters(), loss_fn.parameters())
 
     rows, embeddings, start_epoch, elapsed = [], {}, 0, 0.0
     path = Path(checkpoint) if checkpoint is not None else None
@@ -296,11 +301,16 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
     def run_epoch(epoch: int) -> dict:
         tracker.reset()
         batches = sampler.epoch(epoch)[:1] if epoch == 0 else sampler.epoch(epoch)
+        losses = []
         for batch in batches:
             idx = dist.shard(batch).to(device)
             out = train_step(model, loss_fn, optimizer, x_train[idx], y_train[idx], amp,
-                             tracker if track else None, proxies, update=epoch > 0)  # epoch 0: untrained head
-        return tracker.epoch_means() if track else {"train_loss": float(out.loss)}
+                             tracker if track else None, update=epoch > 0)  # epoch 0: untrained head
+            if not track:
+                losses.append(out.loss.detach())
+        if track:
+            return tracker.epoch_means()
+        return {**dict.fromkeys(STEP_KEYS, math.nan), "train_loss": float(torch.stack(losses).mean())}
 
     bar = tqdm(range(start_epoch, config.epochs + 1), desc=f"{config.loss} seed {config.seed}",
                disable=not progress or not dist.is_main_process(), initial=start_epoch, total=config.epochs + 1)
