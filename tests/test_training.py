@@ -12,11 +12,11 @@ import torch
 
 from vgteach.cli import main as cli_main
 from vgteach.diagnostics import gini, per_sample_grad_norms
-from vgteach.diagnostics.gini import sort_last_dim
+from vgteach.diagnostics.gini import gini_tensor, sort_last_dim
 from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
 from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
 from vgteach.training import trainer as trainer_module
-from vgteach.training.tracking import STEP_KEYS, GreedinessTracker, gini_tensor
+from vgteach.training.tracking import STEP_KEYS, GreedinessTracker
 
 TIMING = ["epoch_time_s"]
 
