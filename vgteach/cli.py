@@ -65,6 +65,22 @@ def _seeds(value: str) -> tuple:
     return seeds
 
 
+def _eval_epochs(value: str):
+    """``--eval-epochs``: a schedule name or comma-separated epochs (``TrainConfig.eval_epochs``)."""
+    from .training.config import EVAL_SCHEDULES
+
+    if value in EVAL_SCHEDULES:
+        return value
+    try:
+        epochs = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--eval-epochs takes {' or '.join(EVAL_SCHEDULES)} or comma-separated "
+                                         f"epochs, got {value!r}") from None
+    if any(e < 0 for e in epochs):
+        raise argparse.ArgumentTypeError(f"epochs must be >= 0, got {value!r}")
+    return epochs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="vgteach", description="Variance & Greediness of metric-learning losses.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -78,8 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--epochs", type=_positive, help="override the profile's epochs")
     study.add_argument("--batch-size", type=_positive, help="override the profile's batch size")
     study.add_argument("--lr", type=_lr, help="override the profile's learning rate")
-    study.add_argument("--eval-every", type=_positive, help="evaluate every N epochs (default 1; the last "
-                       "epoch is always evaluated)")
+    evaluation = study.add_mutually_exclusive_group()
+    evaluation.add_argument("--eval-epochs", type=_eval_epochs, help="when to evaluate: 'default' (every epoch "
+                            "up to 10, every 5 up to 50, then every 10) or a list such as 0,5,10,100; epoch 0 "
+                            "and the last epoch are always evaluated")
+    evaluation.add_argument("--eval-every", type=_positive, help="evaluate every N epochs instead")
     study.add_argument("--max-per-class", type=_positive,
                        help="train on the first N training samples of each class only (CPU budget)")
     study.add_argument("--backbone", type=_choice(BACKBONE_NAMES, "backbone"), default="identity",
@@ -109,7 +128,7 @@ def study_command(args) -> int:
             return 2
     dist.init_from_environment(resolve_device(args.device))
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
-                                                  ("eval_every", args.eval_every),
+                                                  ("eval_epochs", args.eval_epochs or args.eval_every),
                                                   ("max_per_class", args.max_per_class))
                  if v is not None}
     out = args.out or f"runs/study-{args.dataset}-{args.profile}"
