@@ -313,16 +313,16 @@ def test_an_unwritten_stub_is_reported_as_not_written_yet():
 
 
 def loop_convergence_epoch(history):
-    final = history["recall@1"].iloc[-1]
+    start, final = history["recall@1"].iloc[0], history["recall@1"].iloc[-1]
     for epoch, value in zip(history["epoch"], history["recall@1"]):
-        if value >= 0.9 * final:
+        if value - start >= 0.9 * (final - start):
             return int(epoch)
 
 
 def loop_compaction_epoch(history):
-    final = history["intra"].iloc[-1]
+    start, final = history["intra"].iloc[0], history["intra"].iloc[-1]
     for epoch, value in zip(history["epoch"], history["intra"]):
-        if abs(value - final) <= 0.1 * abs(final):
+        if abs(value - final) <= 0.1 * abs(start - final):
             return int(epoch)
 
 
@@ -332,3 +332,13 @@ def test_check_convergence_and_compaction_epochs():
     # common mistakes: the last epoch that misses the bar, or comparing with the maximum instead of the final
     assert not labs.check_convergence_epoch(lambda h: int(h["epoch"][h["recall@1"] >= 0.9 * h["recall@1"].max()].iloc[0])).passed
     assert not labs.check_compaction_epoch(lambda h: int(h["epoch"].iloc[-1])).passed
+    # ... and the rules that ignore the untrained head (90 % of the final value, within 10 % of the final value)
+    assert not labs.check_convergence_epoch(ignoring_epoch_0("recall@1", lambda v, final: v >= 0.9 * final)).passed
+    assert not labs.check_compaction_epoch(ignoring_epoch_0("intra", lambda v, final: abs(v - final) <= 0.1 * final)).passed
+
+
+def ignoring_epoch_0(column, reached):
+    def epoch(history):
+        final = history[column].iloc[-1]
+        return next(int(e) for e, v in zip(history["epoch"], history[column]) if reached(v, final))
+    return epoch

@@ -15,6 +15,7 @@ from vgteach.diagnostics import gini, per_sample_grad_norms
 from vgteach.diagnostics.gini import gini_tensor, sort_last_dim
 from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
 from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
+from vgteach.training.config import PROFILES, evaluation_epochs
 from vgteach.training import trainer as trainer_module
 from vgteach.training.tracking import STEP_KEYS, GreedinessTracker
 
@@ -111,14 +112,133 @@ def test_training_moves_the_geometry(digits_runs):
     assert h["map@r"].iloc[-1] > h["map@r"].iloc[0]
 
 
-def test_convergence_and_compaction_epochs_follow_their_definitions(digits_runs):
-    h = digits_runs["contrastive"].history
-    summary = digits_runs["contrastive"].summary
-    r1, intra, map_r = h["recall@1"], h["intra"], h["map@r"]
-    assert summary["convergence_epoch"] == int(h.loc[r1 >= 0.9 * r1.iloc[-1], "epoch"].iloc[0])
-    assert summary["map_convergence_epoch"] == int(h.loc[map_r >= 0.9 * map_r.iloc[-1], "epoch"].iloc[0])
-    assert summary["compaction_epoch"] == int(h.loc[(intra - intra.iloc[-1]).abs() <= 0.1 * intra.iloc[-1],
-                                                    "epoch"].iloc[0])
+# -- speeds relative to the untrained head (DESIGN.md §3) ---------------------------------------------------
+def loop_speeds(history):
+    """The four speeds by their DESIGN.md §3 definitions, one evaluated epoch at a time (float64)."""
+    def evaluated(column):
+        return [(int(e), float(v)) for e, v in zip(history["epoch"], history[column]) if not math.isnan(v)]
+
+    def first(column, reached):
+        points = evaluated(column)
+        start, final = points[0][1], points[-1][1]
+        for epoch, value in points:
+            if reached(value, start, final):
+                return epoch
+
+    def converged(value, start, final):
+        return value - start >= 0.9 * (final - start)
+
+    intra = evaluated("intra")
+    return {"convergence_epoch": first("recall@1", converged), "map_convergence_epoch": first("map@r", converged),
+            "compaction_epoch": first("intra", lambda v, start, final: abs(v - final) <= 0.1 * abs(start - final)),
+            "intra_change": intra[-1][1] - intra[0][1]}
+
+
+def speeds(history):
+    return {"convergence_epoch": trainer_module.convergence_epoch(history),
+            "map_convergence_epoch": trainer_module.map_convergence_epoch(history),
+            "compaction_epoch": trainer_module.compaction_epoch(history),
+            "intra_change": trainer_module.intra_change(history)}
+
+
+NAN = math.nan
+#: hand-made histories (epoch 0 = the untrained head; NaN = not evaluated) and their speeds, worked out by hand
+HAND_MADE = {
+    # R@1 starts at 0.97 (digits-like): 90 % of the *final* value is reached at epoch 0, but 90 % of the
+    # gain (0.02) only at epoch 4; intra shrinks 0.9 → 0.1, within 0.08 of the end at epoch 4
+    "saturated start, compacting": (
+        dict(epoch=[0, 1, 2, 3, 4, 5], **{"recall@1": [0.97, 0.975, 0.98, 0.985, 0.989, 0.99],
+             "map@r": [0.50, 0.70, 0.80, 0.87, 0.88, 0.90], "intra": [0.9, 0.5, 0.3, 0.2, 0.12, 0.1]}),
+        dict(convergence_epoch=4, map_convergence_epoch=3, compaction_epoch=4, intra_change=-0.8)),
+    # InfoNCE-like: intra RISES 0.46 → 0.54; settled (within 0.008) at epoch 3, not at epoch 1 as
+    # "within 10 % of the final value" would say; epochs 4-9 not evaluated, so the MAP@R crossing between
+    # epochs 3 and 10 is seen at 10
+    "spreading, sparse schedule": (
+        dict(epoch=list(range(11)), **{"recall@1": [0.5, 0.6, 0.8, 0.93] + [NAN] * 6 + [0.96],
+             "map@r": [0.14, 0.2, 0.3, 0.4] + [NAN] * 6 + [0.48],
+             "intra": [0.46, 0.50, 0.53, 0.535] + [NAN] * 6 + [0.54]}),
+        dict(convergence_epoch=3, map_convergence_epoch=10, compaction_epoch=3, intra_change=0.08)),
+    # nothing changes (final == epoch 0): every speed is 0 and the change is 0
+    "no change": (
+        dict(epoch=[0, 1, 2], **{"recall@1": [0.8] * 3, "map@r": [0.4] * 3, "intra": [0.3] * 3}),
+        dict(convergence_epoch=0, map_convergence_epoch=0, compaction_epoch=0, intra_change=0.0)),
+    # R@1 ends below where it started: no gain to wait for (0); an overshooting intra settles late
+    "worse at the end, overshoot": (
+        dict(epoch=[0, 1, 2, 3], **{"recall@1": [0.9, 0.95, 0.7, 0.8], "map@r": [0.3, 0.2, 0.5, 0.4],
+             "intra": [0.5, 0.1, 0.35, 0.3]}),
+        dict(convergence_epoch=0, map_convergence_epoch=2, compaction_epoch=3, intra_change=-0.2)),
+}
+
+
+@pytest.mark.parametrize("name", HAND_MADE)
+def test_speeds_on_hand_made_histories(name):
+    columns, expected = HAND_MADE[name]
+    history = pd.DataFrame(columns)
+    got = speeds(history)
+    assert loop_speeds(history) == pytest.approx(expected, abs=1e-12)          # the hand-worked numbers
+    assert got == pytest.approx(expected, abs=1e-12), got
+    assert all(isinstance(got[k], int) for k in expected if k != "intra_change")
+
+
+def test_speeds_match_the_loop_reference_on_random_histories():
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        epochs = int(rng.integers(1, 30))
+        history = pd.DataFrame({"epoch": np.arange(epochs + 1), **{c: rng.random(epochs + 1)
+                                for c in ("recall@1", "map@r", "intra")}})
+        skipped = rng.random(epochs + 1) < 0.4
+        skipped[[0, -1]] = False                                             # always evaluated
+        history.loc[skipped, ["recall@1", "map@r", "intra"]] = np.nan
+        assert speeds(history) == pytest.approx(loop_speeds(history), rel=0, abs=1e-15), trial
+
+
+def test_speeds_need_epoch_0_and_are_nan_without_evaluations():
+    late = pd.DataFrame({"epoch": [1, 2], "recall@1": [0.5, 0.6], "map@r": [0.1, 0.2], "intra": [0.3, 0.2]})
+    with pytest.raises(ValueError, match="epoch 0"):
+        trainer_module.convergence_epoch(late)
+    unevaluated = pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5]})          # a non-main rank's history
+    assert all(math.isnan(v) for v in speeds(unevaluated).values())
+
+
+def test_the_summary_holds_the_speeds_of_the_history(digits_runs):
+    for name in ("contrastive", "infonce"):
+        history, summary = digits_runs[name].history, digits_runs[name].summary
+        assert history.loc[history["epoch"] == 0, ["recall@1", "map@r", "intra"]].notna().all(axis=None)
+        assert {k: summary[k] for k in HAND_MADE["no change"][1]} == pytest.approx(loop_speeds(history))
+
+
+# -- the evaluation schedule --------------------------------------------------------------------------------
+def test_default_schedule_is_the_design_one_for_every_profile():
+    expected = [*range(11), 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100]
+    assert list(evaluation_epochs(100)) == expected
+    assert list(evaluation_epochs(57)) == [*range(11), 15, 20, 25, 30, 35, 40, 45, 50, 57]      # last always
+    for profile in PROFILES:
+        config = make_config(profile)
+        assert config.eval_epochs == "default"
+        assert list(config.evaluated_epochs()) == [e for e in expected if e < config.epochs] + [config.epochs]
+    assert evaluation_epochs(12, 5) == (0, 5, 10, 12)
+    assert evaluation_epochs(12, [7, np.int64(3), 3]) == (0, 3, 7, 12)
+
+
+@pytest.mark.parametrize("value, error, words", [
+    ("weekly", ValueError, "schedule"), (0, ValueError, "n >= 1"), ([1, 40], ValueError, "between 0 and"),
+    ([1.5], ValueError, "between 0 and"), (2.0, TypeError, "eval_epochs"), (True, TypeError, "eval_epochs"),
+])
+def test_bad_schedule_names_the_field(value, error, words):
+    with pytest.raises(error, match=words):
+        make_config("smoke", epochs=30, eval_epochs=value)
+
+
+def test_schedule_roundtrips_and_resumes(tmp_path):
+    config = make_config("smoke", dataset="blobs", loss="triplet", epochs=3, eval_epochs=[2, 2])
+    assert config.eval_epochs == (2,)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    legacy = {k: v for k, v in config.to_dict().items() if k != "eval_epochs"}
+    assert TrainConfig.from_dict({**legacy, "eval_every": 2}).evaluated_epochs() == (0, 2, 3)
+    result = train(config, progress=False, checkpoint=tmp_path / "c.pt")
+    assert result.history.dropna(subset=["recall@1"])["epoch"].tolist() == [0, 2, 3]
+    resumed = train(config.replace(), progress=False, checkpoint=tmp_path / "c.pt", resume=True)
+    pd.testing.assert_frame_equal(result.history, resumed.history)
 
 
 def test_same_config_same_numbers():
@@ -295,6 +415,8 @@ def test_cli_study_runs_and_writes_the_report(tmp_path, capsys):
     (["study", "--seeds", "a,b"], ["seeds"]),
     (["study", "--profile", "huge"], ["unknown profile"]),
     (["frobnicate"], ["invalid choice"]),
+    (["study", "--eval-epochs", "weekly"], ["--eval-epochs", "default"]),
+    (["study", "--eval-epochs", "0,5", "--eval-every", "2"], ["not allowed with"]),
 ])
 def test_cli_bad_arguments_exit_2_with_one_line(argv, words, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -304,6 +426,17 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, words, capsys):
     assert len(err.splitlines()) == 1
     for word in words:
         assert word in err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], None), (["--eval-epochs", "default"], "default"), (["--eval-epochs", "0,5,10"], (0, 5, 10)),
+    (["--eval-every", "10"], 10),
+])
+def test_cli_passes_the_evaluation_schedule(argv, expected, monkeypatch):
+    seen = {}
+    monkeypatch.setattr("vgteach.training.run_study", lambda **kwargs: seen.update(kwargs))
+    assert cli_main(["study", "--no-progress", "--device", "cpu", *argv]) == 0
+    assert seen.get("eval_epochs") == expected
 
 
 def test_cli_missing_dataset_is_one_line_exit_2(tmp_path, capsys):

@@ -480,20 +480,22 @@ def _check_epoch_function(fn: Callable, name: str, reference: Callable, hint: st
 
 
 def check_convergence_epoch(fn: Callable) -> CheckResult:
-    """Check ``fn(history DataFrame) -> int``: the first epoch whose R@1 reaches 90 % of its final value
-    (:func:`vgteach.training.convergence_epoch`)."""
+    """Check ``fn(history DataFrame) -> int``: the first epoch that has made 90 % of the run's R@1 gain
+    over epoch 0, the untrained head (:func:`vgteach.training.convergence_epoch`)."""
     from .training import convergence_epoch
 
-    hint = "final = history['recall@1'].iloc[-1]; the first row with recall@1 >= 0.9 * final; return its epoch."
+    hint = ("start, final = history['recall@1'].iloc[0], history['recall@1'].iloc[-1]; the first row with "
+            "recall@1 - start >= 0.9 * (final - start); return its epoch.")
     return _check_epoch_function(fn, "check_convergence_epoch", convergence_epoch, hint)
 
 
 def check_compaction_epoch(fn: Callable) -> CheckResult:
-    """Check ``fn(history DataFrame) -> int``: the first epoch whose ``intra`` is within 10 % of its final
-    value (:func:`vgteach.training.compaction_epoch`)."""
+    """Check ``fn(history DataFrame) -> int``: the first epoch whose ``intra`` is within 10 % of its total
+    change from epoch 0 to the end (:func:`vgteach.training.compaction_epoch`)."""
     from .training import compaction_epoch
 
-    hint = "final = history['intra'].iloc[-1]; the first row with |intra - final| <= 0.1 * |final|; its epoch."
+    hint = ("start, final = history['intra'].iloc[0], history['intra'].iloc[-1]; the first row with "
+            "|intra - final| <= 0.1 * |start - final|; its epoch.")
     return _check_epoch_function(fn, "check_compaction_epoch", compaction_epoch, hint)
 
 

@@ -13,7 +13,9 @@ from .config import PROFILES, TrainConfig, make_config
 from .head import EmbeddingHead
 from .sampler import MPerClassBatches
 from .study import run_study
-from .trainer import TrainResult, compaction_epoch, convergence_epoch, train
+from .trainer import (TrainResult, compaction_epoch, convergence_epoch, intra_change, map_convergence_epoch,
+                      train)
 
 __all__ = ["PROFILES", "TrainConfig", "make_config", "EmbeddingHead", "MPerClassBatches", "run_study",
-           "TrainResult", "train", "convergence_epoch", "compaction_epoch"]
+           "TrainResult", "train", "convergence_epoch", "map_convergence_epoch", "compaction_epoch",
+           "intra_change"]

@@ -15,10 +15,13 @@ Profiles
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 HEADS = ("linear", "mlp")
+#: names of evaluation schedules (``TrainConfig.eval_epochs``); see :func:`evaluation_epochs`
+EVAL_SCHEDULES = ("default",)
 
 
 @dataclass
@@ -45,8 +48,11 @@ class TrainConfig:
     amp : bool or None
         bfloat16 autocast for the backbone and head; ``None``: on for CUDA, off on the CPU. The losses
         always run in float32 (see :class:`vgteach.losses.base.MetricLoss`).
-    eval_every : int
-        Evaluate retrieval, VARIANCE and geometry every this many epochs (and always at the last one).
+    eval_epochs : "default", int or sequence of int
+        When to evaluate retrieval, VARIANCE and geometry (see :func:`evaluation_epochs`): ``"default"``
+        is DESIGN.md §3's schedule (every epoch up to 10, every 5 up to 50, then every 10), an integer
+        ``n`` every ``n`` epochs, a sequence those epochs. Epoch 0 (the untrained head, the reference of
+        every speed) and the last epoch are always evaluated. A list is stored as a sorted tuple.
     keep_embeddings : bool
         Keep the evaluation embeddings of every evaluated epoch in the result (for the training scrubber).
     max_per_class : int, optional
@@ -70,7 +76,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: Optional[bool] = None
-    eval_every: int = 1
+    eval_epochs: Union[str, int, Tuple[int, ...]] = "default"
     keep_embeddings: bool = False
     max_per_class: Optional[int] = None
     data_root: Optional[str] = None
@@ -79,6 +85,12 @@ class TrainConfig:
 
     def __post_init__(self):
         check_config(self)
+        if isinstance(self.eval_epochs, (list, tuple)):        # JSON gives a list: store one canonical form
+            self.eval_epochs = tuple(sorted({_epoch(e) for e in self.eval_epochs}))
+
+    def evaluated_epochs(self) -> Tuple[int, ...]:
+        """The epochs this run evaluates: :func:`evaluation_epochs` of ``epochs`` and ``eval_epochs``."""
+        return evaluation_epochs(self.epochs, self.eval_epochs)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -86,6 +98,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
+        if "eval_every" in values and "eval_epochs" not in values:     # written before eval_epochs existed
+            values = {**values, "eval_epochs": values["eval_every"]}
+            values.pop("eval_every")
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown config fields {sorted(unknown)}; valid fields: {sorted(known)}")
@@ -112,8 +127,9 @@ def check_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value not in valid and not (name == "device" and isinstance(value, str) and value.startswith("cuda:")):
             raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
-    for name in ("embedding_dim", "hidden_dim", "epochs", "batch_size", "m_per_class", "eval_every"):
+    for name in ("embedding_dim", "hidden_dim", "epochs", "batch_size", "m_per_class"):
         _positive_int(config, name)
+    check_eval_epochs(config.eval_epochs, config.epochs)
     if config.batch_size < 2 * config.m_per_class:
         raise ValueError(f"batch_size={config.batch_size} must hold at least two classes of "
                          f"m_per_class={config.m_per_class} samples")
@@ -125,6 +141,52 @@ def check_config(config: TrainConfig) -> None:
         _positive_int(config, "max_per_class")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {config.seed!r}")
+
+
+def _epoch(value) -> int:
+    """An epoch number from a list (``numpy`` integers included); anything else is returned unchanged
+    for :func:`check_eval_epochs` to reject."""
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+
+
+def check_eval_epochs(schedule, epochs: int) -> None:
+    """Raise ``ValueError``/``TypeError`` unless ``schedule`` is a valid ``eval_epochs`` for ``epochs``."""
+    if isinstance(schedule, str):
+        if schedule not in EVAL_SCHEDULES:
+            raise ValueError(f"unknown eval_epochs schedule {schedule!r}; valid: {', '.join(EVAL_SCHEDULES)}, "
+                             "a positive integer (every n epochs) or a list of epochs")
+    elif isinstance(schedule, numbers.Integral) and not isinstance(schedule, bool):
+        if schedule < 1:
+            raise ValueError(f"eval_epochs as an integer evaluates every n epochs: n >= 1, got {schedule}")
+    elif isinstance(schedule, (list, tuple)):
+        bad = [e for e in schedule if not isinstance(_epoch(e), int) or not 0 <= e <= epochs]
+        if bad:
+            raise ValueError(f"eval_epochs must list epochs between 0 and epochs={epochs}, got {bad[0]!r}")
+    else:
+        raise TypeError(f"eval_epochs must be a schedule name, an integer or a list of epochs, "
+                        f"got {type(schedule).__name__}")
+
+
+def evaluation_epochs(epochs: int, schedule="default") -> Tuple[int, ...]:
+    """The epochs (0 … ``epochs``) at which a run evaluates, sorted; 0 and ``epochs`` always included.
+
+    Speeds are measured on this grid (DESIGN.md §3: a convergence epoch is the first *evaluated* epoch
+    that meets its rule), so they are only as fine as the schedule. ``"default"``: every epoch up to 10,
+    every 5 up to 50, then every 10 — the paper profile included, so that a loss converging within its
+    first ten epochs is told apart from one that needs ten. An integer ``n``: every ``n`` epochs. A
+    sequence: those epochs.
+
+    >>> evaluation_epochs(100)[:14], evaluation_epochs(100)[-3:]
+    ((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25), (80, 90, 100))
+    """
+    check_eval_epochs(schedule, epochs)
+    if isinstance(schedule, str):            # "default", the only name
+        chosen = {e for e in range(epochs + 1) if e <= 10 or (e <= 50 and e % 5 == 0) or e % 10 == 0}
+    elif isinstance(schedule, (list, tuple)):
+        chosen = {_epoch(e) for e in schedule}
+    else:
+        chosen = set(range(0, epochs + 1, int(schedule)))
+    return tuple(sorted(chosen | {0, epochs}))
 
 
 #: overrides of :class:`TrainConfig`'s defaults (which are the paper's) for each profile

@@ -6,7 +6,8 @@
 Output folder::
 
     history.csv           one row per (loss, seed, epoch): GREEDINESS and evaluation columns
-    summary.csv           one row per (loss, seed): final metrics, convergence and compaction epochs
+    summary.csv           one row per (loss, seed): final metrics and the speeds relative to the untrained
+                          head (convergence_epoch, map_convergence_epoch, compaction_epoch, intra_change)
     summary_by_loss.csv   mean and std over seeds per loss (columns ``<metric>`` and ``<metric>_std``)
     report.md             the tables and the figures below, readable on GitHub
     *.png                 learning curves, greediness curves, gradient-norm distributions,
@@ -39,7 +40,8 @@ from .trainer import TrainResult, load_split, train
 
 #: the columns of the report's main table (summary_by_loss.csv holds every metric)
 REPORT_COLUMNS = ("recall@1", "map@r", "nmi", "intra", "inter", "ratio", "centroid_dist_cv", "active_ratio",
-                  "grad_norm_mean", "grad_gini", "convergence_epoch", "compaction_epoch")
+                  "grad_norm_mean", "grad_gini", "convergence_epoch", "map_convergence_epoch", "compaction_epoch",
+                  "intra_change")
 PROJECTION_POINTS = 1000
 
 

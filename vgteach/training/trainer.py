@@ -49,10 +49,12 @@ class TrainResult:
         One row per epoch: ``epoch``, the GREEDINESS means of its steps (``train_loss``, ``active_ratio``,
         ``sample_active_ratio``, ``grad_norm_{mean,median,max}``, ``grad_gini``, ``head_grad_norm``,
         ``proxy_grad_norm``), ``loss_decay`` (relative drop of ``train_loss`` from the previous epoch),
-        and the evaluation metrics (retrieval, VARIANCE, geometry) on evaluated epochs.
+        and the evaluation metrics (retrieval, VARIANCE, geometry) on evaluated epochs
+        (``config.evaluated_epochs()``: always epoch 0 and the last one; NaN on the others).
     summary : dict
-        The last epoch's metrics plus ``convergence_epoch``, ``compaction_epoch``, ``loss_decay_rate``,
-        ``active_ratio_mean``, ``wall_time_s``.
+        The last epoch's metrics plus the speeds relative to the untrained head (``convergence_epoch``,
+        ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``; see :func:`convergence_epoch`),
+        ``loss_decay_rate``, ``active_ratio_mean``, ``wall_time_s``.
     model, loss_fn : the trained head and loss (with its proxies/centers).
     embeddings : dict epoch -> ndarray [N, D]
         Evaluation embeddings per evaluated epoch (only with ``keep_embeddings=True``).
@@ -170,33 +172,81 @@ def evaluate(z: torch.Tensor, labels: torch.Tensor, seed: int) -> dict:
 
 
 # -- summaries ----------------------------------------------------------------------------------------------
-def first_epoch_within(history: pd.DataFrame, column: str, reached) -> float:
-    rows = history.dropna(subset=[column])
+def evaluated_values(history: pd.DataFrame, column: str):
+    """``(epochs, values)`` of the evaluated epochs of ``column``, in epoch order, starting at epoch 0;
+    ``None`` when ``column`` was never evaluated (e.g. on a non-main rank)."""
+    if column not in history:
+        return None
+    rows = history.dropna(subset=[column]).sort_values("epoch")
     if rows.empty:
+        return None
+    if rows["epoch"].iloc[0] != 0:
+        raise ValueError(f"history has no {column!r} at epoch 0 (the untrained head): speeds are relative "
+                         "to it, and the trainer always evaluates it")
+    return rows["epoch"].to_numpy(), rows[column].to_numpy(dtype=float)
+
+
+def first_evaluated_epoch(history: pd.DataFrame, column: str, reached) -> float:
+    """The first evaluated epoch whose value satisfies ``reached(values, start, final)`` (NaN if none)."""
+    found = evaluated_values(history, column)
+    if found is None:
         return float("nan")
-    hits = rows.loc[reached(rows[column], rows[column].iloc[-1]), "epoch"]
-    return int(hits.iloc[0]) if len(hits) else int(rows["epoch"].iloc[-1])
+    epochs, values = found
+    hits = np.flatnonzero(reached(values, values[0], values[-1]))
+    return int(epochs[hits[0]]) if len(hits) else float("nan")
 
 
-def convergence_epoch(history: pd.DataFrame) -> int:
-    """First epoch whose R@1 reaches 90 % of the final R@1 (DESIGN.md §3, "convergence speed")."""
-    return first_epoch_within(history, "recall@1", lambda values, final: values >= 0.9 * final)
+def convergence_epoch(history: pd.DataFrame, column: str = "recall@1") -> int:
+    """First evaluated epoch t that has made 90 % of the run's gain in R@1 over the untrained head.
+
+    .. math:: t^* = \\min\\{t \\text{ evaluated} : R_t - R_0 \\ge 0.9\\,(R_T - R_0)\\}
+
+    with :math:`R_0` the untrained head's R@1 (epoch 0, before the first update) and :math:`R_T` the
+    final epoch's (DESIGN.md §3, "speeds"). Relative to epoch 0, so a dataset on which R@1 starts high
+    (digits) does not make every loss "converge" at epoch 0. Only as fine as the evaluation schedule
+    (:func:`~vgteach.training.config.evaluation_epochs`).
+
+    No gain (:math:`R_T = R_0`), or a loss (:math:`R_T < R_0`): the rule holds at t = 0 and the result is
+    0 — there is no improvement to wait for. Read it together with the change :math:`R_T - R_0`.
+    ``column`` selects another "higher is better" metric (``map_convergence_epoch`` uses ``"map@r"``).
+    NaN when the history has no evaluation of ``column``.
+    """
+    return first_evaluated_epoch(history, column, lambda v, start, final: v - start >= 0.9 * (final - start))
 
 
 def map_convergence_epoch(history: pd.DataFrame) -> int:
-    """First epoch whose MAP@R reaches 90 % of the final MAP@R. Beyond DESIGN.md: on easy data (digits)
-    R@1 is above 90 % of its final value before any training, so ``convergence_epoch`` is 0 for every
-    loss; MAP@R, which scores the whole ranking, still moves."""
-    return first_epoch_within(history, "map@r", lambda values, final: values >= 0.9 * final)
+    """:func:`convergence_epoch` on MAP@R, which scores the whole ranking: it still moves on easy data
+    where R@1 is nearly saturated before training (digits, R@1 ≈ 0.98 at epoch 0)."""
+    return convergence_epoch(history, "map@r")
+
+
+def intra_change(history: pd.DataFrame) -> float:
+    """``intra`` at the final epoch minus ``intra`` at epoch 0 (the untrained head), DESIGN.md §3.
+
+    Negative: the loss compacted its classes; positive: it spread them (InfoNCE can). NaN without
+    evaluations.
+    """
+    found = evaluated_values(history, "intra")
+    return float("nan") if found is None else float(found[1][-1] - found[1][0])
 
 
 def compaction_epoch(history: pd.DataFrame) -> int:
-    """First epoch whose ``intra`` is within 10 % of the final ``intra`` ("compaction speed")."""
-    return first_epoch_within(history, "intra", lambda values, final: (values - final).abs() <= 0.1 * abs(final))
+    """First evaluated epoch t whose ``intra`` has settled to within 10 % of its total change.
+
+    .. math:: t^* = \\min\\{t \\text{ evaluated} : |v_t - v_T| \\le 0.1\\,|v_0 - v_T|\\}
+
+    with :math:`v_t` the intra-class variance at epoch t, :math:`v_0` the untrained head's and
+    :math:`v_T` the final one (DESIGN.md §3). The speed of the change, whatever its sign: whether the
+    classes shrank or grew is :func:`intra_change`. No change (:math:`v_T = v_0`): 0, as the rule holds
+    at once. NaN when the history has no evaluation of ``intra``.
+    """
+    return first_evaluated_epoch(history, "intra",
+                                 lambda v, start, final: np.abs(v - final) <= 0.1 * abs(start - final))
 
 
 def summarize(history: pd.DataFrame, wall_time: float) -> dict:
-    """The last epoch's row (always evaluated) plus the speed and greediness summaries."""
+    """The last epoch's row (always evaluated) plus the speeds relative to epoch 0 (``convergence_epoch``,
+    ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``) and the greediness summaries."""
     last = history.iloc[-1].to_dict()
     summary = dict(last)
     trained = history[history["epoch"] >= 1]
@@ -204,6 +254,7 @@ def summarize(history: pd.DataFrame, wall_time: float) -> dict:
         convergence_epoch=convergence_epoch(history),
         map_convergence_epoch=map_convergence_epoch(history),
         compaction_epoch=compaction_epoch(history),
+        intra_change=intra_change(history),
         loss_decay_rate=float(trained["loss_decay"].mean()) if len(trained) else 0.0,
         active_ratio_mean=float(trained["active_ratio"].mean()) if len(trained) else float(last["active_ratio"]),
         wall_time_s=wall_time,
@@ -289,6 +340,7 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
     tracker = GreedinessTracker(device, unwrap(model).parameters(), loss_fn.parameters())
 
     rows, embeddings, start_epoch, elapsed = [], {}, 0, 0.0
+    evaluated = set(config.evaluated_epochs())
     path = Path(checkpoint) if checkpoint is not None else None
     state = load_checkpoint(path, config) if (path is not None and resume) else None
     if state is not None:
@@ -319,7 +371,7 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         row = {"epoch": epoch, **run_epoch(epoch)}
         previous = rows[-1]["train_loss"] if rows else None
         row["loss_decay"] = (previous - row["train_loss"]) / abs(previous) if previous else 0.0
-        if dist.is_main_process() and (epoch % config.eval_every == 0 or epoch == config.epochs):
+        if dist.is_main_process() and epoch in evaluated:        # epoch 0 and the last always
             z = embed(model, x_eval, device, amp)
             row.update(evaluate(z, y_eval.to(device), config.seed))
             if config.keep_embeddings:

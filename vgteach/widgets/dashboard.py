@@ -73,7 +73,7 @@ def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], h
         # draw the greyed losses first so that the highlighted one is on top
         order = sorted(tidy, key=lambda name: name == highlight)
         for name in order:
-            history = tidy[name]
+            history = tidy[name].dropna(subset=[column])      # evaluation columns: evaluated epochs only
             emphasised = highlight in (ALL, name)
             ax.plot(history["epoch"], history[column], lw=2.2 if name == highlight else 1.4,
                     color=loss_color(name) if emphasised else "0.8", label=name if emphasised else None,
