@@ -4,6 +4,7 @@
     vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 \\
                   --data-root ../shared/data --out runs/cifar10
     torchrun --nproc_per_node=4 -m vgteach study --profile paper ...     # several GPUs
+    vgteach diagnose embeddings.npy labels.csv --out runs/diagnose   # the book's lenses on your embeddings
 
 Bad arguments exit with status 2 and a one-line reason.
 """
