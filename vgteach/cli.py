@@ -113,7 +113,51 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--cache-dir", help="feature cache folder (default ~/.cache/vgteach/features)")
     study.add_argument("--download", action="store_true", help="download a missing dataset where possible")
     study.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_diagnose_parser(commands)
     return parser
+
+
+_positive_or_zero = _number(int, lambda n: n >= 0, "an integer >= 0")
+
+
+def _ks(value: str) -> tuple:
+    try:
+        ks = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        ks = ()
+    if not ks or any(k < 1 for k in ks):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {value!r}")
+    return ks
+
+
+def add_diagnose_parser(commands) -> None:
+    diagnose = commands.add_parser("diagnose", help="VARIANCE, geometry, retrieval and GREEDINESS of your own "
+                                   "embeddings, as report.md + metrics.json + figures")
+    diagnose.add_argument("embeddings", help="embeddings [N, D]: .npy, .npz, .pt (tensors only), .csv/.tsv/.txt; "
+                          "or one file holding embeddings and labels")
+    diagnose.add_argument("labels", nargs="?", help="labels [N] (integers or strings), same formats")
+    diagnose.add_argument("--out", required=True, help="report folder (written all-or-nothing; an earlier "
+                          "report there is replaced)")
+    diagnose.add_argument("--losses", type=_losses, default=LOSS_NAMES,
+                          help="losses whose GREEDINESS to evaluate, comma-separated or 'all' (default all)")
+    diagnose.add_argument("--batch-size", type=_positive, default=512,
+                          help="class-balanced batch size for GREEDINESS (default 512, the paper's)")
+    diagnose.add_argument("--batches", type=_positive, default=4, help="batches averaged per loss (default 4)")
+    diagnose.add_argument("--ks", type=_ks, default=(1, 2, 4, 8), help="the K of recall@K (default 1,2,4,8)")
+    diagnose.add_argument("--seed", type=_positive_or_zero, default=0, help="seeds samples, batches, k-means")
+    diagnose.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def diagnose_command(args) -> int:
+    from .diagnose import diagnose
+
+    metrics = diagnose(args.embeddings, args.labels, args.out, ks=args.ks, losses=args.losses,
+                       batch_size=args.batch_size, batches=args.batches, seed=args.seed,
+                       progress=not args.no_progress)
+    for warning in metrics["input"]["warnings"]:
+        print(f"vgteach: warning: {warning}", file=sys.stderr)
+    print(f"wrote {args.out}/report.md, metrics.json and figures")
+    return 0
 
 
 def study_command(args) -> int:
@@ -145,7 +189,7 @@ def study_command(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return study_command(args)
+        return {"study": study_command, "diagnose": diagnose_command}[args.command](args)
     except (ValueError, MissingDataError, ImportError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"vgteach: error: {first_line}", file=sys.stderr)
