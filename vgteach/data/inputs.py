@@ -124,7 +124,7 @@ def _frozen_features(spec, split, backbone, root, cache_dir, device, download, b
 
 
 def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, device="auto", download=False,
-                batch_size=256, progress=True, max_per_class=None) -> tuple[torch.Tensor, torch.Tensor]:
+                batch_size=None, progress=True, max_per_class=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(X, y)`` for dataset ``name``, ``split`` as seen through ``backbone``.
 
     Parameters
@@ -142,8 +142,11 @@ def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, dev
         Where the frozen backbone runs (``"auto"``: CUDA when present). Results are CPU tensors.
     download : bool
         Fetch a missing dataset where a public source exists.
-    batch_size : int
-        Extraction batch size. progress : bool -- show tqdm bars.
+    batch_size : int, optional
+        Extraction batch size (``None``: 32 on a CPU, 256 on a GPU; see
+        :func:`~vgteach.features.extract_features`).
+    progress : bool
+        Show tqdm bars.
     max_per_class : int, optional
         Keep only the first ``max_per_class`` samples of every class (in the dataset's order): a
         class-balanced subset for CPU-budget runs. It is part of the cache key.
