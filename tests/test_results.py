@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vgteach import results
 from vgteach.losses import LOSS_NAMES
 from vgteach.training.trainer import compaction_epoch, convergence_epoch
 
@@ -67,3 +68,24 @@ def test_regenerate_sh_runs_the_recorded_command(folder):
 
     assert recorded is not None
     assert options(shlex.split(recorded)) in [options(c) for c in commands]
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_package_copy_is_identical_to_results(folder):
+    """vgteach.results ships the same bytes as results/ (what a pip install or Colab sees)."""
+    packaged = results.ROOT / folder.name
+    for name in COMMITTED:
+        assert (packaged / name).read_bytes() == (folder / name).read_bytes(), (folder.name, name)
+    assert set(results.names()) == {p.name for p in FOLDERS}
+
+
+def test_results_load_by_short_name_and_folder():
+    cifar = results.load("cifar10")
+    assert cifar.name == "cifar10-efficientnet_lite0" and cifar.dataset == "cifar10"
+    assert set(cifar.summary["loss"]) == set(LOSS_NAMES)
+    assert results.load("cifar10-efficientnet_lite0").summary.equals(cifar.summary)
+    assert results.load("digits").meta["config"]["dataset"] == "digits"
+    with pytest.raises(ValueError, match="valid names: .*cifar10"):
+        results.load("imagenet")
+    with pytest.raises(TypeError, match="string"):
+        results.load(3)
