@@ -1,17 +1,28 @@
-"""Score the paper's claims against a study's results: one measurement per claim, a verdict per claim.
+"""Score the paper's claims against a study's results, seed by seed and loss pair by loss pair (DESIGN.md §5).
 
-Zeng et al. (ICASSP 2026) state their findings in words. This module turns each statement into a
-comparison of columns of a study's ``summary.csv`` (one row per loss and seed) and scores it **per seed**:
+Zeng et al. (ICASSP 2026) state their findings in words. Each :class:`Claim` below turns one of their
+sentences into a *direction on one measurement between two groups of losses*: "``column`` is larger for
+the losses ``high`` than for the losses ``low``" (e.g. ``intra``: {triplet, supcon} > {contrastive,
+infonce}). A claim about one loss (N-pair's uneven spacing) compares it with *every* other loss.
 
-- ``reproduced``      the claimed inequality holds in every seed;
-- ``not reproduced``  the opposite holds in every seed;
-- ``inconclusive``    it holds in some seeds and not in others (the spread is larger than the effect);
-- ``no difference``   both sides are equal in every seed (the measurement cannot separate the losses,
-                      e.g. every convergence epoch is 0 when R@1 starts above 90 % of its final value);
-- ``not testable``    a column the claim needs is missing.
+It is scored on every seed and on every **cross pair** (one loss from each side), not only on the group
+means, so that a single loss cannot carry a group:
 
-Group claims compare the mean over the group's losses, e.g. mean(intra of triplet, supcon) against
-mean(intra of contrastive, infonce). The trade-off claim is a rank correlation across all seven losses.
+- ``reproduced``      the direction holds for every cross pair in every seed, **and** the group difference
+                      (mean over seeds of mean(high) − mean(low)) exceeds 2× the pooled seed standard
+                      deviation of the losses involved;
+- ``mixed``           the group direction holds in every seed, but some cross pair does not (it reverses,
+                      or ties) in some seed — the ``reversed pairs`` column names them;
+- ``not reproduced``  the group direction reverses in every seed;
+- ``no difference``   the two group means are equal in every seed (the measurement cannot separate them);
+- ``inconclusive``    anything else: the seeds disagree, or every pair holds but the effect is within the
+                      seed-to-seed noise (with a single seed the noise is unknown, so nothing is reproduced);
+- ``not testable``    the summary lacks the claim's column (results written before it existed: regenerate
+                      them) or one of its losses, or a value is missing; the ``evidence`` column says which.
+
+The paper's "efficiency–granularity trade-off" is not a claim of its own here: it is the conjunction of
+the granularity claims (``intra``, ``within_class_rank``) and the efficiency claims (``compaction_epoch``,
+``convergence_epoch``), each scored below.
 
     from vgteach.reproduction import score_claims
     table = score_claims(pd.read_csv("results/cifar10-efficientnet_lite0/summary.csv"))
@@ -19,118 +30,194 @@ mean(intra of contrastive, infonce). The trade-off claim is a rank correlation a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Optional
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 GRANULAR = ("triplet", "supcon")           # "Triplet and SCL preserve higher within-class variance"
-COMPACTING = ("contrastive", "infonce")    # "Contrastive and InfoNCE compact embeddings quickly"
+COMPACTING = ("contrastive", "infonce")    # "Contrastive and InfoNCE compact embeddings ... quickly"
+VERDICTS = ("reproduced", "mixed", "not reproduced", "inconclusive", "no difference", "not testable")
+#: two values closer than this (relative to the largest value of the claim's table) are equal
+TIE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A statement of the paper and how we measure it: ``measure(rows of one seed) -> (a, b)``; the
-    claim is that ``a > b``."""
+    """One sentence of the paper as "``column`` is larger for every loss of ``high`` than for every loss
+    of ``low``". ``low=None``: every other loss in the summary (single-loss claims). ``reading`` says how
+    the sentence becomes that direction."""
 
-    text: str
-    measurement: str
-    measure: Callable[[pd.DataFrame], tuple]
-    columns: tuple
+    sentence: str
+    column: str
+    high: tuple
+    low: Optional[tuple] = None
+    reading: str = ""
 
+    def sides(self, losses) -> tuple:
+        """``(high, low)`` for a summary holding ``losses`` (``low=None`` resolved to every other loss)."""
+        low = self.low if self.low is not None else tuple(name for name in losses if name not in self.high)
+        return tuple(self.high), tuple(low)
 
-def group_mean(rows: pd.DataFrame, losses, column: str) -> float:
-    return float(rows.set_index("loss").loc[list(losses), column].mean())
-
-
-def groups(column: str, high=GRANULAR, low=COMPACTING):
-    return lambda rows: (group_mean(rows, high, column), group_mean(rows, low, column))
-
-
-def npair_vs_others(column: str, reduce=np.max):
-    def measure(rows):
-        by_loss = rows.set_index("loss")[column]
-        return float(by_loss["npair"]), float(reduce(by_loss.drop("npair")))
-    return measure
+    def measurement(self, losses) -> str:
+        high, low = self.sides(losses)
+        return f"{self.column}: {', '.join(high)} > {', '.join(low) if self.low else 'each of ' + ', '.join(low)}"
 
 
-def tradeoff(rows: pd.DataFrame) -> tuple:
-    """Spearman ρ between compaction epoch (slowness) and final intra-class variance, across losses."""
-    rho = spearmanr(rows["compaction_epoch"], rows["intra"]).statistic
-    return float(0.0 if np.isnan(rho) else rho), 0.0
-
-
+#: the paper's claims (sentences of its abstract, arXiv 2601.21450), written once
 CLAIMS = (
-    Claim("Triplet and SCL preserve higher within-class variance than Contrastive and InfoNCE",
-          "intra: mean(triplet, supcon) > mean(contrastive, infonce)", groups("intra"), ("intra",)),
-    Claim("Triplet and SCL keep clearer inter-class margins",
-          "centroid_dist_min: mean(triplet, supcon) > mean(contrastive, infonce)", groups("centroid_dist_min"),
-          ("centroid_dist_min",)),
-    Claim("Triplet and SCL give stronger top-1 retrieval",
-          "recall@1: mean(triplet, supcon) > mean(contrastive, infonce)", groups("recall@1"), ("recall@1",)),
-    Claim("Contrastive and InfoNCE compact embeddings quickly",
-          "compaction_epoch: mean(triplet, supcon) > mean(contrastive, infonce) (later = slower)",
-          groups("compaction_epoch"), ("compaction_epoch",)),
-    Claim("Contrastive and InfoNCE converge fast",
-          "convergence_epoch: mean(triplet, supcon) > mean(contrastive, infonce)", groups("convergence_epoch"),
-          ("convergence_epoch",)),
-    Claim("Contrastive and InfoNCE converge fast (judged on MAP@R, which still moves where R@1 starts high)",
-          "map_convergence_epoch: mean(triplet, supcon) > mean(contrastive, infonce)",
-          groups("map_convergence_epoch"), ("map_convergence_epoch",)),
-    Claim("Contrastive and InfoNCE update through many small updates (many active terms)",
-          "active_ratio: mean(contrastive, infonce) > mean(triplet, supcon)",
-          groups("active_ratio", COMPACTING, GRANULAR), ("active_ratio",)),
-    Claim("… and spread the update evenly over samples (low Gini of per-sample gradient norms)",
-          "grad_gini: mean(triplet, supcon) > mean(contrastive, infonce)", groups("grad_gini"), ("grad_gini",)),
-    Claim("Contrastive and InfoNCE oversimplify class structure (lower within-class dimensionality)",
-          "effective_rank: mean(triplet, supcon) > mean(contrastive, infonce)", groups("effective_rank"),
-          ("effective_rank",)),
-    Claim("N-pair reaches a large mean class separation",
-          "centroid_dist_mean: npair > every other loss", npair_vs_others("centroid_dist_mean"),
-          ("centroid_dist_mean",)),
-    Claim("N-pair spaces classes unevenly",
-          "centroid_dist_cv: npair > median of the other losses", npair_vs_others("centroid_dist_cv", np.median),
-          ("centroid_dist_cv",)),
-    Claim("Efficiency–granularity trade-off: the losses that compact slowly keep more within-class variance",
-          "Spearman ρ(compaction_epoch, intra) across the seven losses > 0", tradeoff,
-          ("compaction_epoch", "intra")),
+    Claim("Triplet and SCL preserve higher within-class variance", "intra", GRANULAR, COMPACTING,
+          "final intra-class variance"),
+    Claim("[Triplet and SCL preserve] clearer inter-class margins", "centroid_dist_min", GRANULAR, COMPACTING,
+          "the smallest distance between two class centroids: the tightest margin"),
+    Claim("leading to stronger top-1 retrieval in fine-grained settings", "recall@1", GRANULAR, COMPACTING,
+          "final R@1 (our data are coarse-grained: a weaker test of the same statement)"),
+    Claim("Contrastive and InfoNCE compact embeddings", "intra_change", GRANULAR, COMPACTING,
+          "intra at the end minus at epoch 0: more negative = compacted more"),
+    Claim("Contrastive and InfoNCE compact embeddings ... quickly", "compaction_epoch", GRANULAR, COMPACTING,
+          "first epoch within 10 % of the total change of intra: later = slower"),
+    Claim("through many small updates", "effective_active_ratio", COMPACTING, GRANULAR,
+          "many: the effective share of pairs that carry the update"),
+    Claim("through many small updates", "grad_gini", GRANULAR, COMPACTING,
+          "small: an even spread of per-sample gradient norms (low Gini)"),
+    Claim("accelerating convergence", "convergence_epoch", GRANULAR, COMPACTING,
+          "first epoch with 90 % of the run's R@1 gain: later = slower"),
+    Claim("accelerating convergence", "map_convergence_epoch", GRANULAR, COMPACTING,
+          "the same on MAP@R, which still moves where R@1 starts high"),
+    Claim("but potentially oversimplifying class structures", "within_class_rank", GRANULAR, COMPACTING,
+          "effective rank of each class's centred embeddings: its dimensionality"),
+    Claim("N-pair achieves a large mean separation", "centroid_dist_mean", ("npair",), None,
+          "mean distance between class centroids, against every other loss"),
+    Claim("but with uneven spacing", "centroid_dist_cv", ("npair",), None,
+          "coefficient of variation of the centroid distances, against every other loss"),
 )
 
 
-def verdict(pairs: list) -> str:
-    """The verdict from the per-seed ``(a, b)`` pairs of a claim ``a > b``."""
-    if all(a > b for a, b in pairs):
-        return "reproduced"
-    if all(a < b for a, b in pairs):
-        return "not reproduced"
-    if all(a == b for a, b in pairs):
-        return "no difference"
-    return "inconclusive"
+# -- one claim ----------------------------------------------------------------------------------------------
+def claim_table(summary: pd.DataFrame, claim: Claim):
+    """``(table seed × loss of claim.column, None)``, or ``(None, reason)`` when the claim cannot be tested."""
+    if claim.column not in summary.columns:
+        return None, f"no column {claim.column!r} in the summary (written before it existed: regenerate it)"
+    high, low = claim.sides(list(dict.fromkeys(summary["loss"])))
+    missing = [name for name in high + low if name not in set(summary["loss"])]
+    if missing:
+        return None, f"loss {missing[0]!r} is not in the summary"
+    if not low:
+        return None, f"no other loss than {', '.join(high)} in the summary to compare with"
+    table = summary.pivot(index="seed", columns="loss", values=claim.column)[list(high + low)]
+    table = table.apply(pd.to_numeric, errors="coerce").astype(float)
+    if table.isna().any(axis=None):
+        loss = table.columns[table.isna().any()][0]
+        seeds = table.index[table[loss].isna()].tolist()
+        return None, f"no {claim.column} for {loss} in seed(s) {', '.join(map(str, seeds))}"
+    return table, None
+
+
+def sign(values, scale: float) -> np.ndarray:
+    """-1, 0 or +1 per value, with ties up to :data:`TIE_TOLERANCE` × ``scale``."""
+    values = np.asarray(values, dtype=float)
+    return np.where(np.abs(values) <= TIE_TOLERANCE * scale, 0, np.sign(values)).astype(int)
+
+
+def pooled_std(table: pd.DataFrame) -> float:
+    """Pooled seed standard deviation of the losses (columns): sqrt(Σ (n−1)·s² / Σ (n−1)); NaN for 1 seed."""
+    n = table.notna().sum()
+    dof = (n - 1).clip(lower=0)
+    if dof.sum() == 0:
+        return float("nan")
+    return float(np.sqrt((dof * table.var(ddof=1).fillna(0)).sum() / dof.sum()))
+
+
+def seeds_text(seeds) -> str:
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def failing_pairs(table: pd.DataFrame, high, low, scale) -> list:
+    """``"h < l in seeds …"`` (or ``=``) for every cross pair that does not hold in some seed."""
+    found = []
+    for h in high:
+        for lo in low:
+            signs = sign(table[h] - table[lo], scale)
+            for relation, mark in (("<", -1), ("=", 0)):
+                seeds = table.index[signs == mark].tolist()
+                if seeds:
+                    found.append(f"{h} {relation} {lo} in {seeds_text(seeds)}")
+    return found
+
+
+def decide(table: pd.DataFrame, high, low) -> dict:
+    """The verdict of one claim on its seed × loss table, with the evidence that decided it."""
+    scale = max(1.0, float(table.abs().max(axis=None)))
+    group = table[list(high)].mean(axis=1) - table[list(low)].mean(axis=1)       # per seed
+    group_signs = sign(group, scale)
+    pair_signs = np.stack([sign(table[h] - table[lo], scale) for h in high for lo in low])   # pairs × seeds
+    effect, noise = float(group.mean()), 2 * pooled_std(table)
+    failing = failing_pairs(table, high, low, scale)
+    n = len(table)
+    size = f"effect {effect:.3g} vs 2× pooled std {noise:.3g}"
+    if (group_signs == 0).all():
+        verdict, why = "no difference", f"the two sides are equal in all {n} seeds"
+    elif (group_signs > 0).all() and (pair_signs > 0).all() and effect > noise:
+        verdict, why = "reproduced", f"all {pair_signs.shape[0]} cross pairs hold in all {n} seeds; {size}"
+    elif (group_signs > 0).all() and failing:
+        verdict, why = "mixed", f"the group direction holds in all {n} seeds, but {'; '.join(failing)}"
+    elif (group_signs < 0).all():
+        verdict, why = "not reproduced", f"the group direction reverses in all {n} seeds; {size}"
+    elif (group_signs > 0).all():
+        verdict = "inconclusive"
+        why = (f"every cross pair holds, but one seed cannot measure the noise ({size})" if n == 1 else
+               f"every cross pair holds in every seed, but the effect is within the noise: {size}")
+    else:
+        verdict = "inconclusive"
+        why = (f"the seeds disagree: the group direction holds in {seeds_text(table.index[group_signs > 0].tolist())}, "
+               f"not in {seeds_text(table.index[group_signs <= 0].tolist())}")
+    return {"a": mean_std(table[list(high)].mean(axis=1)), "b": mean_std(table[list(low)].mean(axis=1)),
+            "effect": effect, "2× pooled std": noise, "seeds holding": f"{int((group_signs > 0).sum())}/{n}",
+            "pairs holding": f"{int((pair_signs > 0).sum())}/{pair_signs.size}",
+            "reversed pairs": "; ".join(failing), "verdict": verdict, "evidence": why}
+
+
+# -- every claim --------------------------------------------------------------------------------------------
+def check_summary(summary) -> None:
+    if not isinstance(summary, pd.DataFrame) or not {"loss", "seed"} <= set(summary.columns):
+        raise ValueError("summary must be a study's summary.csv as a DataFrame (columns 'loss' and 'seed')")
+    repeated = summary.duplicated(["loss", "seed"])
+    if repeated.any():
+        loss, seed = summary.loc[repeated, ["loss", "seed"]].iloc[0]
+        raise ValueError(f"summary has several rows for loss {loss!r} and seed {seed}: one row per loss and seed")
 
 
 def score_claims(summary: pd.DataFrame, claims=CLAIMS) -> pd.DataFrame:
-    """One row per claim: the measurement, ``a`` and ``b`` as mean ± std over seeds, the seeds where
-    ``a > b`` held, and the verdict (see the module docstring)."""
-    if not isinstance(summary, pd.DataFrame) or not {"loss", "seed"} <= set(summary.columns):
-        raise ValueError("summary must be a study's summary.csv as a DataFrame (columns 'loss' and 'seed')")
+    """Score every claim on a study's ``summary.csv`` (one row per loss and seed). See the module docstring.
+
+    Returns
+    -------
+    DataFrame, one row per claim:
+        ``claim`` (the paper's words), ``measurement`` (``column: high losses > low losses``), ``reading``
+        (how the sentence becomes that direction); ``a`` and ``b``: the group means of the high and the low
+        side, as mean ± std over seeds; ``effect``: mean over seeds of mean(high) − mean(low);
+        ``2× pooled std``: twice the pooled seed standard deviation of the losses involved (what
+        ``effect`` must exceed); ``seeds holding``: seeds whose group means follow the claim;
+        ``pairs holding``: (cross pair, seed) combinations that follow it; ``reversed pairs``: each cross
+        pair that does not, with its seeds (``"supcon < infonce in seeds 0, 1, 2"``); ``verdict``;
+        ``evidence``: the sentence that decided the verdict (or why the claim is not testable).
+    """
+    check_summary(summary)
+    losses = list(dict.fromkeys(summary["loss"]))
     rows = []
     for claim in claims:
-        missing = [c for c in claim.columns if c not in summary.columns]
-        needed = set(GRANULAR + COMPACTING + ("npair",))
-        if missing or not needed <= set(summary["loss"]):
-            rows.append({"claim": claim.text, "measurement": claim.measurement, "a": "", "b": "",
-                         "seeds holding": "", "verdict": "not testable"})
-            continue
-        pairs = [claim.measure(seed_rows) for _, seed_rows in summary.groupby("seed")]
-        a, b = np.array(pairs).T
-        holds = [x > y for x, y in pairs]
-        rows.append({"claim": claim.text, "measurement": claim.measurement, "a": mean_std(a), "b": mean_std(b),
-                     "seeds holding": f"{sum(holds)}/{len(holds)}", "verdict": verdict(pairs)})
+        row = {"claim": claim.sentence, "measurement": claim.measurement(losses), "reading": claim.reading}
+        table, reason = claim_table(summary, claim)
+        if table is None:
+            rows.append({**row, "a": "", "b": "", "effect": np.nan, "2× pooled std": np.nan, "seeds holding": "",
+                         "pairs holding": "", "reversed pairs": "", "verdict": "not testable", "evidence": reason})
+        else:
+            rows.append({**row, **decide(table, *claim.sides(losses))})
     return pd.DataFrame(rows)
 
 
-def mean_std(values: np.ndarray) -> str:
+def mean_std(values) -> str:
+    values = np.asarray(values, dtype=float)
     if len(values) == 1:
         return f"{values[0]:.4g}"
     return f"{values.mean():.4g} ± {values.std(ddof=1):.2g}"
