@@ -114,25 +114,32 @@ def unit_rows(x: Tensor, eps: float = 1e-12) -> Tensor:
     return x * torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp_min(eps).reciprocal()
 
 
-def l2_normalize(embeddings: Tensor) -> Tensor:
-    """z = e / ||e|| row by row, exact at any finite scale.
+def l2_normalize(embeddings: Tensor, eps: float = 1e-12) -> Tensor:
+    r"""z = e / ‖e‖ row by row: exact at any finite scale, a finite gradient for every finite row, and no
+    host synchronisation.
 
-    The norm squares the entries: in float32, rows beyond ~1e19 overflow (``F.normalize`` then returns
-    z = 0) and rows below ~1e-15 lose their small components to underflow. Such rows are first divided by
-    their largest |entry|, a detached per-row constant that changes neither z nor its gradient (z is
-    scale-invariant). Checking the range costs one ``aminmax`` on [B], so ordinary batches pay ~nothing.
-    An all-zero row stays 0.
+    .. math::
+        u = 2^{-k} e,\quad 2^{k - 1} \le \max_j |e_j| < 2^{k}, \qquad z = \frac{u}{\max(\lVert u\rVert, \epsilon)}
+
+    The norm squares the entries: in float32, rows beyond ~1e19 would overflow and rows below ~1e-19 lose
+    their components to underflow. Dividing each row by a power of two near its largest |entry| first (a
+    detached constant, exact in floating point, which changes neither z nor its gradient since z is
+    scale-invariant) puts ‖u‖ in [1, √D] whatever the scale, so ordinary rows get bit for bit the
+    values of ``e / ‖e‖`` and rows at 1e-30 or 1e30 the same z.
+
+    An all-zero row keeps k = 0: z = 0 with the gradient I/ε of ``F.normalize`` (eps 1e-12), finite,
+    where ``e / ‖e‖`` would give an infinite one (and one dead row would turn Adam's state into NaN). The
+    exponent k is kept ≥ k_min, so that rows whose norm is below ``finfo.tiny / finfo.eps`` (≈ 1e-31 in
+    float32, 1e-292 in float64), where the exact gradient ~1/‖e‖ would approach overflow, are shrunk like
+    ``F.normalize`` shrinks rows below ε, with a gradient bounded by ``finfo.eps / finfo.tiny``.
     """
     finfo = torch.finfo(embeddings.dtype)
-    norm = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
-    # below this norm, the components lost to underflow (each < sqrt(tiny)) exceed float rounding
-    accurate_from = math.sqrt(embeddings.shape[1] * finfo.tiny / finfo.eps)
-    smallest, largest = (v.item() for v in torch.aminmax(norm))
-    if accurate_from < smallest and largest < math.inf:
-        # times the reciprocal rather than divided by the norm: the backward then has no [B, D] divisions
-        return embeddings * norm.reciprocal()
-    embeddings = embeddings / embeddings.detach().abs().amax(dim=1, keepdim=True).clamp_min(finfo.tiny)
-    return embeddings / torch.linalg.vector_norm(embeddings, dim=1, keepdim=True).clamp_min(finfo.tiny)
+    k_min = math.floor(math.log2(finfo.tiny / (finfo.eps * eps)))
+    largest = embeddings.detach().abs().amax(dim=1, keepdim=True)
+    k = torch.frexp(largest).exponent.clamp_min_(k_min)          # frexp(0) = (0, 0): a zero row keeps 2⁰
+    unit = embeddings * torch.exp2(-k.to(embeddings.dtype))
+    # times the reciprocal rather than divided by the norm: the backward then has no [B, D] divisions
+    return unit * torch.linalg.vector_norm(unit, dim=1, keepdim=True).clamp_min(eps).reciprocal()
 
 
 class MetricLoss(nn.Module):
