@@ -46,6 +46,10 @@ REGISTRY: dict[str, DatasetSpec] = {
         DatasetSpec("digits", "synthetic:digits", "vector", {"train": 10, "test": 10}, "closed-set",
                     image_shape=(1, 8, 8),
                     description="scikit-learn's bundled 8x8 digits, 64-d in [0,1], stratified 70/30 split (seed 0)"),
+        DatasetSpec("cifar10-features", "cifar10_features:cifar10_features", "vector", {"train": 10, "test": 10},
+                    "closed-set",
+                    description="real CIFAR-10 through a frozen ImageNet EfficientNet-Lite0, PCA to 128-d, "
+                                "a class-balanced subset shipped inside vgteach (no download)"),
         DatasetSpec("blobs", "synthetic:blobs", "vector", {"train": 10, "test": 10}, "closed-set",
                     description="10 Gaussian clusters on the unit sphere S^31 (seed 0), stratified 70/30 split"),
         DatasetSpec("cifar10", "cifar10:cifar10", "image", {"train": 10, "test": 10}, "closed-set",
