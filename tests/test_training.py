@@ -458,3 +458,25 @@ def test_writing_a_report_leaves_the_sessions_matplotlib_backend_alone(tmp_path)
         assert (tmp_path / "projections.png").exists()
     finally:
         matplotlib.use(previous)
+
+
+def test_cli_study_without_arguments_trains_on_the_shipped_features(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("vgteach.training.run_study", lambda **kwargs: seen.update(kwargs))
+    assert cli_main(["study", "--no-progress"]) == 0
+    assert seen["dataset"] == "cifar10-features" and seen["profile"] == "book"
+
+
+@pytest.mark.parametrize("profile, dataset, backbone", [
+    ("smoke", "digits", "identity"), ("book", "cifar10-features", "identity"), ("paper", "cifar10", "vit_b_32"),
+])
+def test_chapter_config_trains_on_the_profiles_data(profile, dataset, backbone):
+    from vgteach.training import chapter_config
+
+    config = chapter_config(profile, "triplet", device="cpu")
+    assert (config.dataset, config.backbone, config.loss, config.device) == (dataset, backbone, "triplet", "cpu")
+    assert config.epochs == make_config(profile).epochs
+    assert chapter_config(profile, "npair", dataset="digits").backbone == "identity"   # a reader's own choice
+    assert chapter_config(profile, "npair", dataset="cifar10", backbone="resnet18").backbone == "resnet18"
+    with pytest.raises(ValueError, match="unknown profile"):
+        chapter_config("huge", "triplet")

@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="vgteach", description="Variance & Greediness of metric-learning losses.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     study = commands.add_parser("study", help="train every loss with one configuration and write a report")
-    study.add_argument("--dataset", type=_choice(DATASET_NAMES, "dataset"), default="digits",
-                       help=f"one of {', '.join(DATASET_NAMES)} (default digits)")
+    study.add_argument("--dataset", type=_choice(DATASET_NAMES, "dataset"), default="cifar10-features",
+                       help=f"one of {', '.join(DATASET_NAMES)} (default cifar10-features: real CIFAR-10 "
+                            "features shipped with vgteach)")
     study.add_argument("--losses", type=_losses, default=LOSS_NAMES,
                        help="comma-separated loss names or 'all' (default all seven)")
     study.add_argument("--profile", type=_choice(tuple(PROFILES), "profile"), default="book",

@@ -197,6 +197,36 @@ PROFILES = {
 }
 
 
+#: the data a chapter trains on in each profile, ``(dataset, backbone)`` (DESIGN.md §6): digits for instant
+#: smoke runs, the shipped CIFAR-10 features for the book, the paper's protocol (CIFAR-10 through a frozen
+#: ViT-B/32, downloaded when the reader allows it) on a GPU
+CHAPTER_DATA = {
+    "smoke": ("digits", "identity"),
+    "book": ("cifar10-features", "identity"),
+    "paper": ("cifar10", "vit_b_32"),
+}
+
+
+def chapter_config(profile: str, loss: str, dataset: Optional[str] = None, backbone: Optional[str] = None,
+                   **overrides) -> TrainConfig:
+    """The config of a chapter's live training: ``make_config(profile, ...)`` on the profile's data.
+
+    ``dataset``/``backbone`` ``None`` take :data:`CHAPTER_DATA`'s choice for ``profile``; a dataset given
+    without a backbone is read as it is (``identity``: raw vectors or pixels), except the profile's own
+    dataset, which keeps the profile's backbone. Everything else (``device``, ``download``, ``data_root``,
+    ``keep_embeddings``, ...) passes through to :func:`make_config`.
+
+    >>> chapter_config("book", "triplet").dataset
+    'cifar10-features'
+    """
+    if profile not in CHAPTER_DATA:
+        raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(CHAPTER_DATA)}")
+    default_dataset, default_backbone = CHAPTER_DATA[profile]
+    if backbone is None:
+        backbone = default_backbone if dataset in (None, default_dataset) else "identity"
+    return make_config(profile, dataset=dataset or default_dataset, backbone=backbone, loss=loss, **overrides)
+
+
 def make_config(profile: str = "book", **overrides) -> TrainConfig:
     """A :class:`TrainConfig` from a profile's settings plus ``overrides`` (which win).
 

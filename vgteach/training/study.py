@@ -142,7 +142,7 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].reset_index()
 
 
-def run_study(dataset: str = "digits", losses: Iterable[str] = LOSS_NAMES, seeds: Sequence[int] = (0,),
+def run_study(dataset: str = "cifar10-features", losses: Iterable[str] = LOSS_NAMES, seeds: Sequence[int] = (0,),
               profile: str = "book", out: os.PathLike = "runs/study", device: str = "auto",
               resume: bool = False, progress: bool = True, figures: bool = True, **overrides) -> pd.DataFrame:
     """Train every loss in ``losses`` for every seed with one configuration; write the output folder.
