@@ -19,7 +19,7 @@ the driver is given explicitly, so Selenium Manager never downloads anything.
 Usage::
 
     jupyter-book build . -W --keep-going
-    python book/check_browser.py _build/html --screenshot ci-artifacts/chapter.png
+    python tests/check_browser.py _build/html --screenshot ci-artifacts/chapter.png
 """
 from __future__ import annotations
 

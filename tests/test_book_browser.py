@@ -1,4 +1,4 @@
-"""The real-browser check (book/check_browser.py) in headless Chromium.
+"""The real-browser check (tests/check_browser.py) in headless Chromium.
 
 Three layers, each skipped cleanly when what it needs is absent:
 - the checker itself, on small hand-made pages (needs chromium + chromedriver + selenium);
@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+import check_browser  # tests/check_browser.py, importable through conftest.py's sys.path entry
 
 REPO = Path(__file__).resolve().parents[1]
 HTML_DIR = Path(os.environ.get("VGTEACH_BOOK_HTML", REPO / "_build" / "html"))
@@ -26,15 +27,6 @@ ARTIFACTS = Path(os.environ.get("VGTEACH_ARTIFACTS", REPO / "ci-artifacts"))
 WIDGET_JS = REPO / "book" / "js" / "extra" / "widget-js"
 
 
-def load_checker():
-    spec = importlib.util.spec_from_file_location("check_browser", REPO / "book" / "check_browser.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module          # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-check_browser = load_checker()
 BROWSER = check_browser.find_chromium()
 BOOK_BUILT = (HTML_DIR / "index.html").is_file()
 #: CI sets this: a missing browser, driver, widget JavaScript or built book fails the run instead of skipping.

@@ -4,7 +4,7 @@ Sphinx 7.4 registers scripts added with ``app.add_js_file(None, body=...)`` a se
 ``''`` instead of ``None`` (sphinx-doc/sphinx#13402, fixed in Sphinx 8.2; Jupyter Book 1 needs Sphinx 7).
 sphinx-thebe adds ``const THEBE_JS_URL = ...`` that way, so every page declares the constant twice and the
 browser reports "Identifier 'THEBE_JS_URL' has already been declared" — a JavaScript error that the
-browser check (book/check_browser.py) rightly fails on. This handler drops the duplicates page by page.
+browser check (tests/check_browser.py) rightly fails on. This handler drops the duplicates page by page.
 Enabled in _config.yml: ``sphinx: local_extensions: {dedupe_inline_js: book/js}``.
 """
 from __future__ import annotations
