@@ -235,10 +235,11 @@ def test_greediness_stats_finite_for_every_loss(name, layout):
     embeddings, labels = make_batch(seq, dim=4, seed=6, dtype=torch.float32)
     loss_fn = make_loss(name, max(seq) + 1, 4, dtype=torch.float32)
     stats = greediness_stats(loss_fn, embeddings, labels)
-    assert set(stats) == {"loss", "num_terms", "num_active", "active_ratio", "sample_active_ratio",
-                          "grad_norm_mean", "grad_norm_median", "grad_norm_max", "grad_gini"}
+    assert set(stats) == {"loss", "num_terms", "num_active", "active_ratio", "effective_active_ratio",
+                          "sample_active_ratio", "grad_norm_mean", "grad_norm_median", "grad_norm_max", "grad_gini"}
     assert all(math.isfinite(v) for v in stats.values())
     assert 0.0 <= stats["active_ratio"] <= 1.0 and 0.0 <= stats["sample_active_ratio"] <= 1.0
+    assert 0.0 <= stats["effective_active_ratio"] <= 1.0
     if stats["num_terms"] == 0:
         assert stats["active_ratio"] == 0.0 and stats["grad_norm_max"] == 0.0
 
@@ -308,11 +309,29 @@ def geometry_reference(embeddings, labels, alpha=2.0, t=2.0):
             sigma_w += np.outer(row - mu, row - mu) / n
         sigma_b += np.outer(mu - mu_g, mu - mu_g) / num_classes
     nc1 = np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / num_classes
-    sigma = np.linalg.svd(z, compute_uv=False)
-    p = sigma / sigma.sum()
-    p = p[p > 0]
     return {"alignment": float(np.mean(aligned)), "uniformity": math.log(np.mean(kernel)), "nc1": float(nc1),
-            "effective_rank": float(math.exp(-(p * np.log(p)).sum()))}
+            "effective_rank": effective_rank_reference(z), "within_class_rank": within_class_rank_reference(z, labels)}
+
+
+def effective_rank_reference(matrix, cutoff=0.0):
+    """exp of the entropy of the normalised singular values (singular values ≤ ``cutoff`` dropped); 0 if none."""
+    sigma = np.linalg.svd(matrix, compute_uv=False)
+    sigma = sigma[sigma > cutoff]
+    if sigma.sum() == 0:
+        return 0.0
+    p = sigma / sigma.sum()
+    return float(math.exp(-sum(q * math.log(q) for q in p if q > 0)))
+
+
+def within_class_rank_reference(z, labels):
+    """Mean over classes with ≥ 2 samples of the effective rank of the class's centred rows, one class at a time
+    (singular values at rounding level, ≤ max(n_c, D)·ε, count as 0)."""
+    ranks = []
+    for rows in groups(z, labels).values():
+        if len(rows) >= 2:
+            centred = rows - rows.mean(axis=0)
+            ranks.append(effective_rank_reference(centred, max(len(rows), z.shape[1]) * np.finfo(np.float64).eps))
+    return float(np.mean(ranks)) if ranks else 0.0
 
 
 @pytest.mark.parametrize("alpha, t", [(2, 2), (1, 0.5)])
@@ -346,6 +365,37 @@ def test_geometry_stats_collapsed_classes():
     assert stats["nc1"] == pytest.approx(0.0, abs=1e-12)
     assert stats["alignment"] == pytest.approx(0.0, abs=1e-12)
     assert stats["effective_rank"] <= 4.0 + 1e-9
+    assert stats["within_class_rank"] == 0.0            # collapsed classes: no within-class direction left
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_within_class_rank_of_a_class_spread_isotropically_in_k_dims_is_k(k):
+    """Each class: cos θ·e_c ± sin θ·e_j for k directions e_j orthogonal to its centre e_c. Centred, the 2k
+    rows are ±sin θ·e_j: k equal singular values, effective rank exactly k (whatever θ). The uncentred
+    effective rank is not k: it also counts the class centres."""
+    dim, theta = 16, 0.3
+    basis = torch.eye(dim, dtype=torch.float64)
+    rows, labels = [], []
+    for c in range(3):
+        spread = basis[3 + c * 4: 3 + c * 4 + k]
+        for sign in (1.0, -1.0):
+            rows.append(math.cos(theta) * basis[c] + sign * math.sin(theta) * spread)
+            labels += [c] * k
+    embeddings = torch.cat(rows) * 2.5
+    stats = geometry_stats(embeddings, torch.tensor(labels))
+    assert stats["within_class_rank"] == pytest.approx(k, rel=1e-12)
+    assert stats["effective_rank"] > k + 1
+
+
+def test_within_class_rank_skips_singletons_and_weights_classes_equally():
+    gen = torch.Generator().manual_seed(4)
+    embeddings = torch.randn(12, 6, generator=gen, dtype=torch.float64)
+    labels = torch.tensor([0] * 8 + [1] * 3 + [2])                    # class 2 is a singleton
+    stats = geometry_stats(embeddings, labels)
+    z = unit_rows_np(embeddings)
+    per_class = [effective_rank_reference(rows - rows.mean(0)) for rows in (z[:8], z[8:11])]
+    assert stats["within_class_rank"] == pytest.approx(sum(per_class) / 2, **TOL)
+    assert per_class[1] < 2.0 + 1e-12                                   # 3 centred rows span ≤ 2 dims
 
 
 @pytest.mark.parametrize("name", DEGENERATE)
@@ -359,6 +409,8 @@ def test_geometry_stats_degenerate_batches_are_finite(name):
         assert stats["nc1"] == 0.0
     if name == "single_sample":
         assert stats["uniformity"] == 0.0 and stats["effective_rank"] == pytest.approx(1.0)
+    if name != "one_class":
+        assert stats["within_class_rank"] == 0.0          # no class with two samples
 
 
 # -- bad input --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-r"""Geometry beyond the paper (DESIGN.md §3): alignment & uniformity, neural collapse, effective rank.
+r"""Geometry beyond the paper (DESIGN.md §3): alignment & uniformity, neural collapse, effective ranks.
 
-Zeng et al. describe geometry through within-/between-class variance (:func:`variance_stats`). Four standard
+Zeng et al. describe geometry through within-/between-class variance (:func:`variance_stats`). Five standard
 measures from the representation-learning literature complement them, kept separate so that the paper's
 numbers stay what they are:
 
@@ -10,6 +10,9 @@ numbers stay what they are:
   first property of "neural collapse", → 0 as classes collapse onto their means.
 - **effective rank** (Roy & Vetterli 2007): how many directions of the embedding space are actually used
   (dimensional collapse).
+- **within-class rank**: the effective rank of each class's *centred* embeddings, averaged over classes —
+  in how many directions a class still varies, the "class structure" that Zeng et al. say Contrastive and
+  InfoNCE oversimplify.
 """
 from __future__ import annotations
 
@@ -97,17 +100,42 @@ def _nc1(z: Tensor, labels: Tensor) -> Tensor:
     return (sigma_w * pinv).sum() / num_classes                              # tr(A B) = Σ A ⊙ Bᵀ, B = Bᵀ
 
 
-def _effective_rank(z: Tensor) -> Tensor:
-    r"""exp(H(p)), p = σ / Σσ over the singular values of z (0-dim tensor; 0 for an all-zero z)."""
-    sigma = torch.linalg.svdvals(z)
-    total = sigma.sum()
-    p = sigma / total.clamp_min(torch.finfo(z.dtype).tiny)
-    entropy = -torch.xlogy(p, p).sum()                                       # 0·log 0 = 0
+def _rank_of_singular_values(sigma: Tensor) -> Tensor:
+    r"""exp(H(p)), p = σ / Σσ along the last dim (one value per row; 0 where every σ is 0)."""
+    total = sigma.sum(dim=-1)
+    p = sigma / total.clamp_min(torch.finfo(sigma.dtype).tiny)[..., None]
+    entropy = -torch.xlogy(p, p).sum(dim=-1)                                 # 0·log 0 = 0
     return torch.where(total > 0, entropy.exp(), torch.zeros_like(entropy))
 
 
+def _effective_rank(z: Tensor) -> Tensor:
+    r"""Effective rank of the uncentred z (0-dim tensor; 0 for an all-zero z)."""
+    return _rank_of_singular_values(torch.linalg.svdvals(z))
+
+
+def _within_class_rank(z: Tensor, labels: Tensor) -> Tensor:
+    r"""Mean over the classes with ≥ 2 samples of the effective rank of the centred class (0-dim tensor).
+
+    All classes at once: each class's centred rows are packed into a zero-padded [C, n_max, D] block (zero
+    rows add no singular value), one batched ``svdvals``. Singular values below the rounding level
+    max(n_c, D)·ε are set to 0, so that a collapsed class has rank 0, not the rank of its rounding noise.
+    """
+    inverse, counts = class_index(labels)
+    centred = z - class_means(z, inverse, counts)[inverse]
+    order = torch.argsort(inverse, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    slot = torch.arange(len(z), device=z.device) - starts[inverse[order]]      # position inside its class
+    padded = z.new_zeros(len(counts), int(counts.max()), z.shape[1])
+    padded[inverse[order], slot] = centred[order]
+    sigma = torch.linalg.svdvals(padded)                                         # [C, min(n_max, D)]
+    rounding = counts.clamp_min(z.shape[1]).to(z.dtype)[:, None] * torch.finfo(z.dtype).eps
+    ranks = _rank_of_singular_values(torch.where(sigma > rounding, sigma, 0.0))
+    kept = (counts >= 2).to(z.dtype)
+    return (ranks * kept).sum() / kept.sum().clamp_min(1.0)
+
+
 def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dict:
-    r"""Alignment, uniformity, NC1 and effective rank of L2-normalised embeddings.
+    r"""Alignment, uniformity, NC1, effective rank and within-class rank of L2-normalised embeddings.
 
     With :math:`z_i = e_i/\lVert e_i \rVert`, positive pairs :math:`P = \{(i, j): i < j, y_i = y_j\}` and all
     pairs :math:`A = \{(i, j): i < j\}`:
@@ -135,9 +163,20 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
         p_k = \sigma_k \Big/ \sum_l \sigma_l
 
     over the singular values :math:`\sigma_k` of the **uncentred** matrix :math:`Z = [z_1; \dots; z_B]`
-    (Roy & Vetterli 2007). Uncentred because the losses act on the unit vectors themselves: a batch
-    whose classes all sit on one great circle has effective rank ≈ 2, whatever its mean. It lies in
-    [1, min(B, D)].
+    (Roy & Vetterli 2007). It lies in [1, min(B, D)] and says how many directions the *whole* embedding
+    uses (dimensional collapse): uncentred because the losses act on the unit vectors themselves, so a batch
+    whose classes all sit on one great circle has effective rank ≈ 2, whatever its mean — and the mean
+    direction counts as one of them. It is **not** the dimensionality of a class: C tight classes pointing
+    in different directions give up to ≈ C, however little each class varies. That is
+
+    .. math::
+        \text{within\_class\_rank} = \frac{1}{|\mathcal C_2|} \sum_{c \in \mathcal C_2}
+        \operatorname{erank}\big([z_i - \mu_c]_{i:\,y_i = c}\big),
+
+    the effective rank (same formula) of each class's **centred** embeddings, averaged over the classes
+    :math:`\mathcal C_2` with at least 2 samples (a single sample has no spread; DESIGN.md §3). A class
+    spread isotropically in k dimensions gives ≈ k, a class stretched along one direction ≈ 1; it lies in
+    [0, min(n_c − 1, D)].
 
     Parameters
     ----------
@@ -153,12 +192,17 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     Returns
     -------
     dict
-        ``alignment``, ``uniformity``, ``nc1``, ``effective_rank`` (python floats).
+        ``alignment``, ``uniformity``, ``nc1``, ``effective_rank``, ``within_class_rank`` (python floats).
 
     Notes
     -----
     - Computed in float64 on the embeddings' device, detached. Pair terms are accumulated over row blocks
-      (memory O(block), not O(B²)); NC1 needs D×D matrices and the effective rank one SVD of [B, D].
+      (memory O(block), not O(B²)); NC1 needs D×D matrices, the effective rank one SVD of [B, D] and the
+      within-class rank one batched SVD of the classes zero-padded to the largest (memory O(C·n_max·D)).
+    - ``within_class_rank`` treats singular values below the rounding level max(n_c, D)·ε₆₄ as 0 (the rows
+      have unit norm, so the scale is 1): a collapsed class — all its samples equal, centred matrix 0 up to
+      rounding — has within-class rank 0.0 (the effective rank of the zero matrix, defined as 0, as for
+      ``effective_rank``), and it counts as 0 in the mean.
     - Squared pair distances use the Gram form, so a perfectly collapsed class has alignment ≈ 1e-16 (for
       α = 2), not exactly 0.
     - **Degenerate batches (documented choices, all finite):** no positive pair → ``alignment`` = 0.0; a
@@ -166,7 +210,7 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
       rounding, which the absolute cut-off of the pseudo-inverse discards), whose pseudo-inverse is 0, so
       ``nc1`` = 0.0 (undefined, reported as 0 — read it together with the number
       of classes); only singletons → Σ_W = 0 and ``nc1`` = 0.0; an all-zero embedding matrix →
-      ``effective_rank`` = 0.0.
+      ``effective_rank`` = 0.0; no class with 2 samples → ``within_class_rank`` = 0.0.
 
     References
     ----------
@@ -181,5 +225,7 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     embeddings, labels = as_batch(embeddings, labels)
     z = unit_float64(embeddings)
     alignment, uniformity = _alignment(z, labels, alpha), _uniformity(z, t)
-    nc1, effective_rank = torch.stack([_nc1(z, labels), _effective_rank(z)]).tolist()
-    return {"alignment": alignment, "uniformity": uniformity, "nc1": nc1, "effective_rank": effective_rank}
+    nc1, effective_rank, within_class_rank = torch.stack([
+        _nc1(z, labels), _effective_rank(z), _within_class_rank(z, labels)]).tolist()
+    return {"alignment": alignment, "uniformity": uniformity, "nc1": nc1, "effective_rank": effective_rank,
+            "within_class_rank": within_class_rank}

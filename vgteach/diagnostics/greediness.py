@@ -4,7 +4,9 @@ A loss is a reduction of elementary terms (pairs, triplets, anchors or samples �
 are *active* (a hinge above 0, a cross-entropy above its floor + ε) and produce a gradient; the others are
 already satisfied. Zeng et al. call a loss *greedy* when it keeps updating through many small pushes
 (Contrastive, InfoNCE) rather than a few large ones. :func:`greediness_stats` measures both views on one
-batch: the fraction of active terms, and the distribution of the per-sample gradient norms ||∂L/∂e_i||.
+batch: the fraction of active terms, and the distribution of the per-sample gradient norms ||∂L/∂e_i||;
+and, comparable across hinge and softmax losses, the effective share of pairs that carry the update (the
+participation ratio of |∂L/∂S| over the pairs of the similarity matrix S).
 """
 from __future__ import annotations
 
@@ -27,10 +29,12 @@ def _check_loss_fn(loss_fn) -> None:
         )
 
 
-def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple[LossOutput, Tensor]:
-    """One forward (:meth:`MetricLoss.compute`) and one backward on a detached leaf copy of ``embeddings``.
+def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple[LossOutput, Tensor, Tensor]:
+    """One forward (:meth:`MetricLoss.compute`) and one backward on a detached leaf copy of ``embeddings``:
+    the loss, ∂L/∂e and the effective active ratio from ∂L/∂S (in float64; 0 when the loss has no S).
 
-    The gradient is taken with ``torch.autograd.grad`` with respect to that copy only, so nothing is written
+    The gradients are taken with ``torch.autograd.grad`` with respect to that copy and to the loss's
+    similarity node S only, so nothing is written
     into ``embeddings.grad``, the caller's graph is neither traversed nor freed, and the loss's own
     parameters (ArcFace's ``.weight``, CCL's ``.centers``) get no ``.grad``. Gradients are enabled (and
     inference mode switched off) for the call, so it also works inside an evaluation loop under
@@ -41,12 +45,16 @@ def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple
     with torch.inference_mode(False), torch.enable_grad():
         e = embeddings.detach().clone().requires_grad_(True)
         out = loss_fn.compute(e, labels, eps)
+        sim = out.similarity
+        inputs = [e] if sim is None else [e, sim.matrix]
         if out.loss.requires_grad:
-            (grad,) = torch.autograd.grad(out.loss, e, allow_unused=True, materialize_grads=True)
+            grads = torch.autograd.grad(out.loss, inputs, allow_unused=True, materialize_grads=True)
         else:                       # a loss with no path to e (never the case for vgteach's losses)
-            grad = torch.zeros_like(e)
+            grads = [torch.zeros_like(x) for x in inputs]
     loss = out.loss.detach()
-    return LossOutput(loss, out.num_terms, out.num_active), grad
+    ratio = e.new_zeros((), dtype=torch.float64) if sim is None else \
+        sim.effective_active_ratio(grads[1].to(torch.float64))
+    return LossOutput(loss, out.num_terms, out.num_active), grads[0], ratio
 
 
 def per_sample_grad_norms(loss_fn: MetricLoss, embeddings, labels) -> Tensor:
@@ -72,13 +80,14 @@ def per_sample_grad_norms(loss_fn: MetricLoss, embeddings, labels) -> Tensor:
         Detached, on the embeddings' device and in their dtype. All zeros when the loss has no gradient
         path to the embeddings.
     """
-    _, grad = _loss_and_grad(loss_fn, embeddings, labels, DEFAULT_ACTIVE_EPS)
+    _, grad, _ = _loss_and_grad(loss_fn, embeddings, labels, DEFAULT_ACTIVE_EPS)
     return torch.linalg.vector_norm(grad, dim=1)
 
 
 def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAULT_ACTIVE_EPS,
                      grad_eps: float = GRAD_EPS) -> dict:
-    r"""Active-term ratio and the distribution of per-sample gradient norms of ``loss_fn`` on one batch.
+    r"""Active-term ratio, effective active ratio and the distribution of per-sample gradient norms of
+    ``loss_fn`` on one batch.
 
     With :math:`T` elementary terms :math:`\ell_t` of the loss (DESIGN.md §2) and
     :math:`g_i = \lVert \partial L / \partial e_i \rVert` (see :func:`per_sample_grad_norms`):
@@ -91,6 +100,22 @@ def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAU
     where a hinge term is active iff :math:`\ell_t > 0` and a softmax-type term iff
     :math:`\ell_t - \text{floor}_t > \varepsilon`, and :math:`G` is the Gini coefficient (:func:`~vgteach.diagnostics.gini`):
     "many small updates" → low, "few large updates" → high.
+
+    ``effective_active_ratio`` counts *pairs*, alike for hinge and softmax losses (a softmax term is never
+    exactly inactive, so ``active_ratio`` is 1.0 for InfoNCE, SupCon, N-pair and CCL and says nothing there).
+    Let :math:`S` be the cosine-similarity matrix the loss depends on — :math:`S = z z^\top` [B, B] for the
+    pair losses (contrastive, triplet, npair, infonce, supcon), :math:`S = z \hat w^\top` [B, K] against the
+    normalised proxies/centers for arcface and ccl — and :math:`\Gamma = \partial L / \partial S` with every
+    entry of :math:`S` its own variable. The pair weights are :math:`w_{ij} = |\Gamma_{ij} + \Gamma_{ji}|` over
+    the :math:`n = B(B-1)/2` pairs :math:`i < j` (pair losses) or :math:`w_{ic} = |\Gamma_{ic}|` over the
+    :math:`n = BK` sample–proxy pairs (proxy losses), and
+
+    .. math::
+        \text{effective\_active\_ratio} = \frac{\big(\sum w\big)^2}{n \sum w^2} \in [0, 1],
+
+    the participation ratio (0 when every w = 0): exactly k/n for k equal non-zero weights, lower when the
+    weights are unequal — "the effective share of pairs that carry the update". N-pair reads only its
+    anchors × positives block of :math:`S`; every other pair weighs 0.
 
     Forward and backward run on a **detached leaf copy** of ``embeddings``, with ``torch.autograd.grad``
     taken with respect to that copy only: the caller's graph is untouched (no ``.grad`` appears on
@@ -114,8 +139,9 @@ def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAU
     Returns
     -------
     dict
-        ``loss`` (float), ``num_terms`` and ``num_active`` (int), ``active_ratio``, ``sample_active_ratio``,
-        ``grad_norm_mean``, ``grad_norm_median``, ``grad_norm_max``, ``grad_gini`` (floats).
+        ``loss`` (float), ``num_terms`` and ``num_active`` (int), ``active_ratio``, ``effective_active_ratio``,
+        ``sample_active_ratio``, ``grad_norm_mean``, ``grad_norm_median``, ``grad_norm_max``, ``grad_gini``
+        (floats).
 
     Notes
     -----
@@ -123,14 +149,18 @@ def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAU
       negatives): nothing is active. The gradient norms are then 0 as well (the loss is the constant 0 with a
       gradient path), so ``sample_active_ratio``, the norm statistics and ``grad_gini`` are 0.0 — the Gini of
       all-zero values is defined as 0.
+    - ``effective_active_ratio`` is 0.0 when no gradient reaches S (no active triplet, no positive pair, an
+      N-pair batch with fewer than two labels present twice). It is computed in float64 from ∂L/∂S.
     - ``grad_norm_median`` is the usual median (mean of the two middle values when B is even).
-    - Cost: one forward and one backward of the loss, plus a handful of reductions and a single
-      device→host transfer.
+    - Cost: one forward and one backward of the loss, plus a handful of reductions (an O(B²) pass over
+      ∂L/∂S) and a single device→host transfer.
 
     References
     ----------
     Zeng, Niu, Li & Taya. Variance & Greediness: a comparative study of metric-learning losses. ICASSP 2026
-    (arXiv 2601.21450); the exact definitions above are this project's (DESIGN.md §3).
+    (arXiv 2601.21450); the exact definitions above are this project's (DESIGN.md §3). The participation
+    ratio: D. J. Thouless, Electrons in disordered systems and the theory of localization, Physics Reports
+    13(3), 1974 (the inverse participation ratio of a normalised weight vector).
 
     Examples
     --------
@@ -139,7 +169,7 @@ def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAU
     """
     eps = check_positive(eps, "eps", allow_zero=True)
     grad_eps = check_positive(grad_eps, "grad_eps", allow_zero=True)
-    out, grad = _loss_and_grad(loss_fn, embeddings, labels, eps)
+    out, grad, effective = _loss_and_grad(loss_fn, embeddings, labels, eps)
     norms = torch.linalg.vector_norm(grad.to(torch.float64), dim=1)
     summary = torch.stack([
         out.loss.to(torch.float64),
@@ -150,14 +180,16 @@ def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAU
         norms.quantile(0.5),
         norms.max(),
         gini_tensor(norms),
+        effective.to(norms.device),
     ]).tolist()                                       # one synchronisation for all the scalars
-    loss, num_terms, num_active, sample_active, mean, median, maximum, grad_gini = summary
+    loss, num_terms, num_active, sample_active, mean, median, maximum, grad_gini, effective = summary
     num_terms, num_active = int(num_terms), int(num_active)
     return {
         "loss": loss,
         "num_terms": num_terms,
         "num_active": num_active,
         "active_ratio": num_active / num_terms if num_terms else 0.0,
+        "effective_active_ratio": effective,
         "sample_active_ratio": sample_active,
         "grad_norm_mean": mean,
         "grad_norm_median": median,

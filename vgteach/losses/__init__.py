@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from .arcface import ArcFaceLoss
-from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms
+from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Similarity, Terms
 from .ccl import CenterContrastiveLoss
 from .contrastive import ContrastiveLoss
 from .infonce import InfoNCELoss
@@ -55,6 +55,7 @@ def build_loss(name: str, **hparams) -> MetricLoss:
 
 
 __all__ = [
-    "LOSSES", "LOSS_NAMES", "PROXY_LOSSES", "build_loss", "MetricLoss", "Terms", "LossOutput", "DEFAULT_ACTIVE_EPS",
+    "LOSSES", "LOSS_NAMES", "PROXY_LOSSES", "build_loss", "MetricLoss", "Terms", "LossOutput", "Similarity",
+    "DEFAULT_ACTIVE_EPS",
     "ContrastiveLoss", "TripletLoss", "NPairLoss", "InfoNCELoss", "ArcFaceLoss", "SupConLoss", "CenterContrastiveLoss",
 ]

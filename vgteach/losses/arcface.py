@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms, unit_rows
+from .base import MetricLoss, Terms, proxy_similarity, unit_rows
 
 
 def check_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
@@ -87,8 +87,8 @@ class ArcFaceLoss(MetricLoss):
         check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "ArcFaceLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        w = unit_rows(self.weight.to(z.dtype))
-        cos = z @ w.T                                                  # [B, K]
+        sim = proxy_similarity(z, unit_rows(self.weight.to(z.dtype)))
+        cos = sim.matrix                                               # [B, K]
         target = labels[:, None]
         cos_y = cos.gather(1, target)                                  # [B, 1]
         # the clamp keeps sqrt finite when rounding pushes |cos θ_y| a hair above 1
@@ -98,4 +98,4 @@ class ArcFaceLoss(MetricLoss):
                           torch.add(cos_y * math.cos(m), sin_y, alpha=-math.sin(m)),   # cos(θ_y + m)
                           cos_y - m * math.sin(math.pi - m))
         logits = self.scale * cos.scatter(1, target, phi)             # φ replaces cos θ_y
-        return Terms(F.cross_entropy(logits, labels, reduction="none"))
+        return Terms(F.cross_entropy(logits, labels, reduction="none"), similarity=sim)

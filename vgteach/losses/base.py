@@ -4,6 +4,11 @@ A loss in vgteach is written as *elementary terms* ℓ_t (one per pair, triplet,
 DESIGN.md §2) and a *reduction* L = Σ_t w_t ℓ_t. Keeping the terms explicit is what lets GREEDINESS count how
 many of them are still "active" (still pushing on the embeddings) without any hidden global state: a call
 to :meth:`MetricLoss.compute` returns the loss together with the term counts.
+
+Every loss also forms the cosine-similarity matrix S it depends on through one helper
+(:func:`pair_similarity`, :func:`proxy_similarity`) and returns it as a :class:`Similarity`, a node of its
+graph: the gradient ∂L/∂S, taken with ``torch.autograd.grad`` or a tensor hook, says how hard each pair pushes
+(``effective_active_ratio``, DESIGN.md §3).
 """
 from __future__ import annotations
 
@@ -21,6 +26,69 @@ DEFAULT_ACTIVE_EPS = 1e-3
 
 
 @dataclass(frozen=True)
+class Similarity:
+    r"""The cosine-similarity matrix S a loss depends on, as a node of the loss's graph (DESIGN.md §3).
+
+    Everything the loss computes from the embeddings goes through S (distances too: d² = 2 − 2s), so
+    G = ∂L/∂S, with every entry of S its own variable, says how hard each pair pushes.
+
+    Attributes
+    ----------
+    matrix : Tensor
+        S: ``z zᵀ`` [B, B] for pair losses, ``z ŵᵀ`` [B, K] against the normalised proxies/centers for proxy
+        losses, or a block of ``z zᵀ`` whose entries are distinct pairs (N-pair's anchors × positives).
+    num_pairs : int
+        n, the pairs the weights are spread over: the B(B − 1)/2 unordered pairs of the batch for pair
+        losses (N-pair included: pairs outside its block weigh 0), the B·K sample–proxy pairs for proxy losses.
+    symmetric : bool
+        True when ``matrix`` is the whole ``z zᵀ``: s_ij and s_ji are one pair, weighted
+        w_ij = |G_ij + G_ji| (i < j). False when each entry is a distinct pair: w = |G|.
+    """
+
+    matrix: Tensor
+    num_pairs: int
+    symmetric: bool = True
+
+    def effective_active_ratio(self, grad: Optional[Tensor]) -> Tensor:
+        r"""The participation ratio of the pair weights w (from G = ``grad`` = ∂L/∂S):
+
+        .. math::
+            \text{effective\_active\_ratio} = \frac{(\sum w)^2}{n \sum w^2} \in [0, 1]
+
+        k equal non-zero weights give exactly k/n; unequal ones less; 0 when every w = 0 (or ``grad`` is
+        ``None``: no gradient reached S). A 0-dim tensor on ``grad``'s device, with no host synchronisation.
+        Evaluated as 1/(n·Σ(w/Σw)²): scaled by Σw first, the squares cannot underflow however small the
+        gradient; clamped at 1, which rounding can pass when all weights are equal.
+        """
+        if grad is None:
+            return self.matrix.new_zeros(())
+        pairs = self.num_pairs
+        if self.symmetric:
+            # every pair twice (ij and ji): both sums double and the ratio stays. ``copy_`` of a transposed
+            # view takes a cache-blocked path; ``grad + grad.T`` walks columns (~100× slower on a CPU at B=512)
+            weights = torch.empty_like(grad, memory_format=torch.contiguous_format).copy_(grad.T).add_(grad)
+            weights.diagonal().zero_()                                   # s_ii is no pair
+            weights.abs_()
+            pairs *= 2
+        else:
+            weights = grad.abs()
+        total = weights.sum()
+        shares = torch.linalg.vector_norm(weights.div_(total.clamp_min(torch.finfo(weights.dtype).tiny)))
+        ratio = (shares.square() * max(pairs, 1)).reciprocal().clamp_max(1.0)
+        return torch.where(total > 0, ratio, 0.0)
+
+
+def pair_similarity(z: Tensor) -> Similarity:
+    """S = z zᵀ [B, B] over the B(B − 1)/2 pairs of the batch (contrastive, triplet, InfoNCE, SupCon)."""
+    return Similarity(z @ z.T, len(z) * (len(z) - 1) // 2, symmetric=True)
+
+
+def proxy_similarity(z: Tensor, proxies: Tensor) -> Similarity:
+    """S = z ŵᵀ [B, K] against unit-norm proxies/centers ŵ (ArcFace, CCL): B·K sample–proxy pairs."""
+    return Similarity(z @ proxies.T, z.shape[0] * proxies.shape[0], symmetric=False)
+
+
+@dataclass(frozen=True)
 class Terms:
     """The elementary terms of a loss on one batch.
 
@@ -35,12 +103,16 @@ class Terms:
         The smallest value a term can take (0, except SupCon's log #P(i)).
     weights : Tensor [T] or None
         Reduction weights, L = Σ_t w_t ℓ_t. ``None`` means the plain mean.
+    similarity : Similarity or None
+        The similarity matrix the terms were computed from (``None`` when the batch has none, e.g. an
+        N-pair batch with fewer than two labels).
     """
 
     values: Tensor
     hinge: bool = False
     floor: Union[Tensor, float] = 0.0
     weights: Optional[Tensor] = None
+    similarity: Optional[Similarity] = None
 
     def active(self, eps: float = DEFAULT_ACTIVE_EPS) -> Tensor:
         """Boolean mask [T] of the terms that still produce a gradient."""
@@ -61,18 +133,23 @@ class Terms:
     def detach(self) -> "Terms":
         floor = self.floor.detach() if isinstance(self.floor, Tensor) else self.floor
         weights = None if self.weights is None else self.weights.detach()
-        return Terms(self.values.detach(), self.hinge, floor, weights)
+        similarity = self.similarity
+        if similarity is not None:
+            similarity = Similarity(similarity.matrix.detach(), similarity.num_pairs, similarity.symmetric)
+        return Terms(self.values.detach(), self.hinge, floor, weights, similarity)
 
 
 @dataclass(frozen=True)
 class LossOutput:
     """A loss value with its GREEDINESS counts (``num_terms``/``num_active`` are 0-dim long tensors,
     kept on the device so that tracking them costs no synchronisation; ``None`` where the caller asked not
-    to count, as an untracked training step does)."""
+    to count, as an untracked training step does) and the :class:`Similarity` node the loss was computed
+    from (``None`` when it has none, or was not asked)."""
 
     loss: Tensor
     num_terms: Optional[Tensor]
     num_active: Optional[Tensor]
+    similarity: Optional[Similarity] = None
 
     @property
     def active_ratio(self) -> float:
@@ -167,7 +244,7 @@ class MetricLoss(nn.Module):
             loss = self._reduce(terms, z)
             active = terms.count_active(eps)
         count = z.new_full((), terms.values.numel(), dtype=torch.long)   # a fill: no host-to-GPU copy, no sync
-        return LossOutput(loss, count, active)
+        return LossOutput(loss, count, active, terms.similarity)
 
     def terms(self, embeddings: Tensor, labels: Tensor) -> Terms:
         """The elementary terms (detached) — the object the book's chapters inspect."""

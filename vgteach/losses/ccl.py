@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .._validation import check_positive
 from .arcface import check_num_classes, check_proxy_inputs
-from .base import MetricLoss, Terms, unit_rows
+from .base import MetricLoss, Terms, proxy_similarity, unit_rows
 
 
 class CenterContrastiveLoss(MetricLoss):
@@ -67,10 +67,10 @@ class CenterContrastiveLoss(MetricLoss):
         check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "CenterContrastiveLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        c = unit_rows(self.centers.to(z.dtype))
-        cos = z @ c.T
+        sim = proxy_similarity(z, unit_rows(self.centers.to(z.dtype)))
+        cos = sim.matrix                                               # [B, K]
         target = F.one_hot(labels, self.num_classes).to(z.dtype)
         logits = (cos - self.margin * target) / self.temperature
         cos_y = cos.gather(1, labels[:, None]).squeeze(1)
         pull = (2.0 - 2.0 * cos_y).clamp_min(0.0)
-        return Terms(F.cross_entropy(logits, labels, reduction="none") + self.pull_weight * pull)
+        return Terms(F.cross_entropy(logits, labels, reduction="none") + self.pull_weight * pull, similarity=sim)

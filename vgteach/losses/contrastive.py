@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms
+from .base import MetricLoss, Terms, pair_similarity
 
 
 class ContrastiveLoss(MetricLoss):
@@ -47,7 +47,8 @@ class ContrastiveLoss(MetricLoss):
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         i, j, flat = unordered_pairs(len(z), z.device)
-        d2 = (2.0 - 2.0 * (z @ z.T).flatten().index_select(0, flat)).clamp_min(0.0)   # d² = 2 − 2 z·z'
+        sim = pair_similarity(z)
+        d2 = (2.0 - 2.0 * sim.matrix.flatten().index_select(0, flat)).clamp_min(0.0)   # d² = 2 − 2 z·z'
         is_pos = labels.index_select(0, i) == labels.index_select(0, j)
         # clamp before sqrt: d = 0 would give an infinite gradient
         d = d2.clamp_min(1e-12).sqrt()
@@ -55,7 +56,7 @@ class ContrastiveLoss(MetricLoss):
         num_pos = int(is_pos.sum())
         num_neg = len(is_pos) - num_pos
         weights = torch.where(is_pos, d2.new_tensor(0.5 / max(num_pos, 1)), d2.new_tensor(0.5 / max(num_neg, 1)))
-        return Terms(values, hinge=True, weights=weights)
+        return Terms(values, hinge=True, weights=weights, similarity=sim)
 
 
 @functools.lru_cache(maxsize=16)

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms, masked_logsumexp, same_label_masks
+from .base import MetricLoss, Terms, masked_logsumexp, pair_similarity, same_label_masks
 
 
 class InfoNCELoss(MetricLoss):
@@ -47,8 +47,9 @@ class InfoNCELoss(MetricLoss):
         return f"temperature={self.temperature}"
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
-        logits = z @ z.T / self.temperature
+        sim = pair_similarity(z)
+        logits = sim.matrix / self.temperature
         pos, neg = same_label_masks(labels)
         neg_lse = masked_logsumexp(logits, neg, dim=1)            # [B], −inf when no negatives
         values = F.softplus(neg_lse[:, None] - logits)[pos]      # row-major ordered positive pairs
-        return Terms(values)
+        return Terms(values, similarity=sim)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms
+from .base import MetricLoss, Similarity, Terms
 
 
 def first_two_per_label(labels: Tensor) -> tuple[Tensor, Tensor]:
@@ -57,6 +57,9 @@ class NPairLoss(MetricLoss):
         anchor_idx, positive_idx = first_two_per_label(labels)
         if len(anchor_idx) < 2:
             return Terms(z.new_zeros(0))
-        logits = self.scale * z[anchor_idx] @ z[positive_idx].T
+        # the anchors × positives block of z zᵀ: anchors and positives are distinct samples, so each entry is
+        # its own unordered pair; the other pairs of the batch weigh 0
+        sim = Similarity(z[anchor_idx] @ z[positive_idx].T, len(z) * (len(z) - 1) // 2, symmetric=False)
+        logits = self.scale * sim.matrix
         target = torch.arange(len(anchor_idx), device=z.device)
-        return Terms(F.cross_entropy(logits, target, reduction="none"))
+        return Terms(F.cross_entropy(logits, target, reduction="none"), similarity=sim)

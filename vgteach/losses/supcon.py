@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from .._validation import check_positive
-from .base import MetricLoss, Terms
+from .base import MetricLoss, Terms, pair_similarity
 
 
 class SupConLoss(MetricLoss):
@@ -48,14 +48,15 @@ class SupConLoss(MetricLoss):
         is_self = torch.eye(len(z), dtype=torch.bool, device=z.device)
         pos = same & ~is_self
         anchors = pos.any(dim=1)
+        sim = pair_similarity(z)
         if not anchors.all():                                          # drop anchors without a positive
             pos, is_self = pos[anchors], is_self[anchors]
-            logits = z[anchors] @ z.T / self.temperature               # [A, B]
+            logits = sim.matrix[anchors] / self.temperature            # [A, B]
         else:
-            logits = z @ z.T / self.temperature
+            logits = sim.matrix / self.temperature
         # log Σ_{a≠i} e^{s_ia/τ}: never empty, since every anchor here has a positive
         log_denominator = torch.logsumexp(logits.masked_fill(is_self, float("-inf")), dim=1)
         num_pos = pos.sum(dim=1).to(logits.dtype)
         # ℓ_i = −mean_{p∈P(i)} (s_ip/τ − log_denominator_i)
         values = log_denominator - torch.where(pos, logits, 0.0).sum(dim=1) / num_pos
-        return Terms(values, floor=torch.log(num_pos))
+        return Terms(values, floor=torch.log(num_pos), similarity=sim)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from .._validation import check_positive
-from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, same_label_masks, zero_with_grad
+from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, pair_similarity, same_label_masks, zero_with_grad
 
 
 class TripletLoss(MetricLoss):
@@ -69,15 +69,16 @@ class TripletLoss(MetricLoss):
     def compute(self, embeddings: Tensor, labels: Tensor, eps: float = DEFAULT_ACTIVE_EPS) -> LossOutput:
         z, labels = self._prepare(embeddings, labels)
         with self._full_precision(z):
-            d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
+            sim = pair_similarity(z)                      # one [B, B] node: the chunks below only read it
+            d2 = (2.0 - 2.0 * sim.matrix).clamp_min(0.0)
             pos, neg = same_label_masks(labels)
             num_terms = (pos.sum(1) * neg.sum(1)).sum()
             weight, num_active = self._count_active(d2.detach(), pos, neg)
             if num_active == 0:
-                return LossOutput(zero_with_grad(z), num_terms, num_active)
+                return LossOutput(zero_with_grad(z), num_terms, num_active, sim)
             # num_active is a long tensor: float * long would promote to the default dtype (float32)
             count = num_active.to(d2.dtype)
-            return LossOutput(((weight * d2).sum() + self.margin * count) / count, num_terms, num_active)
+            return LossOutput(((weight * d2).sum() + self.margin * count) / count, num_terms, num_active, sim)
 
     @torch.no_grad()
     def _count_active(self, d2: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
@@ -116,7 +117,8 @@ class TripletLoss(MetricLoss):
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         """Every valid triplet's ℓ in (a, p, n) row-major order (O(#triplets) memory: for inspection only)."""
-        d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
+        sim = pair_similarity(z)
+        d2 = (2.0 - 2.0 * sim.matrix).clamp_min(0.0)
         pos, neg = same_label_masks(labels)
         pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg)
         valid_pos = pos.gather(1, pos_idx)
@@ -124,7 +126,7 @@ class TripletLoss(MetricLoss):
         for rows in self._chunks(d_ap.shape[1], len(d2)):
             valid = valid_pos[rows, :, None] & neg[rows, None, :]
             chunks.append(self._violations(d_ap[rows], d_an[rows])[valid].clamp_min(0.0))
-        return Terms(torch.cat(chunks) if chunks else d2.new_zeros(0), hinge=True)
+        return Terms(torch.cat(chunks) if chunks else d2.new_zeros(0), hinge=True, similarity=sim)
 
     def _reduce(self, terms: Terms, z: Tensor) -> Tensor:
         active = terms.values[terms.values > 0]

@@ -13,6 +13,8 @@ tracker keeps its parameter lists rather than walking the model each step.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -21,8 +23,12 @@ from ..diagnostics.greediness import GRAD_EPS
 
 
 #: per-step statistics, in the order of the accumulator vector
-STEP_KEYS = ("train_loss", "active_ratio", "sample_active_ratio", "grad_norm_mean", "grad_norm_median",
-             "grad_norm_max", "grad_gini", "head_grad_norm", "proxy_grad_norm")
+STEP_KEYS = ("train_loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_norm_mean",
+             "grad_norm_median", "grad_norm_max", "grad_gini", "head_grad_norm", "proxy_grad_norm")
+
+#: default of :class:`GreedinessTracker`'s ``effective_every``: the effective active ratio's O(B²) pass over
+#: ∂L/∂S is taken on every k-th step of an epoch (its first step always), see ``bench/bench_training.py``
+EFFECTIVE_EVERY = 1
 
 
 class GreedinessTracker:
@@ -36,6 +42,10 @@ class GreedinessTracker:
     head_parameters, proxy_parameters : iterable of Parameter
         Whose gradients give ``head_grad_norm`` and ``proxy_grad_norm`` (ArcFace's W, CCL's centers; none
         for the other losses, whose ``proxy_grad_norm`` is then NaN).
+    effective_every : int, default :data:`EFFECTIVE_EVERY`
+        ``effective_active_ratio`` (DESIGN.md §3: the participation ratio of |∂L/∂S| over the pairs, see
+        :func:`~vgteach.diagnostics.greediness_stats`) is taken on steps 0, k, 2k, … of each epoch and its
+        epoch mean is the mean over those steps.
 
     A step costs two kernels: the per-sample gradient norms ‖∂L/∂e_i‖ ([B, D] → [B], taken by the
     caller's backward hook) and one ``torch._foreach_norm`` over the head's and the proxies' parameter
@@ -44,27 +54,39 @@ class GreedinessTracker:
     :meth:`epoch_means`.
     """
 
-    def __init__(self, device, head_parameters=(), proxy_parameters=()):
+    def __init__(self, device, head_parameters=(), proxy_parameters=(), effective_every: int = EFFECTIVE_EVERY):
+        if isinstance(effective_every, bool) or not isinstance(effective_every, int) or effective_every < 1:
+            raise ValueError(f"effective_every must be a positive int, got {effective_every!r}")
         self.device = torch.device(device)
+        self.effective_every = effective_every
         # fixed lists, taken once: in the training loop, walking ``model.parameters()`` every step measured
         # ~35 µs, more than the norms themselves
         self.head_parameters, self.proxy_parameters = list(head_parameters), list(proxy_parameters)
         self.reset()
 
     def reset(self) -> None:
-        self.scalars, self.norms, self.param_norms = [], [], []
+        self.scalars, self.norms, self.param_norms, self.effective = [], [], [], []
 
     @property
     def steps(self) -> int:
         return len(self.scalars)
 
+    @property
+    def wants_effective_ratio(self) -> bool:
+        """Whether the next step's ``effective_active_ratio`` is taken (every ``effective_every``-th step)."""
+        return self.steps % self.effective_every == 0
+
     @torch.no_grad()
-    def record(self, loss: Tensor, num_terms: Tensor, num_active: Tensor, sample_grad_norms: Tensor) -> None:
+    def record(self, loss: Tensor, num_terms: Tensor, num_active: Tensor, sample_grad_norms: Tensor,
+               effective_active_ratio: Optional[Tensor] = None) -> None:
         """One step, after its backward. ``sample_grad_norms`` is ‖∂L/∂e_i‖ [B] over the batch the loss saw
-        (the trainer computes it in a backward hook, see :func:`~vgteach.training.trainer.train_step`);
-        the parameter gradients are read from the parameters given at construction."""
+        and ``effective_active_ratio`` a 0-dim tensor from ∂L/∂S (``None`` on a step where it was not taken);
+        the trainer takes both in backward hooks, see :func:`~vgteach.training.trainer.train_step`. The
+        parameter gradients are read from the parameters given at construction."""
         head = [p.grad for p in self.head_parameters if p.grad is not None]
         proxy = [p.grad for p in self.proxy_parameters if p.grad is not None]
+        if effective_active_ratio is not None:
+            self.effective.append(effective_active_ratio)
         self.scalars.append((loss.detach(), num_active, num_terms))
         self.param_norms.append((len(head), torch._foreach_norm(head + proxy)))
         self.norms.append(sample_grad_norms)
@@ -72,14 +94,17 @@ class GreedinessTracker:
     @torch.no_grad()
     def epoch_means(self) -> dict:
         """The epoch's mean of each :data:`STEP_KEYS` statistic (``proxy_grad_norm`` is NaN for losses
-        without proxies: not applicable, rather than 0)."""
+        without proxies: not applicable, rather than 0; ``effective_active_ratio`` is the mean over the steps
+        where it was taken, NaN if none)."""
         if not self.scalars:
             return {key: float("nan") for key in STEP_KEYS}
         loss, active, terms = (torch.stack(column).to(self.device, torch.float32) for column in zip(*self.scalars))
         norm_stats = torch.cat([self._norm_stats(norms) for norms in self._same_length_groups()]).mean(0)
         head, proxy = self._parameter_norms()
-        means = torch.stack([loss.mean(), (active / terms.clamp_min(1)).mean(), *norm_stats, head.mean(),
-                             proxy.mean()]).tolist()
+        effective = (torch.stack(self.effective).to(self.device, torch.float32).mean() if self.effective
+                     else loss.new_full((), float("nan")))
+        means = torch.stack([loss.mean(), (active / terms.clamp_min(1)).mean(), effective, *norm_stats,
+                             head.mean(), proxy.mean()]).tolist()
         row = dict(zip(STEP_KEYS, means))
         if not self.proxy_parameters:
             row["proxy_grad_norm"] = float("nan")

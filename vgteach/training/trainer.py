@@ -47,9 +47,9 @@ class TrainResult:
     config : TrainConfig
     history : DataFrame
         One row per epoch: ``epoch``, the GREEDINESS means of its steps (``train_loss``, ``active_ratio``,
-        ``sample_active_ratio``, ``grad_norm_{mean,median,max}``, ``grad_gini``, ``head_grad_norm``,
-        ``proxy_grad_norm``), ``loss_decay`` (relative drop of ``train_loss`` from the previous epoch),
-        and the evaluation metrics (retrieval, VARIANCE, geometry) on evaluated epochs
+        ``effective_active_ratio``, ``sample_active_ratio``, ``grad_norm_{mean,median,max}``, ``grad_gini``,
+        ``head_grad_norm``, ``proxy_grad_norm``), ``loss_decay`` (relative drop of ``train_loss`` from the
+        previous epoch), and the evaluation metrics (retrieval, VARIANCE, geometry) on evaluated epochs
         (``config.evaluated_epochs()``: always epoch 0 and the last one; NaN on the others).
     summary : dict
         The last epoch's metrics plus the speeds relative to the untrained head (``convergence_epoch``,
@@ -97,12 +97,14 @@ def build_loss_for(config: TrainConfig, num_classes: int):
 
 
 # -- one step -----------------------------------------------------------------------------------------------
-def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True):
+def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True, on_similarity_grad=None):
     """Forward the local batch, gather the global batch, compute the loss, backward.
 
     ``on_grad``, if given, is called during the backward pass with ∂L/∂e [B, D], the gradient reaching the
     global batch's embeddings (what the greediness tracker needs: a hook sees it while it is still in
-    cache and without the copy ``retain_grad`` would make). Returns the loss's
+    cache and without the copy ``retain_grad`` would make). ``on_similarity_grad``, likewise, is called with
+    ``(similarity, ∂L/∂S)`` for the loss's :class:`~vgteach.losses.base.Similarity` node S (not called when
+    no gradient reaches S). Returns the loss's
     :class:`~vgteach.losses.LossOutput` on the global batch, with the term counts unless ``count=False``
     (an untracked step: the bare loss, nothing counted). The single-process path skips every
     distributed and autocast call: a step of a linear head costs ~3 ms on a CPU, and tracking must stay
@@ -119,6 +121,9 @@ def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True)
         embeddings.register_hook(on_grad if world == 1 else lambda grad: on_grad(grad / world))
     labels = dist.gather_labels(y) if world > 1 else y
     out = loss_fn.compute(embeddings, labels) if count else LossOutput(loss_fn(embeddings, labels), None, None)
+    sim = out.similarity
+    if on_similarity_grad is not None and sim is not None and sim.matrix.requires_grad:
+        sim.matrix.register_hook(lambda grad: on_similarity_grad(sim, grad))
     if world == 1:
         out.loss.backward()
         return out
@@ -138,13 +143,20 @@ def train_step(model, loss_fn, optimizer, x, y, amp: bool, tracker=None, update:
     if tracker is None:
         out = loss_step(model, loss_fn, x, y, amp, count=False)
     else:
-        norms = []
+        norms, effective = [], []
 
         def keep_sample_norms(grad):                   # ‖∂L/∂e_i‖ for the tracker, taken in the backward
             norms.append(torch.linalg.vector_norm(grad, dim=1))
 
-        out = loss_step(model, loss_fn, x, y, amp, keep_sample_norms)
-        tracker.record(out.loss, out.num_terms, out.num_active, norms[0])
+        def keep_effective_ratio(similarity, grad):    # from ∂L/∂S, also in the backward (DESIGN.md §3)
+            effective.append(similarity.effective_active_ratio(grad))
+
+        wanted = tracker.wants_effective_ratio
+        out = loss_step(model, loss_fn, x, y, amp, keep_sample_norms,
+                        on_similarity_grad=keep_effective_ratio if wanted else None)
+        if wanted and not effective:                   # no gradient reached S: every pair weight is 0
+            effective.append(out.loss.new_zeros((), dtype=torch.float32))
+        tracker.record(out.loss, out.num_terms, out.num_active, norms[0], effective[0] if wanted else None)
     if update:
         optimizer.step()
     return out
