@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from vgteach import geometry_stats, greediness_stats, retrieval_metrics, variance_stats
 from vgteach import diagnose as diag
+from vgteach import geometry_stats, greediness_stats, retrieval_metrics, variance_stats
 from vgteach.cli import main
 
 NAMES = np.array(["cat", "dog", "emu", "fox"])
@@ -227,9 +227,12 @@ def with_bad_rows(value):
 
 BAD_INPUTS = {
     # case: (embeddings file, labels file or None, expected message after "vgteach: error: ")
-    "mismatched lengths": (("e.npy", X), ("l.npy", CODES[:-1]), "mismatched lengths: {e} has 48 rows but {l} has 47 labels"),
-    "NaN rows": (("e.npy", with_bad_rows(np.nan)), ("l.npy", CODES), "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)"),
-    "inf rows": (("e.npy", with_bad_rows(np.inf)), ("l.npy", CODES), "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)"),
+    "mismatched lengths": (("e.npy", X), ("l.npy", CODES[:-1]),
+                           "mismatched lengths: {e} has 48 rows but {l} has 47 labels"),
+    "NaN rows": (("e.npy", with_bad_rows(np.nan)), ("l.npy", CODES),
+                 "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)"),
+    "inf rows": (("e.npy", with_bad_rows(np.inf)), ("l.npy", CODES),
+                 "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)"),
     "a single class": (("e.npy", X), ("l.npy", np.zeros(48, int)), "{l}: a single class (0); VARIANCE, retrieval and "
                        "GREEDINESS compare classes, so at least 2 are needed"),
     "only singletons beside one class": (("e.npy", X), ("l.npy", np.r_[np.zeros(40, int), np.arange(1, 9)]),

@@ -31,6 +31,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -339,37 +340,42 @@ def compute(x: np.ndarray, codes: np.ndarray, *, ks=(1, 2, 4, 8), losses=LOSS_NA
             seed=0, progress=True) -> tuple[dict, dict]:
     """Every number of the report on checked inputs; returns ``(metrics, arrays for the figures)``."""
     xt, yt = torch.from_numpy(x), torch.from_numpy(codes)
-    sample = stratified_sample(codes, SAMPLE_SIZE, seed)
-    metrics, arrays = {}, {}
-    stages = tqdm(total=5, desc="diagnose", disable=not progress)
+    sample = torch.from_numpy(stratified_sample(codes, SAMPLE_SIZE, seed))
+    metrics, arrays = {"sample_size": len(sample)}, {}
 
-    def stage(name):
-        stages.set_postfix_str(name)
+    def variance():
+        metrics["variance"] = variance_stats(xt, yt)
+        arrays.update(class_spread(xt, yt))
 
-    stage("VARIANCE")
-    metrics["variance"] = variance_stats(xt, yt)
-    arrays.update(class_spread(xt, yt))
-    stages.update()
-    stage("geometry (sample)")
-    metrics["geometry"] = geometry_stats(xt[torch.from_numpy(sample)], yt[torch.from_numpy(sample)])
-    stages.update()
-    stage("retrieval")
-    metrics["retrieval"] = retrieval_metrics(xt, yt, ks=ks, nmi=len(sample) == len(x), seed=seed)
-    stages.update()
-    if "nmi" not in metrics["retrieval"]:
-        stage("NMI (sample)")
-        s = torch.from_numpy(sample)
-        metrics["retrieval"]["nmi"] = retrieval_metrics(xt[s], yt[s], ks=(1,), seed=seed)["nmi"]
-    stages.update()
-    stage("GREEDINESS")
-    metrics["greediness"], metrics["greediness_settings"] = loss_greediness(
-        xt, codes, arrays.pop("means"), losses=losses, batch_size=batch_size, batches=batches, seed=seed,
-        progress=progress)
-    arrays["projection"], keep = projection(xt, sample, seed=seed)
-    arrays["projection_codes"] = codes[keep]
-    stages.update()
-    stages.close()
-    metrics["sample_size"] = len(sample)
+    def geometry():
+        metrics["geometry"] = geometry_stats(xt[sample], yt[sample])
+
+    def retrieval():
+        metrics["retrieval"] = retrieval_metrics(xt, yt, ks=ks, nmi=len(sample) == len(x), seed=seed)
+
+    def nmi():                                       # k-means on the sample when N > SAMPLE_SIZE
+        if "nmi" not in metrics["retrieval"]:
+            metrics["retrieval"]["nmi"] = retrieval_metrics(xt[sample], yt[sample], ks=(1,), seed=seed)["nmi"]
+
+    def greediness():
+        metrics["greediness"], metrics["greediness_settings"] = loss_greediness(
+            xt, codes, arrays.pop("means"), losses=losses, batch_size=batch_size, batches=batches, seed=seed,
+            progress=progress)
+
+    def project():
+        arrays["projection"], keep = projection(xt, sample.numpy(), seed=seed)
+        arrays["projection_codes"] = codes[keep]
+
+    stages = {"VARIANCE": variance, "geometry": geometry, "retrieval": retrieval, "NMI": nmi,
+              "GREEDINESS": greediness, "projection": project}
+    timings = {}
+    bar = tqdm(stages.items(), desc="diagnose", disable=not progress)
+    for name, run in bar:
+        bar.set_postfix_str(name)
+        start = time.perf_counter()
+        run()
+        timings[name] = round(time.perf_counter() - start, 3)
+    metrics["timings_s"] = timings
     return metrics, arrays
 
 

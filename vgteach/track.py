@@ -79,7 +79,8 @@ class GreedinessTracker:
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable as loss_fn(embeddings, labels), got {type(loss_fn).__name__}")
         if model is not None and not isinstance(model, nn.Module) and not hasattr(model, "__iter__"):
-            raise TypeError(f"model must be an nn.Module, an iterable of parameters or None, got {type(model).__name__}")
+            raise TypeError(f"model must be an nn.Module, an iterable of parameters or None, "
+                            f"got {type(model).__name__}")
         self.loss_fn = loss_fn
         params = model.parameters() if isinstance(model, nn.Module) else (model or ())
         self.model_parameters = [p for p in params if p.requires_grad]
