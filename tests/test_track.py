@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from vgteach import build_loss
+from vgteach import build_loss, greediness_stats
 from vgteach.diagnostics import gini
 from vgteach.track import COLUMNS, GreedinessTracker
 
@@ -91,10 +91,13 @@ def test_recorded_norms_and_epoch_row_equal_autograd(name):
     else:
         assert math.isnan(row["proxy_grad_norm"])
     if name.startswith("vgteach"):
-        ratios = [loss_fn.compute(model(x), y).active_ratio for x, y in batches]
-        assert row["active_ratio"] == pytest.approx(np.mean(ratios))
-    else:
-        assert math.isnan(row["active_ratio"])        # a foreign loss's terms are not visible
+        stats = [greediness_stats(loss_fn, model(x), y) for x, y in batches]
+        assert row["active_ratio"] == pytest.approx(np.mean([s["active_ratio"] for s in stats]))
+        assert row["effective_active_ratio"] == pytest.approx(np.mean([s["effective_active_ratio"] for s in stats]),
+                                                              rel=1e-5)
+        assert 0 < row["effective_active_ratio"] < 1
+    else:                                             # a foreign loss's terms and S are not visible
+        assert math.isnan(row["active_ratio"]) and math.isnan(row["effective_active_ratio"])
 
 
 def train(name, tracked: bool, epochs=2):

@@ -28,8 +28,8 @@ from .losses.base import MetricLoss
 from .training.tracking import GreedinessTracker as _EpochTable
 
 #: the columns of :meth:`GreedinessTracker.to_frame` (after ``epoch`` and ``steps``)
-COLUMNS = ("loss", "active_ratio", "sample_active_ratio", "grad_norm_mean", "grad_norm_median", "grad_norm_max",
-           "grad_gini", "param_grad_norm", "proxy_grad_norm")
+COLUMNS = ("loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_norm_mean",
+           "grad_norm_median", "grad_norm_max", "grad_gini", "param_grad_norm", "proxy_grad_norm")
 _RENAMED = {"train_loss": "loss", "head_grad_norm": "param_grad_norm"}
 
 
@@ -49,13 +49,14 @@ class GreedinessTracker:
     - ``param_grad_norm`` = ‖∂L/∂θ‖₂ over all of ``model``'s parameters (NaN without a model);
       ``proxy_grad_norm`` = the same over the loss's own parameters, e.g. ArcFace's proxies (vgteach's or
       pytorch-metric-learning's ``ArcFaceLoss.W``; NaN for a loss without parameters);
-    - ``active_ratio`` = active terms / all terms — only for vgteach losses, whose
-      :meth:`~vgteach.losses.base.MetricLoss.compute` counts their elementary terms (DESIGN.md §2); NaN
-      for any other callable, whose terms are not visible from outside.
+    - only for vgteach losses, whose :meth:`~vgteach.losses.base.MetricLoss.compute` exposes their
+      elementary terms (DESIGN.md §2) and their similarity matrix S: ``active_ratio`` = active terms / all
+      terms, and ``effective_active_ratio`` = the participation ratio (Σw)²/(n·Σw²) of the pair weights
+      w = |∂L/∂S| (DESIGN.md §3; ∂L/∂S taken by a second hook, on S, during the same backward).
 
-    These are the statistics that are well defined for *any* callable. ``effective_active_ratio`` is not
-    recorded: it needs ∂L/∂S for the similarity matrix S inside the loss, which a foreign loss does not
-    expose (:func:`vgteach.greediness_stats` gives it for vgteach's losses on a batch).
+    Everything but the last two is well defined for *any* callable. Those two are NaN for a foreign loss
+    (pytorch-metric-learning's, yours): its terms and its S are internal to it, so neither can be counted
+    nor differentiated from outside.
 
     Parameters
     ----------
@@ -100,17 +101,19 @@ class GreedinessTracker:
             raise RuntimeError("the loss was called again before tracker.step(): call step() after each "
                                "loss.backward() (before optimizer.step())")
         e = embeddings.view_as(embeddings)            # an identity node: its gradient is this loss's alone
-        norms = []
+        norms, effective = [], []
         e.register_hook(lambda grad: norms.append(torch.linalg.vector_norm(grad.detach(), dim=1)))
         if isinstance(self.loss_fn, MetricLoss) and not args and not kwargs:
-            out = self.loss_fn.compute(e, labels)     # the same value, plus the term counts
-            loss, counts = out.loss, (out.num_terms, out.num_active)
+            out = self.loss_fn.compute(e, labels)     # the same value, plus the term counts and S
+            loss, counts, sim = out.loss, (out.num_terms, out.num_active), out.similarity
+            if sim is not None and sim.matrix.requires_grad:
+                sim.matrix.register_hook(lambda grad: effective.append(sim.effective_active_ratio(grad)))
         else:
             loss, counts = self.loss_fn(e, labels, *args, **kwargs), None
         if not isinstance(loss, Tensor) or loss.numel() != 1:
             raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}"
                             f"{tuple(loss.shape) if isinstance(loss, Tensor) else ''}")
-        self._pending = (loss, counts, norms, len(e))
+        self._pending = (loss, counts, norms, effective, len(e))
         return loss
 
     def step(self) -> None:
@@ -118,7 +121,7 @@ class GreedinessTracker:
         (which may change nothing here) and before the next ``zero_grad``."""
         if self._pending is None:
             raise RuntimeError("tracker.step() without a tracked loss call since the last step")
-        loss, counts, norms, batch = self._pending
+        loss, counts, norms, effective, batch = self._pending
         if not norms:
             if loss.requires_grad:
                 raise RuntimeError("tracker.step() before loss.backward(): no gradient reached the embeddings")
@@ -132,7 +135,9 @@ class GreedinessTracker:
             self._table = _EpochTable(loss.device, [*self.model_parameters, zero], self.proxies)
         zero = torch.zeros((), dtype=torch.long, device=loss.device)
         terms, active = counts if counts is not None else (zero, zero)
-        self._table.record(loss, terms, active, norms[0])
+        if counts is not None and not effective:     # no gradient reached S: every pair weight is 0
+            effective = [torch.zeros((), device=loss.device)]
+        self._table.record(loss, terms, active, norms[0], effective[0] if effective else None)
         self._counted = counts is not None
 
     def end_epoch(self) -> dict:
@@ -163,7 +168,7 @@ class GreedinessTracker:
         row = {"epoch": len(self.rows), "steps": self.steps}
         row.update({_RENAMED.get(k, k): v for k, v in means.items() if _RENAMED.get(k, k) in COLUMNS})
         if not self._counted:
-            row["active_ratio"] = math.nan
+            row["active_ratio"] = row["effective_active_ratio"] = math.nan
         if not self.has_model:
             row["param_grad_norm"] = math.nan
         return row
