@@ -285,3 +285,159 @@ def test_ipywidgets7_fallback_switches_frames_in_python(monkeypatch):
     assert [frame.layout.display for frame in frames] == [None, "none", "none"]
     slider.value = 2
     assert [frame.layout.display for frame in frames] == ["none", "none", None]
+
+
+def test_dashboard_highlight_shows_that_loss_first():
+    dashboard = greediness_dashboard({"contrastive": toy_history(1.0), "triplet": toy_history(2.0)},
+                                     highlight="triplet")
+    toggle, stack = dashboard.controls["highlight"], dashboard.children[2]
+    assert toggle.value == "triplet" and toggle.index == 2
+    assert stack.selected_index == 2                       # the static page opens on the same frame
+    assert "<b>triplet</b>" in caption(dashboard.frames[2])
+    with pytest.raises(ValueError, match="highlight 'npair'"):
+        greediness_dashboard({"triplet": toy_history(1.0)}, highlight="npair")
+
+
+def test_dashboard_joins_evaluated_epochs_and_marks_them():
+    from vgteach.widgets.dashboard import DASHBOARD_METRICS, draw_dashboard, histories_by_loss
+
+    history = toy_history(1.0, epochs=30)
+    history.loc[~history["epoch"].isin([1, 5, 10, 20, 30]), "recall@1"] = np.nan     # evaluated epochs only
+    fig = draw_dashboard(histories_by_loss({"triplet": history}, DASHBOARD_METRICS), DASHBOARD_METRICS, "all")
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    (recall,) = panels["R@1"].lines
+    assert list(recall.get_xdata()) == [1, 5, 10, 20, 30] and not np.isnan(recall.get_ydata()).any()
+    assert recall.get_marker() == "o"
+    (active,) = panels["active ratio"].lines
+    assert len(active.get_xdata()) == 30
+
+
+# ------------------------------------------------------------------------------------ chapter helpers
+from vgteach import results  # noqa: E402
+from vgteach.losses import LOSS_NAMES  # noqa: E402
+from vgteach.training.report import HISTORY_PANELS, MARKER_POINTS, plot_history  # noqa: E402
+from vgteach.widgets import SUMMARY_COLUMNS, eval_batch, reference_view, summary_table  # noqa: E402
+from vgteach.widgets.chapter import styled  # noqa: E402
+
+
+def run_history(epochs=60, evaluated=(0, 10, 20, 40, 60)) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    epoch = np.arange(epochs + 1)
+    frame = pd.DataFrame({"epoch": epoch, **{column: rng.random(len(epoch)) for column, _ in HISTORY_PANELS}})
+    for column in ("recall@1", "intra", "inter"):                      # evaluation columns: NaN in between
+        frame.loc[~frame["epoch"].isin(evaluated), column] = np.nan
+    return frame
+
+
+def test_plot_history_draws_each_panel_on_the_given_axes():
+    from matplotlib.figure import Figure
+
+    history = run_history()
+    axes = Figure().subplots(2, 3).ravel()
+    fig = plot_history(history, axes=axes)
+    assert fig is axes[0].figure
+    for ax, (column, title) in zip(axes, HISTORY_PANELS):
+        (line,) = ax.lines
+        assert ax.get_title() == title
+        kept = history.dropna(subset=[column])
+        np.testing.assert_array_equal(line.get_xdata(), kept["epoch"])
+        np.testing.assert_allclose(line.get_ydata(), kept[column])
+        # evaluation columns: measured epochs marked; per-epoch columns of 61 points: a plain line
+        assert line.get_marker() == ("o" if column in ("recall@1", "intra", "inter") else "None")
+    assert len(history) > MARKER_POINTS
+
+
+def test_plot_history_averages_seeds_and_makes_its_own_figure():
+    history = pd.concat([run_history().assign(seed=0), run_history().assign(seed=1, grad_gini=0.25)])
+    history.loc[history["seed"] == 0, "grad_gini"] = 0.75
+    fig = plot_history(history, panels=[("grad_gini", "Gini")], title="two seeds")
+    (ax,) = fig.axes
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 0.5)
+    assert fig._suptitle.get_text() == "two seeds"
+
+
+def test_plot_history_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\['intra'\]"):
+        plot_history(run_history().drop(columns="intra"))
+    with pytest.raises(TypeError, match="DataFrame"):
+        plot_history({"epoch": [0]})
+    with pytest.raises(ValueError, match="empty"):
+        plot_history(run_history(), panels=[])
+    from matplotlib.figure import Figure
+    with pytest.raises(ValueError, match="6 panels need as many axes"):
+        plot_history(run_history(), axes=Figure().subplots(1, 2))
+
+
+def per_seed_summary() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = [{"loss": loss, "seed": seed, "recall@1": rng.random(), "intra": rng.random(),
+             "map_convergence_epoch": float(rng.integers(1, 30))}
+            for loss in ("triplet", "contrastive") for seed in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_summary_table_means_and_spread_over_seeds():
+    summary = per_seed_summary()
+    table = summary_table(summary)
+    assert list(table.index) == ["contrastive", "triplet"]                    # LOSS_NAMES order
+    assert list(table.columns) == ["R@1", "intra", "MAP@R conv. epoch"]      # only the columns present
+    for loss in ("contrastive", "triplet"):
+        values = [row["recall@1"] for _, row in summary.iterrows() if row["loss"] == loss]
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        assert table.loc[loss, "R@1"] == pytest.approx(round(mean, 3))
+        assert summary_table(summary, spread=True).loc[loss, "R@1"] == f"{mean:.3f} ± {std:.3f}"
+
+
+def test_summary_table_of_one_run_and_of_a_study_by_loss():
+    run = {"recall@1": 0.71234, "map@r": 0.4, "intra": 0.25, "compaction_epoch": 3}
+    table = summary_table(run, name="triplet")
+    assert table.loc["triplet", "R@1"] == 0.712 and "MAP@R" in table and len(table.columns) == 3
+    reference = results.load("cifar10")
+    by_loss = summary_table(reference.summary_by_loss, spread=True)
+    assert list(by_loss.index) == list(LOSS_NAMES)
+    assert len(by_loss.columns) <= len(SUMMARY_COLUMNS)
+    # summary_by_loss's <column>_std is what the per-seed rows give
+    assert by_loss.loc["triplet", "R@1"] == summary_table(reference.summary, spread=True).loc["triplet", "R@1"]
+
+
+def test_summary_table_rejects_bad_input():
+    with pytest.raises(ValueError, match="name is required"):
+        summary_table({"recall@1": 0.5})
+    with pytest.raises(ValueError, match="'loss' column"):
+        summary_table(pd.DataFrame({"recall@1": [0.5]}))
+    with pytest.raises(ValueError, match="none of the columns"):
+        summary_table({"speed": 1.0}, name="x")
+    with pytest.raises(TypeError, match="dict or a pandas DataFrame"):
+        summary_table([0.5], name="x")
+
+
+def test_reference_view_highlights_the_loss_in_table_and_dashboard():
+    view = reference_view(highlight="supcon")
+    reference = results.load("cifar10")
+    assert list(view.table.index) == list(LOSS_NAMES) and view.highlight == "supcon"
+    assert view.dashboard.controls["highlight"].value == "supcon"
+    assert reference.name in view.caption and "seeds 0, 1, 2" in view.caption
+    expected = reference.summary_by_loss.set_index("loss").loc["supcon", "recall@1"]
+    assert float(view.table.loc["supcon", "R@1"].split(" ± ")[0]) == pytest.approx(expected, abs=5e-4)
+    assert "font-weight: bold" in styled(view.table, "supcon").to_html()
+    assert "font-weight: bold" not in styled(view.table, None).to_html()
+    with pytest.raises(ValueError, match="not a loss of the reference study"):
+        reference_view(highlight="tripplet")
+
+
+def test_eval_batch_takes_the_same_class_balanced_samples_at_every_epoch():
+    labels = np.array([2, 0, 1, 0, 2, 2, 1, 0, 0, 1, 2])
+    embeddings = {epoch: np.arange(len(labels) * 3, dtype=np.float64).reshape(-1, 3) + epoch for epoch in (0, 5)}
+    result = SimpleNamespace(embeddings=embeddings, eval_labels=labels)
+    z, y = eval_batch(result, per_class=2)
+    expected = [1, 3, 2, 6, 0, 4]                           # the first two of classes 0, 1, 2
+    assert y.tolist() == labels[expected].tolist() and z.dtype == torch.float32
+    np.testing.assert_array_equal(z.numpy(), embeddings[5][expected])          # default: the last epoch
+    np.testing.assert_array_equal(eval_batch(result, 0, per_class=2)[0].numpy(), embeddings[0][expected])
+    with pytest.raises(ValueError, match="epoch 3 was not evaluated"):
+        eval_batch(result, 3)
+    with pytest.raises(ValueError, match="positive integer"):
+        eval_batch(result, per_class=0)
+    with pytest.raises(ValueError, match="keep_embeddings"):
+        eval_batch(SimpleNamespace(embeddings={}, eval_labels=labels))

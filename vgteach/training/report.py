@@ -19,6 +19,83 @@ def new_figure(rows: int, cols: int, figsize, **kwargs):
     return fig, fig.subplots(rows, cols, **kwargs)
 
 
+#: (history column, title) of the panels of :func:`plot_history`: one run's loss, retrieval, VARIANCE and
+#: GREEDINESS per epoch.
+HISTORY_PANELS = (
+    ("train_loss", "training loss"),
+    ("recall@1", "R@1"),
+    ("intra", "intra-class variance"),
+    ("inter", "inter-class variance"),
+    ("active_ratio", "active ratio"),
+    ("grad_gini", "Gini of ‖∂L/∂e‖"),
+)
+#: a curve with at most this many points gets a marker on every point
+MARKER_POINTS = 40
+
+
+def plot_curve(ax, epoch, values, **style):
+    """Draw one per-epoch curve on ``ax``, skipping NaN (epochs without an evaluation), with a marker on
+    every drawn point when some epochs were skipped or there are few points: the dots are the epochs
+    that were really measured, the lines between them are only a guide."""
+    values = pd.Series(np.asarray(values, dtype=float), index=np.asarray(epoch))
+    kept = values.dropna()
+    sparse = len(kept) < len(values) or len(kept) <= MARKER_POINTS
+    style = {"marker": "o" if sparse else None, "ms": 3, **style}
+    return ax.plot(kept.index, kept.values, **style)
+
+
+def plot_history(history: pd.DataFrame, panels=HISTORY_PANELS, axes=None, title=None):
+    """One panel per history column: the curves of one training run (seeds averaged per epoch).
+
+    Evaluation columns (R@1, VARIANCE, ...) are measured on the evaluated epochs only (NaN elsewhere);
+    their curves join the measured points, which are marked (:func:`plot_curve`).
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        ``TrainResult.history`` (or several seeds' rows of one loss): ``epoch`` plus the ``panels`` columns.
+    panels : sequence of (column, title)
+        Default :data:`HISTORY_PANELS`.
+    axes : sequence of matplotlib Axes, optional
+        Where to draw (at least ``len(panels)``); by default a new figure with rows of three panels.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (in a notebook, the last expression of a cell shows it).
+    """
+    panels = tuple(panels)
+    if not isinstance(history, pd.DataFrame):
+        raise TypeError(f"history must be a pandas DataFrame, got {type(history).__name__}")
+    if not panels:
+        raise ValueError("panels is empty: give at least one (column, title) pair")
+    missing = [column for column in ["epoch", *(c for c, _ in panels)] if column not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks the columns {missing}")
+    if history.empty:
+        raise ValueError("history has no rows")
+    if axes is None:
+        cols = min(3, len(panels))
+        rows = math.ceil(len(panels) / cols)
+        fig, axes = new_figure(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+        fig.set_layout_engine("constrained")
+    axes = list(np.ravel(axes))
+    if len(axes) < len(panels):
+        raise ValueError(f"{len(panels)} panels need as many axes, got {len(axes)}")
+    mean = history.groupby("epoch", as_index=False)[[c for c, _ in panels]].mean()   # seeds -> their mean
+    for ax, (column, label) in zip(axes, panels):
+        plot_curve(ax, mean["epoch"], mean[column])
+        ax.set(title=label, xlabel="epoch")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    fig = axes[0].figure
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def _save(fig, path: Path) -> str:
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
@@ -26,22 +103,32 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def curves_figure(history: pd.DataFrame, columns, path: Path, title: str) -> str:
-    """One panel per column: the per-epoch mean over seeds, one line per loss."""
-    cols = 3 if len(columns) > 4 else len(columns)
-    rows = math.ceil(len(columns) / cols)
-    fig, axes = new_figure(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
-    for ax, (column, label) in zip(axes.flat, columns):
+def plot_curves(history: pd.DataFrame, columns, axes=None, title=None):
+    """One panel per ``(column, title)``: the per-epoch mean over seeds, one line per loss (a study's
+    ``history.csv``, its ``loss`` column naming the loss). Draws on ``axes`` or a new figure; returns the
+    figure."""
+    if axes is None:
+        cols = 3 if len(columns) > 4 else len(columns)
+        rows = math.ceil(len(columns) / cols)
+        fig, axes = new_figure(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
+        fig.set_layout_engine("tight")
+    axes = list(np.ravel(axes))
+    for ax, (column, label) in zip(axes, columns):
         for loss, runs in history.groupby("loss", sort=False):
-            mean = runs.groupby("epoch")[column].mean().dropna()
-            ax.plot(mean.index, mean.values, label=loss, marker="." if len(mean) < 40 else None)
+            mean = runs.groupby("epoch")[column].mean()
+            plot_curve(ax, mean.index, mean.values, label=loss)
         ax.set(xlabel="epoch", title=label)
-    for ax in list(axes.flat)[len(columns):]:
+    for ax in axes[len(columns):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return _save(fig, path)
+    axes[0].legend(fontsize=8)
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes[0].figure
+
+
+def curves_figure(history: pd.DataFrame, columns, path: Path, title: str) -> str:
+    """:func:`plot_curves` saved to ``path``."""
+    return _save(plot_curves(history, columns, title=title), path)
 
 
 def per_loss_figure(out: Path, summary: pd.DataFrame, path: Path, title: str, draw) -> str:
@@ -72,16 +159,24 @@ def projection_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
     return per_loss_figure(out, summary, path, "evaluation embeddings, first two principal components", draw)
 
 
-def tradeoff_figure(by_loss: pd.DataFrame, path: Path) -> str:
-    """R@1 against intra-class variance: the efficiency–granularity picture (error bars: std over seeds)."""
-    fig, ax = new_figure(1, 1, figsize=(5, 4))
+def plot_tradeoff(by_loss: pd.DataFrame, ax=None):
+    """R@1 against intra-class variance, one point per loss (error bars: std over seeds, when
+    ``summary_by_loss`` has them): the efficiency–granularity picture. Draws on ``ax`` or a new figure;
+    returns the figure."""
+    if ax is None:
+        fig, ax = new_figure(1, 1, figsize=(5, 4))
+        fig.set_layout_engine("tight")
     for _, row in by_loss.iterrows():
         ax.errorbar(row["intra"], row["recall@1"], xerr=row.get("intra_std"), yerr=row.get("recall@1_std"),
                     fmt="o", capsize=3)
         ax.annotate(row["loss"], (row["intra"], row["recall@1"]), textcoords="offset points", xytext=(5, 4))
     ax.set(xlabel="intra-class variance (final)", ylabel="R@1 (final)", title="R@1 vs within-class variance")
-    fig.tight_layout()
-    return _save(fig, path)
+    return ax.figure
+
+
+def tradeoff_figure(by_loss: pd.DataFrame, path: Path) -> str:
+    """:func:`plot_tradeoff` saved to ``path``."""
+    return _save(plot_tradeoff(by_loss), path)
 
 
 def markdown_table(by_loss: pd.DataFrame) -> str:

@@ -9,12 +9,13 @@ per-epoch history columns of DESIGN.md §3 for every loss; a toggle highlights o
 from __future__ import annotations
 
 import html
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from ..training.report import plot_curve
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure, widgets
 
 #: (history column, axis label) of the four panels.
@@ -73,11 +74,10 @@ def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], h
         # draw the greyed losses first so that the highlighted one is on top
         order = sorted(tidy, key=lambda name: name == highlight)
         for name in order:
-            history = tidy[name].dropna(subset=[column])      # evaluation columns: evaluated epochs only
             emphasised = highlight in (ALL, name)
-            ax.plot(history["epoch"], history[column], lw=2.2 if name == highlight else 1.4,
-                    color=loss_color(name) if emphasised else "0.8", label=name if emphasised else None,
-                    marker="o" if len(history) == 1 else None, ms=3)
+            # evaluation columns are NaN between evaluations: plot_curve joins and marks the measured epochs
+            plot_curve(ax, tidy[name]["epoch"], tidy[name][column], lw=2.2 if name == highlight else 1.4,
+                       color=loss_color(name) if emphasised else "0.8", label=name if emphasised else None)
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("epoch", fontsize=7)
@@ -101,7 +101,8 @@ def final_values_table(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple
             f"{header}</tr></thead><tbody>{body}</tbody></table>")
 
 
-def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS) -> FrameExplorer:
+def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS,
+                         highlight: Optional[str] = None) -> FrameExplorer:
     """Compare the GREEDINESS curves of several losses (active ratio, gradient norms, Gini, R@1 per epoch).
 
     Parameters
@@ -113,6 +114,9 @@ def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS
         sharing a loss and an epoch (several seeds) are averaged.
     metrics : sequence of (column, label)
         The panels, default :data:`DASHBOARD_METRICS`.
+    highlight : str, optional
+        The loss shown first (e.g. a loss chapter's own loss), coloured against the others in grey; default:
+        all losses in colour. The toggle still switches to any other loss.
 
     Returns
     -------
@@ -124,6 +128,9 @@ def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS
         raise ValueError("metrics is empty: give at least one (column, label) pair")
     tidy = histories_by_loss(histories, metrics)
     options = [ALL, *tidy]
+    if highlight is not None and highlight not in options:
+        raise ValueError(f"highlight {highlight!r} is not among the losses of the histories; valid: {options}")
+    first = options.index(highlight) if highlight is not None else 0
     frame_widgets = []
     for highlight in options:
         fig = draw_dashboard(tidy, metrics, highlight)
@@ -132,9 +139,9 @@ def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS
         alt = f"per-epoch {', '.join(label for _, label in metrics)} of " + (
             "all losses" if highlight == ALL else f"{highlight} against the other losses")
         frame_widgets.append(widgets.HTML(frame_html(fig, caption, alt)))
-    toggle = widgets.ToggleButtons(options=options, index=0, description="highlight",
+    toggle = widgets.ToggleButtons(options=options, index=first, description="highlight",
                                    style={"button_width": "auto"})
-    stack = frame_stack(frame_widgets)
+    stack = frame_stack(frame_widgets, selected_index=first)
     links = [link_index(toggle, "index", stack)]
     text = intro("Per-epoch GREEDINESS of each loss: the share of loss terms still active, the mean and the "
                  "Gini coefficient of the per-sample gradient norms (low Gini: many small updates; high: a "
