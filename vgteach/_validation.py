@@ -2,15 +2,62 @@
 
 Bad input must fail early with a message that names the problem, instead of a NaN three calls later or a
 deep traceback from inside ``torch``. Every loss, diagnostic and metric calls :func:`check_batch` first.
+
+Checks come in two kinds. *Structural* checks (type, dtype, shape) read only tensor metadata and are free.
+*Value* checks (finite embeddings, labels within a proxy table) read tensor values: on a GPU each one is a
+host synchronisation, which stalls the queue of kernels. A public call always runs both. A training loop
+wraps its step in :func:`value_checks_once`: the value checks then run on the first batch of each shape and
+are skipped afterwards (the trainer's data do not change between steps; a NaN from a diverging run shows up
+in the logged loss). ``VGTEACH_DEBUG=1`` in the environment keeps every value check on, on every step.
 """
 from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import weakref
 
 import torch
 from torch import Tensor
 
+#: ``VGTEACH_DEBUG=1``: value checks on every call, also inside :func:`skip_value_checks`
+DEBUG = os.environ.get("VGTEACH_DEBUG", "0") not in ("", "0")
+_SKIP_VALUE_CHECKS = contextvars.ContextVar("vgteach_skip_value_checks", default=False)
+_CHECKED = weakref.WeakKeyDictionary()              # owner -> batch keys whose values were checked once
+
+
+def checks_values() -> bool:
+    """Whether the checks that read tensor values (and so synchronise with a GPU) should run now."""
+    return not _SKIP_VALUE_CHECKS.get()
+
+
+@contextlib.contextmanager
+def skip_value_checks(skip: bool = True):
+    """Within this context, :func:`checks_values` is False (unless ``VGTEACH_DEBUG=1``): only the
+    structural checks run. For hot loops over data that were already checked; never for user input."""
+    token = _SKIP_VALUE_CHECKS.set(skip and not DEBUG)
+    try:
+        yield
+    finally:
+        _SKIP_VALUE_CHECKS.reset(token)
+
+
+@contextlib.contextmanager
+def value_checks_once(owner, key):
+    """Value checks on ``owner``'s first call for ``key`` (e.g. a batch shape), skipped on later calls.
+
+    ``owner`` (e.g. the loss module) is held weakly. A key counts as checked only when its first call
+    succeeded, so a batch that failed is checked again.
+    """
+    seen = _CHECKED.setdefault(owner, set())
+    with skip_value_checks(key in seen):
+        yield
+    seen.add(key)
+
 
 def check_embeddings(embeddings, name: str = "embeddings") -> Tensor:
-    """Return ``embeddings`` if it is a finite, floating-point ``[B, D]`` tensor with ``B, D >= 1``."""
+    """Return ``embeddings`` if it is a finite, floating-point ``[B, D]`` tensor with ``B, D >= 1``
+    (finiteness is a value check: skipped inside :func:`skip_value_checks`)."""
     if not isinstance(embeddings, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [B, D], got {type(embeddings).__name__}")
     if not embeddings.is_floating_point():
@@ -20,7 +67,7 @@ def check_embeddings(embeddings, name: str = "embeddings") -> Tensor:
     if embeddings.shape[0] < 1 or embeddings.shape[1] < 1:
         raise ValueError(f"{name} must hold at least one sample and one dimension, got shape {tuple(embeddings.shape)}")
     # one pass, no [B, D] temporaries: NaN propagates through min/max and ±Inf shows up as an extreme
-    if not all(torch.isfinite(v) for v in torch.aminmax(embeddings.detach())):
+    if checks_values() and not all(torch.isfinite(v) for v in torch.aminmax(embeddings.detach())):
         raise ValueError(f"{name} contains NaN or Inf values")
     return embeddings
 

@@ -191,32 +191,51 @@ def unit_rows(x: Tensor, eps: float = 1e-12) -> Tensor:
     return x * torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp_min(eps).reciprocal()
 
 
+class _L2Normalize(torch.autograd.Function):
+    """z = e / ‖e‖ per row with its backward written out: ∂L/∂e = (g − z ⟨z, g⟩) / ‖e‖, the Jacobian
+    (I − z zᵀ) / ‖e‖ applied to g = ∂L/∂z (autograd's chain through the norm takes twice the passes)."""
+
+    @staticmethod
+    def forward(ctx, embeddings: Tensor, eps: float) -> Tensor:
+        finfo = torch.finfo(embeddings.dtype)
+        k_min = math.floor(math.log2(finfo.tiny / (finfo.eps * eps)))
+        largest = embeddings.abs().amax(dim=1, keepdim=True)
+        k = torch.frexp(largest).exponent.clamp_min_(k_min)      # frexp(0) = (0, 0): a zero row keeps 2⁰
+        scale = torch.exp2(-k.to(embeddings.dtype))              # exact: a power of two
+        unit = embeddings * scale                                # u: largest |entry| in [½, 1)
+        inverse = torch.linalg.vector_norm(unit, dim=1, keepdim=True).clamp_min_(eps).reciprocal_()
+        unit.mul_(inverse)                                       # z = u / max(‖u‖, ε)
+        ctx.save_for_backward(unit, inverse.mul_(scale))         # 1 / ‖e‖ (2⁻ᵏ/ε on a zero row)
+        return unit
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        unit, inverse = ctx.saved_tensors
+        along = (unit * grad).sum(dim=1, keepdim=True)           # ⟨z, g⟩ (0 on a zero row: F.normalize's I/ε)
+        return torch.addcmul(grad, unit, along, value=-1.0).mul_(inverse), None
+
+
 def l2_normalize(embeddings: Tensor, eps: float = 1e-12) -> Tensor:
     r"""z = e / ‖e‖ row by row: exact at any finite scale, a finite gradient for every finite row, and no
     host synchronisation.
 
     .. math::
-        u = 2^{-k} e,\quad 2^{k - 1} \le \max_j |e_j| < 2^{k}, \qquad z = \frac{u}{\max(\lVert u\rVert, \epsilon)}
+        u = 2^{-k} e \ \text{ with } 2^{k - 1} \le \max_j |e_j| < 2^{k}, \qquad
+        z = \frac{u}{\max(\lVert u\rVert, \epsilon)}
 
     The norm squares the entries: in float32, rows beyond ~1e19 would overflow and rows below ~1e-19 lose
-    their components to underflow. Dividing each row by a power of two near its largest |entry| first (a
-    detached constant, exact in floating point, which changes neither z nor its gradient since z is
-    scale-invariant) puts ‖u‖ in [1, √D] whatever the scale, so ordinary rows get bit for bit the
-    values of ``e / ‖e‖`` and rows at 1e-30 or 1e30 the same z.
+    their components to underflow. Scaling each row by a power of two near its largest |entry| first (a
+    constant per row, exact in floating point; z is scale-invariant, so it changes neither z nor its
+    gradient) puts ‖u‖ in [½, √D] at any scale: ordinary rows get bit for bit the values of
+    ``e * (1 / ‖e‖)``, and rows at 1e-30 or 1e30 the same z as at 1.
 
-    An all-zero row keeps k = 0: z = 0 with the gradient I/ε of ``F.normalize`` (eps 1e-12), finite,
-    where ``e / ‖e‖`` would give an infinite one (and one dead row would turn Adam's state into NaN). The
-    exponent k is kept ≥ k_min, so that rows whose norm is below ``finfo.tiny / finfo.eps`` (≈ 1e-31 in
-    float32, 1e-292 in float64), where the exact gradient ~1/‖e‖ would approach overflow, are shrunk like
-    ``F.normalize`` shrinks rows below ε, with a gradient bounded by ``finfo.eps / finfo.tiny``.
+    An all-zero row keeps k = 0 and gets what ``F.normalize`` (eps 1e-12) gives it: z = 0 and the finite
+    gradient I/ε, where e/‖e‖ has an infinite one (one dead row of a ReLU head would turn Adam's state, then
+    the head, into NaN). k is kept ≥ log2(tiny / (finfo.eps · ε)), so that the gradient, about 1/‖e‖, stays
+    below finfo.eps / finfo.tiny (1e31 in float32, 1e292 in float64): the rare rows with a smaller norm
+    than finfo.tiny / finfo.eps are shrunk towards 0 as ``F.normalize`` shrinks rows below ε.
     """
-    finfo = torch.finfo(embeddings.dtype)
-    k_min = math.floor(math.log2(finfo.tiny / (finfo.eps * eps)))
-    largest = embeddings.detach().abs().amax(dim=1, keepdim=True)
-    k = torch.frexp(largest).exponent.clamp_min_(k_min)          # frexp(0) = (0, 0): a zero row keeps 2⁰
-    unit = embeddings * torch.exp2(-k.to(embeddings.dtype))
-    # times the reciprocal rather than divided by the norm: the backward then has no [B, D] divisions
-    return unit * torch.linalg.vector_norm(unit, dim=1, keepdim=True).clamp_min(eps).reciprocal()
+    return _L2Normalize.apply(embeddings, eps)
 
 
 class MetricLoss(nn.Module):
