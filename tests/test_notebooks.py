@@ -9,21 +9,29 @@ OpenMP thread unless ``$OMP_NUM_THREADS`` says otherwise.
 A failing chapter names the cell: its index, its first lines and the error.
 
 Also checked, without executing anything: the structure every chapter promises (a single ``parameters``
-cell, the Colab install line with the repository URL of ``_config.yml``, no committed outputs).
+cell with PROFILE, DEVICE, DATASET, BACKBONE and DOWNLOAD, the Colab install line with
+``vgteach.REPOSITORY_URL``, the URL of ``_config.yml``, no committed outputs), that live trainings take the
+chapter's data from its parameters, and that reference results come from the package.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from vgteach import REPOSITORY_URL
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 KERNEL_NAME = "vgteach-test"
 SMOKE = {"PROFILE": "smoke"}
+#: the parameters cell of every chapter, as committed (what the book build executes)
+PARAMETERS = {"PROFILE": "book", "DEVICE": "auto", "DATASET": None, "BACKBONE": None, "DOWNLOAD": False}
 CELL_TIMEOUT_S = 300
 
 
@@ -67,19 +75,54 @@ def test_chapter_structure(name):
     for index, cell in enumerate(code):
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, f"code cell {index} has outputs"
 
-    # first code cell: the Colab-only install, from the repository of _config.yml
-    repository = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
+    # first code cell: the Colab-only install, from the package's one repository URL (also _config.yml's)
     install = source(code[0])
     assert 'if "google.colab" in sys.modules:' in install
-    assert f"git+{repository}" in install
+    assert install.count("git+") == 1 and f'git+{REPOSITORY_URL}"' in install
 
-    # exactly one parameters cell, with the two parameters and nothing heavier
+    # exactly one parameters cell, with the five parameters and nothing heavier
     tagged = [cell for cell in code if "parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     namespace: dict = {}
-    exec(source(tagged[0]), namespace)                                   # noqa: S102 — two assignments
-    assert {key for key in namespace if not key.startswith("__")} == {"PROFILE", "DEVICE"}
-    assert namespace["PROFILE"] == "book" and namespace["DEVICE"] == "auto"
+    exec(source(tagged[0]), namespace)                                   # noqa: S102 — five assignments
+    assert {key: value for key, value in namespace.items() if not key.startswith("__")} == PARAMETERS
+
+
+def test_repository_url_is_the_books():
+    import yaml
+
+    assert yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"] == REPOSITORY_URL
+
+
+def calls(code: str, names: set) -> list:
+    """The ``ast.Call`` nodes of ``code`` (IPython magics read as ``pass``) whose function is in ``names``."""
+    lines = [re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines()]
+    tree = ast.parse("\n".join(lines))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) in names]
+
+
+def is_literal(node) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_takes_its_data_from_the_parameters_and_the_package(name):
+    """Live trainings run on the profile's data (chapter_config with DATASET/BACKBONE/DOWNLOAD/DEVICE),
+    never on a hard-coded dataset; reference results come from vgteach.results (a chapter opened alone on
+    Colab has no results/ folder beside it)."""
+    code = "\n".join(source(cell) for cell in read_notebook(name)["cells"] if cell["cell_type"] == "code")
+    for call in calls(code, {"chapter_config"}):
+        given = {keyword.arg: getattr(keyword.value, "id", None) for keyword in call.keywords}
+        for parameter in ("DATASET", "BACKBONE", "DOWNLOAD", "DEVICE"):
+            assert given.get(parameter.lower()) == parameter, f"chapter_config(...) lacks {parameter.lower()}={parameter}"
+    for call in calls(code, {"make_config", "run_study", "load_inputs", "train"}):
+        dataset = [keyword.value for keyword in call.keywords if keyword.arg == "dataset"]
+        if getattr(call.func, "id", None) == "load_inputs" and call.args:
+            dataset.append(call.args[0])
+        assert not any(is_literal(node) for node in dataset), f"hard-coded dataset in {ast.unparse(call)}"
+    assert not calls(code, {"make_config"}), "live trainings use chapter_config(PROFILE, ...)"
+    assert "../results" not in code, "reference results come from vgteach.results (no results/ folder on Colab)"
 
 
 # ------------------------------------------------------------------------------- execution (papermill)

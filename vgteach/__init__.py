@@ -15,5 +15,8 @@ from .losses import LOSS_NAMES, build_loss
 from .retrieval import retrieval_metrics
 
 __version__ = "0.1.0"
+#: The project's repository: every chapter's Colab install cell installs from it, and the book's
+#: ``_config.yml`` links to it (tests/test_notebooks.py checks that they agree).
+REPOSITORY_URL = "https://github.com/vgteach/vgteach"
 __all__ = ["LOSS_NAMES", "build_loss", "variance_stats", "greediness_stats", "geometry_stats",
-           "retrieval_metrics", "__version__"]
+           "retrieval_metrics", "__version__", "REPOSITORY_URL"]
