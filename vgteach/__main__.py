@@ -1,4 +1,4 @@
-"""``python -m vgteach study ...`` (also what ``torchrun -m vgteach`` runs)."""
+"""``python -m vgteach study ...`` and ``python -m vgteach diagnose ...`` (also what ``torchrun -m vgteach`` runs)."""
 import sys
 
 from .cli import main
