@@ -9,7 +9,9 @@
    end-of-epoch reduction); without, the bare step (plain ``loss_fn(e, y)``, no counting, no retained
    gradient). Median of the ratios of adjacent blocks of 5 steps, 100 pairs per loss, with the
    interquartile range. Goal: ≤ 5 % overhead. The last two columns repeat the measurement on one fixed
-   batch (no gather), the strictest reference: the cost of the step's arithmetic alone.
+   batch (no gather), the strictest reference: the cost of the step's arithmetic alone. Tracking includes
+   ``effective_active_ratio`` (an O(B²) pass over ∂L/∂S) on every ``--effective-every``-th step (default:
+   the tracker's); ``--effective-every 1000000`` leaves it out after each epoch's first step.
 2. Head-training throughput at that size: steps/s and the achieved GFLOP/s of the step's FLOP estimate
    (head forward 2·B·F·D, backward twice that; the loss's B×B similarity 2·B²·D forward, twice that
    backward; elementwise work ignored).
@@ -30,7 +32,7 @@ import torch
 from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
 from vgteach.training.head import EmbeddingHead
 from vgteach.training.sampler import MPerClassBatches
-from vgteach.training.tracking import GreedinessTracker
+from vgteach.training.tracking import EFFECTIVE_EVERY, GreedinessTracker
 from vgteach.training.trainer import train_step
 
 B, F, D, K = 512, 768, 128, 10
@@ -38,6 +40,7 @@ B, F, D, K = 512, 768, 128, 10
 
 N = 50_000                                 # feature-table size: CIFAR-10's training split
 STEPS_PER_EPOCH = N // B
+effective_every = EFFECTIVE_EVERY
 
 
 def setup(name: str) -> dict:
@@ -47,7 +50,7 @@ def setup(name: str) -> dict:
     head = EmbeddingHead(F, D)
     loss_fn = build_loss(name, num_classes=K, embedding_dim=D) if name in PROXY_LOSSES else build_loss(name)
     return {"features": torch.randn(N, F), "labels": labels, "head": head, "loss_fn": loss_fn,
-            "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters()),
+            "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every),
             "optimizer": torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-4),
             "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1), "step": 0}
 
@@ -142,7 +145,7 @@ def study_wall_time() -> str:
 
 
 def main() -> None:
-    global F
+    global F, effective_every
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -150,11 +153,14 @@ def main() -> None:
     parser.add_argument("--losses", nargs="+", choices=LOSS_NAMES, default=list(LOSS_NAMES))
     parser.add_argument("--features", type=int, default=F,
                         help="feature dimension (768: ViT-B/32, the paper; 1280: EfficientNet-Lite0, our CIFAR runs)")
+    parser.add_argument("--effective-every", type=int, default=EFFECTIVE_EVERY,
+                        help="take effective_active_ratio on every k-th step (the tracker's default: %(default)s)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    F = args.features
+    F, effective_every = args.features, args.effective_every
     pairs, block = (30, 5) if args.quick else (100, 5)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes, "
+          f"effective_active_ratio every {effective_every} step(s)\n")
     table, per_step = overhead_table(args.losses, pairs, block)
     print("### Greediness tracking overhead per training step\n")
     print(table + "\n")

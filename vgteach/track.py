@@ -107,7 +107,8 @@ class GreedinessTracker:
             out = self.loss_fn.compute(e, labels)     # the same value, plus the term counts and S
             loss, counts, sim = out.loss, (out.num_terms, out.num_active), out.similarity
             if sim is not None and sim.matrix.requires_grad:
-                sim.matrix.register_hook(lambda grad: effective.append(sim.effective_active_ratio(grad)))
+                rule = sim.without_matrix()             # the hook must not hold S (a leak, see there)
+                sim.matrix.register_hook(lambda grad: effective.append(rule.effective_active_ratio(grad)))
         else:
             loss, counts = self.loss_fn(e, labels, *args, **kwargs), None
         if not isinstance(loss, Tensor) or loss.numel() != 1:

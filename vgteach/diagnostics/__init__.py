@@ -1,10 +1,10 @@
 """Diagnostics of DESIGN.md §3, one concept per module.
 
 - :func:`variance_stats` — VARIANCE: within-class variance, between-class separation, centroid spacing.
-- :func:`greediness_stats`, :func:`per_sample_grad_norms` — GREEDINESS: active terms and per-sample
-  gradient norms of a loss on one batch.
+- :func:`greediness_stats`, :func:`per_sample_grad_norms` — GREEDINESS: active terms, the effective share
+  of pairs carrying the update, and per-sample gradient norms of a loss on one batch.
 - :func:`gini` — the Gini coefficient used for the gradient norms' inequality.
-- :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank.
+- :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank, within-class rank.
 
 >>> from vgteach.diagnostics import variance_stats, greediness_stats
 >>> variance_stats(embeddings, labels)["intra"]

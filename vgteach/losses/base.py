@@ -49,6 +49,14 @@ class Similarity:
     num_pairs: int
     symmetric: bool = True
 
+    def without_matrix(self) -> "Similarity":
+        """The same pair rule (n, symmetric) without S itself: what a hook registered on S may hold.
+
+        A hook on ``matrix`` that closes over ``matrix`` makes a reference cycle through autograd's C++
+        graph, which Python's garbage collector cannot see: every step would leak its whole graph.
+        """
+        return Similarity(None, self.num_pairs, self.symmetric)
+
     def effective_active_ratio(self, grad: Optional[Tensor]) -> Tensor:
         r"""The participation ratio of the pair weights w (from G = ``grad`` = ∂L/∂S):
 
@@ -61,7 +69,7 @@ class Similarity:
         gradient; clamped at 1, which rounding can pass when all weights are equal.
         """
         if grad is None:
-            return self.matrix.new_zeros(())
+            return torch.zeros(()) if self.matrix is None else self.matrix.new_zeros(())
         pairs = self.num_pairs
         if self.symmetric:
             # every pair twice (ij and ji): both sums double and the ratio stays. ``copy_`` of a transposed

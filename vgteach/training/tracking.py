@@ -5,7 +5,9 @@ head's weights; a backward hook takes its row norms as it passes (no copy, still
 per-sample gradient norms cost one ``[B, D]`` norm. The parameter-gradient norms cost one
 ``_foreach_norm``. Sorting (median, Gini) and all reductions wait for the epoch's end, batched over its
 steps; nothing is copied to the host until then (one ``tolist()``), so tracking adds no synchronisation
-to the step.
+to the step. ``effective_active_ratio`` (DESIGN.md §3) needs an O(B²) pass over ∂L/∂S, taken in a hook on
+the loss's similarity matrix on every :data:`EFFECTIVE_EVERY`-th step only (its epoch mean is the mean over
+those steps; always including the epoch's first).
 ``bench/bench_training.py`` measures the overhead (goal ≤ 5 % of a step): 0.12–0.38 ms a step on 2 CPU
 cores, +2 … +5 % of a paper-sized head step depending on the loss (README, performance). In the training
 loop, Python bookkeeping after backward runs with cold caches and costs more than the arithmetic, so the
@@ -26,9 +28,11 @@ from ..diagnostics.greediness import GRAD_EPS
 STEP_KEYS = ("train_loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_norm_mean",
              "grad_norm_median", "grad_norm_max", "grad_gini", "head_grad_norm", "proxy_grad_norm")
 
-#: default of :class:`GreedinessTracker`'s ``effective_every``: the effective active ratio's O(B²) pass over
-#: ∂L/∂S is taken on every k-th step of an epoch (its first step always), see ``bench/bench_training.py``
-EFFECTIVE_EVERY = 1
+#: default of :class:`GreedinessTracker`'s ``effective_every``: ``effective_active_ratio`` is taken on steps
+#: 0, 10, 20, … of each epoch. Its pass over ∂L/∂S [B, B] (a transposed copy, an add and three reductions)
+#: costs ~0.3 ms at B = 512 on a CPU, ~5 % of a head step on its own: every step would break the ≤ 5 %
+#: tracking budget, every 10th adds ~0.5 % (``bench/bench_training.py``, README)
+EFFECTIVE_EVERY = 10
 
 
 class GreedinessTracker:
@@ -49,7 +53,9 @@ class GreedinessTracker:
 
     A step costs two kernels: the per-sample gradient norms ‖∂L/∂e_i‖ ([B, D] → [B], taken by the
     caller's backward hook) and one ``torch._foreach_norm`` over the head's and the proxies' parameter
-    gradients. Everything else — the sort behind the median and the Gini coefficient, combining the
+    gradients; every ``effective_every``-th step adds the effective active ratio, a 0-dim tensor computed
+    in a second backward hook from ∂L/∂S (:meth:`~vgteach.losses.base.Similarity.effective_active_ratio`).
+    Everything else — the sort behind the median and the Gini coefficient, combining the
     per-tensor norms into the head and proxy norms, the ratios — runs batched over all the epoch's steps in
     :meth:`epoch_means`.
     """

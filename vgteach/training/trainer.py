@@ -123,7 +123,8 @@ def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True,
     out = loss_fn.compute(embeddings, labels) if count else LossOutput(loss_fn(embeddings, labels), None, None)
     sim = out.similarity
     if on_similarity_grad is not None and sim is not None and sim.matrix.requires_grad:
-        sim.matrix.register_hook(lambda grad: on_similarity_grad(sim, grad))
+        rule = sim.without_matrix()                     # the hook must not hold S (a leak, see there)
+        sim.matrix.register_hook(lambda grad: on_similarity_grad(rule, grad))
     if world == 1:
         out.loss.backward()
         return out
