@@ -4,7 +4,6 @@ caller's graph, and bad input."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -252,38 +251,6 @@ def test_greediness_stats_reject_bad_arguments():
         greediness_stats(build_loss("triplet"), embeddings, labels, eps=-1.0)
     with pytest.raises(ValueError, match="length"):
         per_sample_grad_norms(build_loss("triplet"), embeddings, labels[:-1])
-
-
-def _median_ms(fn, warmup=1, repeats=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * sorted(times)[repeats // 2]
-
-
-def test_report_greediness_timings(capsys):
-    """Not a check: prints the cost of greediness_stats at the paper's batch size (B = 512, D = 128), next to
-    a bare forward + backward of the same loss."""
-    gen = torch.Generator().manual_seed(0)
-    labels = torch.arange(64).repeat_interleave(8)
-    embeddings = torch.randn(512, 128, generator=gen)
-    lines = []
-    for name in LOSS_NAMES:
-        loss_fn = make_loss(name, 64, 128, dtype=torch.float32)
-
-        def bare():
-            e = embeddings.clone().requires_grad_(True)
-            torch.autograd.grad(loss_fn(e, labels), e)
-
-        stats_ms = _median_ms(lambda: greediness_stats(loss_fn, embeddings, labels))
-        lines.append(f"{name:12s} greediness_stats {stats_ms:7.1f} ms   loss fwd+bwd {_median_ms(bare):7.1f} ms")
-    with capsys.disabled():
-        print(f"\ngreediness_stats at B=512, D=128 (CPU, float32, {torch.get_num_threads()} threads, median of 5):\n  "
-              + "\n  ".join(lines))
 
 
 # -- geometry_stats ---------------------------------------------------------------------------------------
