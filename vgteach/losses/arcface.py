@@ -7,16 +7,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_positive
+from .._validation import check_positive, checks_values
 from .base import MetricLoss, Terms, proxy_similarity, unit_rows
 
 
 def check_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
-    """Proxy losses own a [K, D] table: embeddings must have D columns and every label must lie in [0, K)."""
+    """Proxy losses own a [K, D] table: embeddings must have D columns and every label must lie in [0, K)
+    (the label range is a value check, see :mod:`vgteach._validation`)."""
     if embeddings.shape[1] != embedding_dim:
         raise ValueError(
             f"{owner} was built with embedding_dim={embedding_dim} but embeddings have {embeddings.shape[1]} columns"
         )
+    if not checks_values() or not len(labels):
+        return
     low, high = (int(v) for v in torch.aminmax(labels))
     if low < 0 or high >= num_classes:
         raise ValueError(

@@ -69,8 +69,9 @@ class CenterContrastiveLoss(MetricLoss):
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         sim = proxy_similarity(z, unit_rows(self.centers.to(z.dtype)))
         cos = sim.matrix                                               # [B, K]
-        target = F.one_hot(labels, self.num_classes).to(z.dtype)
-        logits = (cos - self.margin * target) / self.temperature
-        cos_y = cos.gather(1, labels[:, None]).squeeze(1)
-        pull = (2.0 - 2.0 * cos_y).clamp_min(0.0)
+        target = labels[:, None]
+        cos_y = cos.gather(1, target)                                  # [B, 1]
+        # the margin replaces cos θ_y by cos θ_y − m (a scatter: F.one_hot would read the labels on the host)
+        logits = cos.scatter(1, target, cos_y - self.margin) / self.temperature
+        pull = (2.0 - 2.0 * cos_y.squeeze(1)).clamp_min(0.0)
         return Terms(F.cross_entropy(logits, labels, reduction="none") + self.pull_weight * pull, similarity=sim)

@@ -53,9 +53,9 @@ class ContrastiveLoss(MetricLoss):
         # clamp before sqrt: d = 0 would give an infinite gradient
         d = d2.clamp_min(1e-12).sqrt()
         values = torch.where(is_pos, d2, (self.margin - d).clamp_min(0.0) ** 2)
-        num_pos = int(is_pos.sum())
+        num_pos = is_pos.sum().to(d2.dtype)                   # counts stay on the device: no host sync
         num_neg = len(is_pos) - num_pos
-        weights = torch.where(is_pos, d2.new_tensor(0.5 / max(num_pos, 1)), d2.new_tensor(0.5 / max(num_neg, 1)))
+        weights = torch.where(is_pos, 0.5 / num_pos.clamp_min(1.0), 0.5 / num_neg.clamp_min(1.0))
         return Terms(values, hinge=True, weights=weights, similarity=sim)
 
 

@@ -47,16 +47,13 @@ class SupConLoss(MetricLoss):
         same = labels[:, None] == labels[None, :]
         is_self = torch.eye(len(z), dtype=torch.bool, device=z.device)
         pos = same & ~is_self
-        anchors = pos.any(dim=1)
         sim = pair_similarity(z)
-        if not anchors.all():                                          # drop anchors without a positive
-            pos, is_self = pos[anchors], is_self[anchors]
-            logits = sim.matrix[anchors] / self.temperature            # [A, B]
-        else:
-            logits = sim.matrix / self.temperature
-        # log Σ_{a≠i} e^{s_ia/τ}: never empty, since every anchor here has a positive
+        logits = sim.matrix / self.temperature
+        # log Σ_{a≠i} e^{s_ia/τ}: finite for every row of a batch of two or more
         log_denominator = torch.logsumexp(logits.masked_fill(is_self, float("-inf")), dim=1)
         num_pos = pos.sum(dim=1).to(logits.dtype)
-        # ℓ_i = −mean_{p∈P(i)} (s_ip/τ − log_denominator_i)
-        values = log_denominator - torch.where(pos, logits, 0.0).sum(dim=1) / num_pos
-        return Terms(values, floor=torch.log(num_pos), similarity=sim)
+        # ℓ_i = −mean_{p∈P(i)} (s_ip/τ − log_denominator_i), on every row; the clamp keeps rows without a
+        # positive finite (they have no term) so that no NaN reaches the backward
+        values = log_denominator - torch.where(pos, logits, 0.0).sum(dim=1) / num_pos.clamp_min(1.0)
+        anchors = num_pos > 0                    # a mask, not `if not anchors.all()`: no host synchronisation
+        return Terms(values[anchors], floor=torch.log(num_pos[anchors]), similarity=sim)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import check_positive, checks_values
 from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, pair_similarity, same_label_masks, zero_with_grad
 
 
@@ -59,6 +59,7 @@ class TripletLoss(MetricLoss):
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
         self.chunk_size = chunk_size
+        self._hot_widths = {}                             # batch size -> P, for the trainer's hot path
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}"
@@ -74,18 +75,18 @@ class TripletLoss(MetricLoss):
             pos, neg = same_label_masks(labels)
             num_terms = (pos.sum(1) * neg.sum(1)).sum()
             weight, num_active = self._count_active(d2.detach(), pos, neg)
-            if num_active == 0:
-                return LossOutput(zero_with_grad(z), num_terms, num_active, sim)
-            # num_active is a long tensor: float * long would promote to the default dtype (float32)
+            # num_active is a long tensor: float * long would promote to the default dtype (float32). With no
+            # active triplet W = 0: the loss is 0 with a gradient path, and no `if` reads the count on the host
             count = num_active.to(d2.dtype)
-            return LossOutput(((weight * d2).sum() + self.margin * count) / count, num_terms, num_active, sim)
+            loss = ((weight * d2).sum() + self.margin * count) / count.clamp_min(1.0)
+            return LossOutput(loss, num_terms, num_active, sim)
 
     @torch.no_grad()
     def _count_active(self, d2: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
         """``W = W_ap − W_an`` [B, B] and |A|, visiting the valid triplets chunk by chunk."""
         weight = torch.zeros_like(d2)
         num_active = torch.zeros((), dtype=torch.long, device=d2.device)
-        pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg)
+        pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg, self._packing_width(pos))
         for rows in self._chunks(d_ap.shape[1], len(d2)):
             # 1.0 where ℓ > 0, in place: the chunk's only [c, P, B] tensor (a bool mask would be cast to a
             # float copy by each sum)
@@ -96,11 +97,31 @@ class TripletLoss(MetricLoss):
             num_active += per_pos.sum(dtype=torch.long)                   # exact: each count is ≤ B
         return weight, num_active
 
+    def _packing_width(self, pos: Tensor) -> int:
+        """P, the most positives any anchor has: the width of the [B, P] block the chunks visit.
+
+        Reading it is a host synchronisation. A checked call (every public call) reads it each time. In the
+        trainer's hot path (:func:`~vgteach._validation.skip_value_checks`) it is read once per batch size and
+        reused, since the m-per-class sampler gives every batch the same class sizes; a device-side assert
+        (no synchronisation) stops the run should a later batch need a wider block. ``VGTEACH_DEBUG=1``
+        reads it on every step.
+        """
+        if not len(pos):
+            return 0
+        most = pos.sum(1).max()
+        if checks_values():
+            return int(most)
+        width = self._hot_widths.get(len(pos))
+        if width is None:
+            width = self._hot_widths[len(pos)] = int(most)
+        torch._assert_async(most <= width, f"TripletLoss: an anchor has more than the {width} positives of the "
+                            "first batch of this size; run with VGTEACH_DEBUG=1 to size every batch")
+        return width
+
     @staticmethod
-    def _positives_first(d2: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Per anchor: the indices of its positives packed to the left (batch order) [B, P], their d²
-        (−∞ in the padding) and the d² to every sample (+∞ where it is not a negative) [B, B]."""
-        num_pos = int(pos.sum(1).max()) if len(pos) else 0
+    def _positives_first(d2: Tensor, pos: Tensor, neg: Tensor, num_pos: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Per anchor: the indices of its positives packed to the left (batch order) [B, P = ``num_pos``],
+        their d² (−∞ in the padding) and the d² to every sample (+∞ where it is not a negative) [B, B]."""
         pos_idx = torch.argsort(pos.to(torch.uint8), dim=1, descending=True, stable=True)[:, :num_pos]
         d_ap = d2.gather(1, pos_idx).masked_fill(~pos.gather(1, pos_idx), float("-inf"))
         d_an = d2.masked_fill(~neg, float("inf"))
@@ -120,7 +141,7 @@ class TripletLoss(MetricLoss):
         sim = pair_similarity(z)
         d2 = (2.0 - 2.0 * sim.matrix).clamp_min(0.0)
         pos, neg = same_label_masks(labels)
-        pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg)
+        pos_idx, d_ap, d_an = self._positives_first(d2, pos, neg, self._packing_width(pos))
         valid_pos = pos.gather(1, pos_idx)
         chunks = []
         for rows in self._chunks(d_ap.shape[1], len(d2)):

@@ -7,7 +7,9 @@ the batch. Within a class, samples are drawn without replacement from a shuffled
 when it runs dry, so an epoch sees every sample about once; a class smaller than its share repeats samples.
 
 The order depends only on ``(seed, epoch)`` — not on any global random state — which is what makes a
-resumed run identical to an uninterrupted one.
+resumed run identical to an uninterrupted one. Every batch holds ``C`` distinct classes, so every batch
+has the same class sizes (a loss may size its work once per batch shape, see ``TripletLoss``), and an
+epoch's batches reach the device in one copy (a copy per step would wait for the GPU each time).
 """
 from __future__ import annotations
 
@@ -44,8 +46,8 @@ class MPerClassBatches:
     def __len__(self) -> int:
         return self.num_batches
 
-    def epoch(self, epoch: int) -> list[Tensor]:
-        """The ``num_batches`` index tensors of ``epoch``."""
+    def epoch(self, epoch: int, device=None) -> list[Tensor]:
+        """The ``num_batches`` index tensors of ``epoch`` (on ``device``, copied there in one transfer)."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         pools = [members[torch.randperm(len(members), generator=gen)] for members in self.members]
         cursors = [0] * len(pools)
@@ -53,14 +55,18 @@ class MPerClassBatches:
         batches = []
         for _ in range(self.num_batches):
             if len(class_order) < self.classes_per_batch:
-                class_order = torch.cat([class_order, torch.randperm(len(pools), generator=gen)])
+                fresh = torch.randperm(len(pools), generator=gen)
+                queued = torch.isin(fresh, class_order)       # still queued: last, so no batch holds a class twice
+                class_order = torch.cat([class_order, fresh[~queued], fresh[queued]])
             chosen, class_order = class_order[:self.classes_per_batch], class_order[self.classes_per_batch:]
             parts = []
             for k in chosen.tolist():
                 parts.append(self._take(pools, cursors, k, gen))
             batch = torch.cat(parts)
             batches.append(batch[torch.randperm(len(batch), generator=gen)])
-        return batches
+        if device is None or torch.device(device).type == "cpu":
+            return batches
+        return list(torch.stack(batches).to(device).unbind(0))
 
     def _take(self, pools, cursors, k: int, gen) -> Tensor:
         """``per_class`` indices of class k from its shuffled pool, reshuffling it when exhausted."""
