@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 from .backbones import BACKBONE_NAMES
 from .data import DATASET_NAMES, MissingDataError
@@ -161,6 +163,24 @@ def diagnose_command(args) -> int:
     return 0
 
 
+def out_folder_problem(out: str):
+    """Why ``out`` cannot become the study's output folder (one line), or None. Checked before any training,
+    by writing a temporary file in the nearest existing folder (``os.access`` says yes to root on a
+    read-only folder); nothing is created when it fails."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"--out {out}: exists and is not a folder"
+    ancestor = next(p for p in [path, *path.parents] if p.exists())
+    if not ancestor.is_dir():
+        return f"--out {out}: {ancestor} is not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as error:
+        return f"--out {out}: cannot write in {ancestor} ({error.strerror or error})"
+    return None
+
+
 def study_command(args) -> int:
     from .training import run_study
     from .training import distributed as dist
@@ -178,6 +198,10 @@ def study_command(args) -> int:
                                                   ("max_per_class", args.max_per_class))
                  if v is not None}
     out = args.out or f"runs/study-{args.dataset}-{args.profile}"
+    problem = out_folder_problem(out)
+    if problem:
+        print(f"vgteach: error: {problem}", file=sys.stderr)
+        return 2
     run_study(dataset=args.dataset, losses=args.losses, seeds=args.seeds, profile=args.profile, out=out,
               device=args.device, resume=args.resume, progress=not args.no_progress, backbone=args.backbone,
               head=args.head, data_root=args.data_root, cache_dir=args.cache_dir, download=args.download,
@@ -191,7 +215,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"study": study_command, "diagnose": diagnose_command}[args.command](args)
-    except (ValueError, MissingDataError, ImportError) as error:
+    except (ValueError, MissingDataError, ImportError, OSError) as error:     # OSError: e.g. a full disk
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"vgteach: error: {first_line}", file=sys.stderr)
         return 2
