@@ -60,7 +60,7 @@ def reference_norms(model, loss_fn, x, y):
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_recorded_norms_and_epoch_row_equal_autograd(name):
     model, loss_fn, batches = setup(name)
-    tracker = GreedinessTracker(loss_fn, model)
+    tracker = GreedinessTracker(loss_fn, model, effective_every=1)
     expected, losses, param_norms, proxy_norms = [], [], [], []
     for x, y in batches:
         expected.append(reference_norms(model, loss_fn, x, y))
@@ -181,5 +181,15 @@ def test_without_a_model_and_with_an_open_epoch():
     frame = tracker.to_frame()                         # the open epoch shows as a last row
     assert len(frame) == 1 and frame["steps"].iloc[0] == 2 and math.isnan(frame["param_grad_norm"].iloc[0])
     fig = tracker.plot()
-    assert {ax.get_title() for ax in fig.axes if ax.has_data()} == {"loss", "sample_active_ratio", "grad_gini",
-                                                                    "grad_norm_mean"}
+    assert {ax.get_title() for ax in fig.axes if ax.has_data()} == {"loss", "sample_active_ratio", "grad_gini"}
+
+
+def test_effective_ratio_on_every_kth_step_as_in_the_trainer():
+    model, loss_fn, batches = setup("vgteach triplet")
+    tracker = GreedinessTracker(loss_fn, model, effective_every=2)       # steps 0 and 2 of each epoch
+    for x, y in batches:
+        tracker(model(x), y).backward()
+        tracker.step()
+    taken = [greediness_stats(loss_fn, model(x), y)["effective_active_ratio"] for x, y in batches[::2]]
+    assert tracker.end_epoch()["effective_active_ratio"] == pytest.approx(np.mean(taken), rel=1e-5)
+    assert GreedinessTracker(loss_fn).effective_every == 10               # the trainer's default

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from .losses.base import MetricLoss
+from .training.tracking import EFFECTIVE_EVERY
 from .training.tracking import GreedinessTracker as _EpochTable
 
 #: the columns of :meth:`GreedinessTracker.to_frame` (after ``epoch`` and ``steps``)
@@ -52,7 +53,8 @@ class GreedinessTracker:
     - only for vgteach losses, whose :meth:`~vgteach.losses.base.MetricLoss.compute` exposes their
       elementary terms (DESIGN.md §2) and their similarity matrix S: ``active_ratio`` = active terms / all
       terms, and ``effective_active_ratio`` = the participation ratio (Σw)²/(n·Σw²) of the pair weights
-      w = |∂L/∂S| (DESIGN.md §3; ∂L/∂S taken by a second hook, on S, during the same backward).
+      w = |∂L/∂S| (DESIGN.md §3; ∂L/∂S taken by a second hook, on S, during the same backward), on every
+      ``effective_every``-th step of an epoch (its first included), as the study's trainer does.
 
     Everything but the last two is well defined for *any* callable. Those two are NaN for a foreign loss
     (pytorch-metric-learning's, yours): its terms and its S are internal to it, so neither can be counted
@@ -64,6 +66,9 @@ class GreedinessTracker:
         ``loss_fn(embeddings, labels, *args, **kwargs)`` returning a scalar tensor.
     model : nn.Module, iterable of Parameter, or None
         Whose gradient norm to record (``param_grad_norm``).
+    effective_every : int, default 10 (:data:`vgteach.training.tracking.EFFECTIVE_EVERY`)
+        ``effective_active_ratio`` is taken on steps 0, k, 2k, … of each epoch: its pass over the [B, B]
+        ∂L/∂S costs ~5 % of a head step on its own, so every step would break the ≤ 5 % budget.
 
     Notes
     -----
@@ -76,7 +81,7 @@ class GreedinessTracker:
       ``torch._foreach_norm`` over the gradients; ``bench/bench_track.py`` measures it against the bare step.
     """
 
-    def __init__(self, loss_fn, model=None):
+    def __init__(self, loss_fn, model=None, effective_every: int = EFFECTIVE_EVERY):
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable as loss_fn(embeddings, labels), got {type(loss_fn).__name__}")
         if model is not None and not isinstance(model, nn.Module) and not hasattr(model, "__iter__"):
@@ -87,6 +92,7 @@ class GreedinessTracker:
         self.model_parameters = [p for p in params if p.requires_grad]
         self.has_model = model is not None
         self.proxies = [p for p in loss_fn.parameters() if p.requires_grad] if isinstance(loss_fn, nn.Module) else []
+        self.effective_every = effective_every
         self.rows: list[dict] = []
         self._table = None
         self._pending = None
@@ -101,12 +107,13 @@ class GreedinessTracker:
             raise RuntimeError("the loss was called again before tracker.step(): call step() after each "
                                "loss.backward() (before optimizer.step())")
         e = embeddings.view_as(embeddings)            # an identity node: its gradient is this loss's alone
+        table = self._epoch_table(e.device)
         norms, effective = [], []
         e.register_hook(lambda grad: norms.append(torch.linalg.vector_norm(grad.detach(), dim=1)))
         if isinstance(self.loss_fn, MetricLoss) and not args and not kwargs:
             out = self.loss_fn.compute(e, labels)     # the same value, plus the term counts and S
             loss, counts, sim = out.loss, (out.num_terms, out.num_active), out.similarity
-            if sim is not None and sim.matrix.requires_grad:
+            if table.wants_effective_ratio and sim is not None and sim.matrix.requires_grad:
                 rule = sim.without_matrix()             # the hook must not hold S (a leak, see there)
                 sim.matrix.register_hook(lambda grad: effective.append(rule.effective_active_ratio(grad)))
         else:
@@ -128,17 +135,12 @@ class GreedinessTracker:
                 raise RuntimeError("tracker.step() before loss.backward(): no gradient reached the embeddings")
             norms = [loss.new_zeros(batch)]           # a loss with no path to the embeddings: no push at all
         self._pending = None
-        if self._table is None:
-            # a zero gradient among the model's: adds 0 to the norm and keeps the list of gradients non-empty
-            # when there is no model (or it is frozen), which ``torch._foreach_norm`` requires
-            zero = nn.Parameter(torch.zeros(1, device=loss.device))
-            zero.grad = torch.zeros(1, device=loss.device)
-            self._table = _EpochTable(loss.device, [*self.model_parameters, zero], self.proxies)
         zero = torch.zeros((), dtype=torch.long, device=loss.device)
         terms, active = counts if counts is not None else (zero, zero)
-        if counts is not None and not effective:     # no gradient reached S: every pair weight is 0
+        wanted = counts is not None and self._table.wants_effective_ratio
+        if wanted and not effective:                  # no gradient reached S: every pair weight is 0
             effective = [torch.zeros((), device=loss.device)]
-        self._table.record(loss, terms, active, norms[0], effective[0] if effective else None)
+        self._table.record(loss, terms, active, norms[0], effective[0] if wanted else None)
         self._counted = counts is not None
 
     def end_epoch(self) -> dict:
@@ -148,6 +150,16 @@ class GreedinessTracker:
             self.rows.append(row)
             self._table.reset()
         return row
+
+    def _epoch_table(self, device) -> _EpochTable:
+        """The trainer's per-step store and epoch reduction, made on the first tracked call's device."""
+        if self._table is None:
+            # a zero gradient among the model's: adds 0 to the norm and keeps the list of gradients non-empty
+            # when there is no model (or it is frozen), which ``torch._foreach_norm`` requires
+            zero = nn.Parameter(torch.zeros(1, device=device))
+            zero.grad = torch.zeros(1, device=device)
+            self._table = _EpochTable(device, [*self.model_parameters, zero], self.proxies, self.effective_every)
+        return self._table
 
     # -- reading -------------------------------------------------------------------------------------------
     @property
@@ -181,21 +193,12 @@ class GreedinessTracker:
         rows = self.rows + ([current] if current is not None else [])
         return pd.DataFrame(rows, columns=["epoch", "steps", *COLUMNS])
 
-    def plot(self, columns=("loss", "active_ratio", "sample_active_ratio", "grad_gini", "grad_norm_mean",
-                            "param_grad_norm")):
-        """A matplotlib Figure, one panel per column against the epoch (columns that are all NaN are skipped)."""
-        from .training.report import new_figure
+    def plot(self, columns=("loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_gini",
+                            "param_grad_norm"), axes=None):
+        """One panel per column against the epoch (columns that are all NaN are left out), drawn by the
+        study's :func:`~vgteach.training.report.plot_history`; returns the matplotlib Figure."""
+        from .training.report import plot_history
 
         frame = self.to_frame()
-        columns = [c for c in columns if frame[c].notna().any()] or ["loss"]
-        cols = min(3, len(columns))
-        rows = math.ceil(len(columns) / cols)
-        fig, axes = new_figure(rows, cols, figsize=(4 * cols, 2.9 * rows), squeeze=False)
-        for ax, column in zip(axes.flat, columns):
-            ax.plot(frame["epoch"], frame[column], marker="o" if len(frame) < 30 else None)
-            ax.set(title=column, xlabel="epoch")
-        for ax in list(axes.flat)[len(columns):]:
-            ax.axis("off")
-        fig.suptitle(f"GREEDINESS of {type(self.loss_fn).__name__}")
-        fig.tight_layout()
-        return fig
+        panels = [(column, column) for column in columns if frame[column].notna().any()] or [("loss", "loss")]
+        return plot_history(frame, panels, axes=axes, title=f"GREEDINESS of {type(self.loss_fn).__name__}")
