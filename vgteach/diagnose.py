@@ -19,8 +19,8 @@ Output folder, written all-or-nothing (a temporary folder beside ``out``, rename
     greediness.png  what each of the seven losses would do on these embeddings
     projection.png  the first two principal components of a class-stratified sample
 
-Scale: 100,000 × 512 embeddings with 1,000 classes fit the ≤ 3 min / ≤ 3 GB goal on 2 CPU cores
-(``bench/bench_diagnose.py``): retrieval is exact and chunked (faiss when installed), VARIANCE uses every
+Scale (goal: 100,000 × 512 embeddings with 1,000 classes in ≤ 3 min and ≤ 3 GB on 2 CPU cores, measured
+by ``bench/bench_diagnose.py``): retrieval is exact and chunked (faiss when installed), VARIANCE uses every
 sample, and the pair-based geometry and NMI's k-means run on a class-stratified sample of at most
 :data:`SAMPLE_SIZE` embeddings (stated in the report).
 """
@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from .diagnostics import geometry_stats, greediness_stats, variance_stats
 from .diagnostics._common import class_index, class_means, unit_float64
-from .losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from .losses import LOSS_NAMES, build_loss
 from .retrieval import retrieval_metrics
 
 #: names under which a dict-like file (npz, a .pt dict, a table's header) holds each array
@@ -290,11 +290,9 @@ def class_spread(x: torch.Tensor, codes: torch.Tensor) -> dict:
 def proxy_loss(name: str, means: torch.Tensor):
     """``build_loss(name)``; a proxy loss (ArcFace, CCL) gets the normalised class means as its proxies —
     the state its proxies converge to when they follow the classes."""
-    if name not in PROXY_LOSSES:
-        return build_loss(name)
     loss_fn = build_loss(name, num_classes=means.shape[0], embedding_dim=means.shape[1])
     with torch.no_grad():
-        for parameter in loss_fn.parameters():
+        for parameter in loss_fn.parameters():                         # the proxies; none for pair losses
             parameter.copy_(torch.nn.functional.normalize(means, dim=1))
     return loss_fn
 
