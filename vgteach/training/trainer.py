@@ -24,10 +24,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .._validation import value_checks_once
 from ..data import dataset_info, load_inputs
 from ..diagnostics import geometry_stats, variance_stats
 from ..features import resolve_device
-from ..losses import PROXY_LOSSES, LossOutput, build_loss
+from ..losses import LossOutput, build_loss
 from ..retrieval import retrieval_metrics
 from . import distributed as dist
 from .config import TrainConfig
@@ -89,11 +90,8 @@ def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
 
 
 def build_loss_for(config: TrainConfig, num_classes: int):
-    kwargs = dict(config.loss_kwargs)
-    if config.loss in PROXY_LOSSES:
-        kwargs.update(num_classes=num_classes, embedding_dim=config.embedding_dim)
-    torch.manual_seed(config.seed + 1)
-    return build_loss(config.loss, **kwargs)
+    torch.manual_seed(config.seed + 1)                  # the proxies' initialisation (ArcFace, CCL)
+    return build_loss(config.loss, num_classes, config.embedding_dim, **config.loss_kwargs)
 
 
 # -- one step -----------------------------------------------------------------------------------------------
@@ -120,7 +118,10 @@ def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True,
     if on_grad is not None:
         embeddings.register_hook(on_grad if world == 1 else lambda grad: on_grad(grad / world))
     labels = dist.gather_labels(y) if world > 1 else y
-    out = loss_fn.compute(embeddings, labels) if count else LossOutput(loss_fn(embeddings, labels), None, None)
+    # no host synchronisation in the step: the checks that read values (finite embeddings, labels in range)
+    # run on the first batch of each shape only (vgteach._validation; VGTEACH_DEBUG=1: on every step)
+    with value_checks_once(loss_fn, (tuple(embeddings.shape), embeddings.dtype)):
+        out = loss_fn.compute(embeddings, labels) if count else LossOutput(loss_fn(embeddings, labels), None, None)
     sim = out.similarity
     if on_similarity_grad is not None and sim is not None and sim.matrix.requires_grad:
         rule = sim.without_matrix()                     # the hook must not hold S (a leak, see there)
@@ -343,8 +344,10 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
     num_classes = dataset_info(config.dataset)["num_classes"]["train"]
     model = build_model(config, x_train).to(device)
     loss_fn = build_loss_for(config, max(num_classes, int(y_train.max()) + 1)).to(device)
+    # fused: one kernel for all parameters, with the step count kept on the device (the default reads it on
+    # the host every step)
     optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=config.lr,
-                                 weight_decay=config.weight_decay)
+                                 weight_decay=config.weight_decay, fused=device.type in ("cpu", "cuda"))
     if dist.world_size() > 1:
         ids = [torch.cuda.current_device()] if device.type == "cuda" else None       # set from LOCAL_RANK
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
@@ -365,10 +368,10 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
 
     def run_epoch(epoch: int) -> dict:
         tracker.reset()
-        batches = sampler.epoch(epoch)[:1] if epoch == 0 else sampler.epoch(epoch)
+        batches = sampler.epoch(epoch, device)[:1] if epoch == 0 else sampler.epoch(epoch, device)
         losses = []
         for batch in batches:
-            idx = dist.shard(batch).to(device)
+            idx = dist.shard(batch)
             out = train_step(model, loss_fn, optimizer, x_train[idx], y_train[idx], amp,
                              tracker if track else None, update=epoch > 0)  # epoch 0: untrained head
             if not track:
