@@ -42,7 +42,7 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for name in LOSS_NAMES:
         torch.manual_seed(0)
-        loss_fn = build_loss(name, num_classes=64, embedding_dim=128) if name in ("arcface", "ccl") else build_loss(name)
+        loss_fn = build_loss(name, num_classes=64, embedding_dim=128)
 
         def bare():
             e = embeddings.clone().requires_grad_(True)

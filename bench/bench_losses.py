@@ -47,12 +47,10 @@ def make_inputs(batch_size: int, num_classes: int, seed: int = 0):
 
 
 def build_ours(name: str, num_classes: int):
-    from vgteach.losses import PROXY_LOSSES, build_loss
+    from vgteach.losses import build_loss
 
     torch.manual_seed(0)
-    if name in PROXY_LOSSES:
-        return build_loss(name, num_classes=num_classes, embedding_dim=DIM)
-    return build_loss(name)
+    return build_loss(name, num_classes=num_classes, embedding_dim=DIM)
 
 
 def build_pml(name: str, num_classes: int):
@@ -71,7 +69,7 @@ def build_pml(name: str, num_classes: int):
         return None
     loss = twins[name]()
     if name == "arcface":
-        loss.W.data = build_ours(name, num_classes).weight.detach().T.clone()
+        loss.W.data = build_ours(name, num_classes).proxies.detach().T.clone()
     return loss
 
 

@@ -29,7 +29,7 @@ import time
 
 import torch
 
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from vgteach.losses import LOSS_NAMES, build_loss
 from vgteach.training.head import EmbeddingHead
 from vgteach.training.sampler import MPerClassBatches
 from vgteach.training.tracking import EFFECTIVE_EVERY, GreedinessTracker
@@ -48,7 +48,7 @@ def setup(name: str) -> dict:
     torch.manual_seed(0)
     labels = torch.arange(N) % K
     head = EmbeddingHead(F, D)
-    loss_fn = build_loss(name, num_classes=K, embedding_dim=D) if name in PROXY_LOSSES else build_loss(name)
+    loss_fn = build_loss(name, num_classes=K, embedding_dim=D)
     return {"features": torch.randn(N, F), "labels": labels, "head": head, "loss_fn": loss_fn,
             "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every),
             "optimizer": torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-4),

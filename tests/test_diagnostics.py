@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vgteach.diagnostics import geometry_stats, gini, greediness_stats, per_sample_grad_norms, variance_stats
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from vgteach.losses import LOSS_NAMES, build_loss
 
 TOL = dict(rel=1e-10, abs=1e-10)
 
@@ -153,10 +153,8 @@ def test_gini_rejects_bad_input(bad, error, match):
 
 # -- greediness_stats -------------------------------------------------------------------------------------
 def make_loss(name, num_classes, dim, dtype=torch.float64, **hparams):
-    if name in PROXY_LOSSES:
-        hparams = dict(num_classes=num_classes, embedding_dim=dim, **hparams)
     torch.manual_seed(0)
-    return build_loss(name, **hparams).to(dtype)
+    return build_loss(name, num_classes, dim, **hparams).to(dtype)
 
 
 def by_hand_grad_norms(loss_fn, embeddings, labels):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vgteach.diagnostics import greediness_stats
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from vgteach.losses import LOSS_NAMES, build_loss
 from vgteach.losses.base import Similarity
 from vgteach.training.tracking import GreedinessTracker
 from vgteach.training.trainer import train_step
@@ -129,17 +129,14 @@ FROM_S = {"contrastive": contrastive_from_s, "triplet": triplet_from_s, "npair":
 def loop_effective_ratio(name, loss_fn, embeddings, labels, **hparams):
     """G = ∂L/∂S by autograd on a leaf S, the weights w by a loop over the pairs, then (Σw)²/(n·Σw²)."""
     z = [row / torch.sqrt(torch.sum(row * row)) for row in embeddings]
-    if name in PROXY_LOSSES:
-        table = loss_fn.weight if name == "arcface" else loss_fn.centers
-        others = [row / torch.sqrt(torch.sum(row * row)) for row in table.detach()]
-    else:
-        others = z
+    table = loss_fn.proxies                                       # ArcFace/CCL: S = z ŵᵀ; else z zᵀ
+    others = z if table is None else [row / torch.sqrt(torch.sum(row * row)) for row in table.detach()]
     S = torch.tensor([[float(torch.sum(a * b)) for b in others] for a in z], dtype=torch.float64,
                      requires_grad=True)
     loss = FROM_S[name](S, labels.tolist(), **hparams)
     (G,) = torch.autograd.grad(loss, S, allow_unused=True, materialize_grads=True)
     B, K = S.shape
-    if name in PROXY_LOSSES:
+    if table is not None:
         weights = [abs(float(G[i, c])) for i in range(B) for c in range(K)]
     else:
         weights = [abs(float(G[i, j] + G[j, i])) for i in range(B) for j in range(i + 1, B)]
@@ -156,9 +153,7 @@ def make_batch(layout, dim=5, seed=0):
 
 def make_loss(name, num_classes, dim, dtype=torch.float64, **hparams):
     torch.manual_seed(0)
-    if name in PROXY_LOSSES:
-        return build_loss(name, num_classes=num_classes, embedding_dim=dim, **hparams).to(dtype)
-    return build_loss(name, **hparams).to(dtype)
+    return build_loss(name, num_classes, dim, **hparams).to(dtype)
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
@@ -174,7 +169,7 @@ def test_effective_active_ratio_matches_loop_reference(name, layout):
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
     if layout == "uneven":
         assert 0.0 < got < 1.0                       # a real spread of weights, not a corner case
-    if layout == "single_sample" and name not in PROXY_LOSSES:
+    if layout == "single_sample" and loss_fn.proxies is None:
         assert got == 0.0                            # no pair at all
 
 
@@ -220,13 +215,13 @@ def test_losses_expose_the_similarity_they_depend_on():
         out = loss_fn.compute(e, labels)
         sim = out.similarity
         assert sim is not None and sim.matrix.requires_grad, name
-        expected_shape = (len(labels), 6) if name in PROXY_LOSSES else (len(labels), len(labels))
+        table = loss_fn.proxies
+        expected_shape = (len(labels), len(labels)) if table is None else (len(labels), 6)
         if name != "npair":
             assert sim.matrix.shape == expected_shape, name
         grad_e, G = torch.autograd.grad(out.loss, [e, sim.matrix])
         z = e.detach() / e.detach().norm(dim=1, keepdim=True)
-        if name in PROXY_LOSSES:
-            table = loss_fn.weight if name == "arcface" else loss_fn.centers
+        if table is not None:
             grad_z = G @ (table.detach() / table.detach().norm(dim=1, keepdim=True))
         elif name == "npair":
             continue                                  # a block of z zᵀ: covered by the loop reference
@@ -242,7 +237,7 @@ def tracked_setup(name, B=48, F=12, D=8, K=4, effective_every=1):
 
     torch.manual_seed(0)
     head = EmbeddingHead(F, D)
-    loss_fn = build_loss(name, num_classes=K, embedding_dim=D) if name in PROXY_LOSSES else build_loss(name)
+    loss_fn = build_loss(name, num_classes=K, embedding_dim=D)
     optimizer = torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-2)
     tracker = GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every=effective_every)
     x = torch.randn(B, F, generator=torch.Generator().manual_seed(1))

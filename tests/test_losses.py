@@ -50,20 +50,13 @@ def clustered_embeddings(labels: torch.Tensor, dim: int, seed: int, dtype=torch.
 
 
 def make_loss(name: str, num_classes: int, dim: int, dtype=torch.float64, seed: int = 0, **hparams):
-    if name in PROXY_LOSSES:
-        hparams = dict(num_classes=num_classes, embedding_dim=dim, **hparams)
     torch.manual_seed(seed)
-    return build_loss(name, **hparams).to(dtype)
-
-
-def proxy_param(loss_fn):
-    """ArcFace's ``.weight`` / CCL's ``.centers`` (None for the pair-based losses)."""
-    return {"arcface": getattr(loss_fn, "weight", None), "ccl": getattr(loss_fn, "centers", None)}.get(loss_fn.name)
+    return build_loss(name, num_classes, dim, **hparams).to(dtype)
 
 
 def reference(name: str, loss_fn, embeddings, labels, **hparams):
     fn = getattr(ref, name)
-    param = proxy_param(loss_fn)
+    param = loss_fn.proxies
     return fn(embeddings, labels, param, **hparams) if param is not None else fn(embeddings, labels, **hparams)
 
 
@@ -79,7 +72,7 @@ def batch(name: str, layout: str, seed: int, clustered: float = 0.0, dim: int = 
     loss_fn = make_loss(name, num_classes, dim, seed=seed)
     if clustered:
         embeddings = clustered_embeddings(labels, dim, seed, spread=clustered)
-        param = proxy_param(loss_fn)
+        param = loss_fn.proxies
         if param is not None:                                # proxies near the class axes too
             with torch.no_grad():
                 param.copy_(torch.eye(dim, dtype=param.dtype)[torch.arange(num_classes) % dim]
@@ -100,7 +93,7 @@ CASES = [(layout, seed, 0.0) for layout in LAYOUTS for seed in (0, 1)] + [
 @pytest.mark.parametrize("layout,seed,clustered", CASES)
 def test_matches_loop_reference(name, layout, seed, clustered):
     loss_fn, embeddings, labels = batch(name, layout, seed, clustered)
-    param = proxy_param(loss_fn)
+    param = loss_fn.proxies
 
     out = loss_fn.compute(embeddings, labels)
     expected = reference(name, loss_fn, embeddings, labels)
@@ -259,7 +252,7 @@ def test_gradcheck(name):
     labels = torch.tensor([0, 1, 0, 2, 1, 0, 2])
     embeddings = random_embeddings(len(labels), 4, 5).detach().requires_grad_()
     loss_fn = make_loss(name, 3, 4)                 # DESIGN.md defaults (ArcFace s = 64 included)
-    param = proxy_param(loss_fn)
+    param = loss_fn.proxies
     inputs = (embeddings,) if param is None else (embeddings, param)
 
     def f(e, *_):
@@ -346,6 +339,31 @@ def test_proxy_losses_reject_wrong_embedding_dim_or_missing_num_classes(name):
     embeddings, labels = good_input(dim=5)
     with pytest.raises(ValueError, match="embedding_dim"):
         build_loss(name, num_classes=3, embedding_dim=4)(embeddings, labels)
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_one_constructor_shape_for_all_seven(name):
+    """build_loss(name, num_classes, embedding_dim) for every loss: proxy losses own a [K, D] table under
+    ``.proxies`` (ArcFace's ``.weight``, CCL's ``.centers``, the same Parameter); pair losses ignore both."""
+    embeddings, labels = good_input(dim=3)
+    loss_fn = build_loss(name, num_classes=int(labels.max()) + 2, embedding_dim=3)
+    assert build_loss(name, int(labels.max()) + 2, 3).extra_repr() == loss_fn.extra_repr()   # positional too
+    assert torch.isfinite(loss_fn(embeddings, labels))
+    if name in PROXY_LOSSES:
+        assert loss_fn.proxies is {"arcface": getattr(loss_fn, "weight", None),
+                                   "ccl": getattr(loss_fn, "centers", None)}[name]
+        assert loss_fn.proxies.shape == (int(labels.max()) + 2, 3)
+        assert list(loss_fn.parameters()) == [loss_fn.proxies]
+        assert build_loss(name, num_classes=4).proxies.shape == (4, 128)        # the default D stays
+    else:
+        assert loss_fn.proxies is None and not list(loss_fn.parameters())
+    with pytest.raises(AttributeError):
+        loss_fn.proxies = torch.zeros(4, 3)                                     # read-only
+    for bad in (0, -2, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+            build_loss(name, num_classes=bad, embedding_dim=3)
+        with pytest.raises(ValueError, match="embedding_dim must be a positive integer"):
+            build_loss(name, num_classes=3, embedding_dim=bad)
 
 
 def test_unknown_loss_name_lists_the_valid_ones():

@@ -12,7 +12,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from vgteach import _validation
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from vgteach.losses import LOSS_NAMES, build_loss
 from vgteach.training.head import EmbeddingHead
 from vgteach.training.sampler import MPerClassBatches
 from vgteach.training.tracking import GreedinessTracker
@@ -36,7 +36,7 @@ def setup_step(name: str, num_classes: int = 4, dim: int = 8):
     labels = torch.arange(64) % num_classes
     features = torch.randn(64, 12)
     model = EmbeddingHead(12, dim, "linear")
-    loss_fn = build_loss(name, **(dict(num_classes=num_classes, embedding_dim=dim) if name in PROXY_LOSSES else {}))
+    loss_fn = build_loss(name, num_classes=num_classes, embedding_dim=dim)
     optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=1e-3, fused=True)
     tracker = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters())
     batches = MPerClassBatches(labels, 16, 4, seed=0).epoch(1)

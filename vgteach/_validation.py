@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import numbers
 import os
 import weakref
 
@@ -102,3 +103,31 @@ def check_positive(value: float, name: str, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value}")
     return value
+
+
+def check_positive_int(value, name: str, allow_none: bool = False):
+    """Return ``int(value)`` if it is an integer >= 1 (Python or NumPy; ``bool`` is not a count), or
+    ``None`` when ``allow_none`` and ``value is None``; else ``ValueError`` naming ``name``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        expected = "a positive integer or None" if allow_none else "a positive integer"
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
+    """Proxy losses (ArcFace, CCL) own a [K, D] table: ``embeddings`` must have D = ``embedding_dim``
+    columns and every label must lie in [0, K = ``num_classes``) (the label range is a value check)."""
+    if embeddings.shape[1] != embedding_dim:
+        raise ValueError(
+            f"{owner} was built with embedding_dim={embedding_dim} but embeddings have {embeddings.shape[1]} columns"
+        )
+    if not checks_values() or not len(labels):
+        return
+    low, high = (int(v) for v in torch.aminmax(labels))
+    if low < 0 or high >= num_classes:
+        raise ValueError(
+            f"{owner} was built with num_classes={num_classes} but labels span "
+            f"[{low}, {high}]; labels must be in [0, num_classes)"
+        )

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from . import efficientnet_lite0
+from ._validation import check_positive_int
 
 BACKBONE_NAMES = ("identity", "vit_b_32", "resnet18", "resnet50", "efficientnet_lite0", "cnn")
 FROZEN_BACKBONES = ("vit_b_32", "resnet18", "resnet50", "efficientnet_lite0")
@@ -107,9 +108,8 @@ class SmallCNN(nn.Module):
 
     def __init__(self, in_channels: int = 3, width: int = 32):
         super().__init__()
-        for value, name in ((in_channels, "in_channels"), (width, "width")):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(in_channels, "in_channels")
+        check_positive_int(width, "width")
         self.in_channels, self.out_dim = in_channels, 4 * width
 
         def stage(c_in, c_out):

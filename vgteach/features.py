@@ -30,6 +30,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ._validation import check_positive_int
+
 CACHE_FORMAT_VERSION = 1
 CACHE_DIR_ENV = "VGTEACH_CACHE_DIR"
 #: default extraction batch on a CPU and on a GPU (see :func:`extract_features`)
@@ -74,8 +76,7 @@ def extract_features(module: Optional[nn.Module], dataset: Dataset, batch_size: 
     device = resolve_device(device)
     if batch_size is None:
         batch_size = GPU_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int(batch_size, "batch_size")
     if len(dataset) == 0:
         raise ValueError("dataset is empty: nothing to extract")
     if num_workers is None:

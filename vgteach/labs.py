@@ -25,7 +25,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
-from .losses import LOSS_NAMES, PROXY_LOSSES, build_loss
+from .losses import LOSS_NAMES, build_loss
 
 #: Tolerances of every comparison (float64 inputs; lenient enough for float32 constants in student code).
 RTOL, ATOL = 1e-4, 1e-6
@@ -232,13 +232,9 @@ def check_loss(fn: Callable, loss_name: str, seed: int = 0, **hparams) -> CheckR
 
 def _reference_loss(loss_name: str, case: Case, seed: int, hparams: dict):
     """The library loss for ``case`` (float64) and the extra arguments the student's function gets."""
-    if loss_name not in PROXY_LOSSES:
-        return build_loss(loss_name, **hparams).double(), ()
-    torch.manual_seed(seed)
-    reference = build_loss(loss_name, num_classes=case.num_classes, embedding_dim=case.embeddings.shape[1],
-                           **hparams).double()
-    proxies = next(reference.parameters()).detach()
-    return reference, (proxies,)
+    torch.manual_seed(seed)                                  # the proxies of ArcFace and CCL
+    reference = build_loss(loss_name, case.num_classes, case.embeddings.shape[1], **hparams).double()
+    return reference, tuple(p.detach() for p in reference.parameters())   # (proxies,); () for pair losses
 
 
 def _normalisation_hint(fn: Callable, case: Case, extra: tuple, expected: float) -> str:

@@ -12,7 +12,6 @@ and MAP@R, and why recall@1 alone hides differences between losses.
 from __future__ import annotations
 
 import math
-import numbers
 from functools import partial
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._validation import check_batch
+from ._validation import check_batch, check_positive_int
 
 # "auto" switches to faiss when N * N exceeds this (N > 20,000) and the embeddings are on the CPU.
 # Measured on 2 CPU cores, D = 128 (R = 99, as in bench/bench_retrieval.py): the torch path is as fast as
@@ -263,15 +262,12 @@ def _to_torch(x):
 
 
 def _check_ks(ks) -> tuple:
-    ok = (isinstance(ks, (tuple, list, range)) and len(ks) > 0
-          and all(isinstance(k, numbers.Integral) and not isinstance(k, bool) and k > 0 for k in ks))
-    if not ok:
-        raise ValueError(f"ks must be a non-empty sequence of positive ints, got {ks!r}")
-    return tuple(dict.fromkeys(int(k) for k in ks))             # drop repeats, keep order
+    if not isinstance(ks, (tuple, list, range)) or len(ks) == 0:
+        raise ValueError(f"ks must be a non-empty sequence of positive integers, got {ks!r}")
+    return tuple(dict.fromkeys(check_positive_int(k, f"every k in ks={ks!r}") for k in ks))   # drop repeats
 
 
 def _check_options(chunk_size, use_faiss) -> None:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    check_positive_int(chunk_size, "chunk_size")
     if not (isinstance(use_faiss, bool) or use_faiss == "auto"):
         raise ValueError(f"use_faiss must be True, False or 'auto', got {use_faiss!r}")

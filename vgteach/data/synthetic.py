@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from .._validation import check_positive_int
 from .base import VectorDataset, check_split
 
 SPLIT_SEED = 0
@@ -60,8 +61,7 @@ def make_sphere_blobs(num_classes: int = BLOBS_NUM_CLASSES, dim: int = BLOBS_DIM
     Returns ``(X [num_classes * per_class, dim] float32, y [N] int64)``, class-major order.
     """
     for value, name in ((num_classes, "num_classes"), (dim, "dim"), (per_class, "per_class")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(value, name)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     rng = np.random.default_rng(seed)

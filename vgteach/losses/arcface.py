@@ -7,32 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_positive, checks_values
+from .._validation import check_positive, check_positive_int, check_proxy_inputs
 from .base import MetricLoss, Terms, proxy_similarity, unit_rows
-
-
-def check_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
-    """Proxy losses own a [K, D] table: embeddings must have D columns and every label must lie in [0, K)
-    (the label range is a value check, see :mod:`vgteach._validation`)."""
-    if embeddings.shape[1] != embedding_dim:
-        raise ValueError(
-            f"{owner} was built with embedding_dim={embedding_dim} but embeddings have {embeddings.shape[1]} columns"
-        )
-    if not checks_values() or not len(labels):
-        return
-    low, high = (int(v) for v in torch.aminmax(labels))
-    if low < 0 or high >= num_classes:
-        raise ValueError(
-            f"{owner} was built with num_classes={num_classes} but labels span "
-            f"[{low}, {high}]; labels must be in [0, num_classes)"
-        )
-
-
-def check_num_classes(num_classes, embedding_dim) -> tuple[int, int]:
-    for name, value in (("num_classes", num_classes), ("embedding_dim", embedding_dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return num_classes, embedding_dim
 
 
 class ArcFaceLoss(MetricLoss):
@@ -60,6 +36,8 @@ class ArcFaceLoss(MetricLoss):
     ----------
     weight : nn.Parameter [K, D]
         The class proxies; optimise them with the head (the trainer collects ``loss_fn.parameters()``).
+    proxies : nn.Parameter [K, D]
+        ``weight`` under the name every loss answers (read-only; CCL's ``centers``, None for pair losses).
 
     Terms
     -----
@@ -76,12 +54,18 @@ class ArcFaceLoss(MetricLoss):
 
     def __init__(self, num_classes: int, embedding_dim: int = 128, scale: float = 64.0, margin: float = 0.5):
         super().__init__()
-        self.num_classes, self.embedding_dim = check_num_classes(num_classes, embedding_dim)
+        self.num_classes = check_positive_int(num_classes, "num_classes")
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
         self.scale = check_positive(scale, "scale")
         self.margin = check_positive(margin, "margin", allow_zero=True)
         if self.margin >= math.pi / 2:
             raise ValueError(f"margin is an angle in radians and must be < π/2, got {margin}")
         self.weight = nn.Parameter(torch.randn(num_classes, embedding_dim) / math.sqrt(embedding_dim))
+
+    @property
+    def proxies(self) -> nn.Parameter:
+        """The class proxies [K, D] (the ``weight`` parameter itself, not a copy)."""
+        return self.weight
 
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, scale={self.scale}, margin={self.margin}"

@@ -256,6 +256,12 @@ class MetricLoss(nn.Module):
 
     name: str = "base"
 
+    @property
+    def proxies(self) -> Optional[nn.Parameter]:
+        """The learnable class proxies [K, D] of a proxy loss (ArcFace's ``weight``, CCL's ``centers``);
+        ``None`` for the pair losses, which own no parameters."""
+        return None
+
     # -- public API ---------------------------------------------------------------------------------
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
         """The loss alone (what a training step needs): :meth:`compute`'s ``loss`` without the counting."""

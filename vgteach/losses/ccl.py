@@ -7,8 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_positive
-from .arcface import check_num_classes, check_proxy_inputs
+from .._validation import check_positive, check_positive_int, check_proxy_inputs
 from .base import MetricLoss, Terms, proxy_similarity, unit_rows
 
 
@@ -38,6 +37,9 @@ class CenterContrastiveLoss(MetricLoss):
     Attributes
     ----------
     centers : nn.Parameter [K, D]
+        The class centers; optimise them with the head (the trainer collects ``loss_fn.parameters()``).
+    proxies : nn.Parameter [K, D]
+        ``centers`` under the name every loss answers (read-only; ArcFace's ``weight``, None for pair losses).
 
     Terms
     -----
@@ -53,11 +55,17 @@ class CenterContrastiveLoss(MetricLoss):
     def __init__(self, num_classes: int, embedding_dim: int = 128, temperature: float = 0.1,
                  margin: float = 0.2, pull_weight: float = 1.0):
         super().__init__()
-        self.num_classes, self.embedding_dim = check_num_classes(num_classes, embedding_dim)
+        self.num_classes = check_positive_int(num_classes, "num_classes")
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
         self.temperature = check_positive(temperature, "temperature")
         self.margin = check_positive(margin, "margin", allow_zero=True)
         self.pull_weight = check_positive(pull_weight, "pull_weight", allow_zero=True)
         self.centers = nn.Parameter(torch.randn(num_classes, embedding_dim) / math.sqrt(embedding_dim))
+
+    @property
+    def proxies(self) -> nn.Parameter:
+        """The class centers [K, D] (the ``centers`` parameter itself, not a copy)."""
+        return self.centers
 
     def extra_repr(self) -> str:
         return (f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, temperature={self.temperature}, "

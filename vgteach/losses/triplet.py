@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._validation import check_positive, checks_values
+from .._validation import check_positive, check_positive_int, checks_values
 from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, pair_similarity, same_label_masks, zero_with_grad
 
 
@@ -56,9 +56,7 @@ class TripletLoss(MetricLoss):
     def __init__(self, margin: float = 0.2, chunk_size: int = 32):
         super().__init__()
         self.margin = check_positive(margin, "margin", allow_zero=True)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-        self.chunk_size = chunk_size
+        self.chunk_size = check_positive_int(chunk_size, "chunk_size")
         self._hot_widths = {}                             # batch size -> P, for the trainer's hot path
 
     def extra_repr(self) -> str:

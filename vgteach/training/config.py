@@ -19,6 +19,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Optional, Tuple, Union
 
+from .._validation import check_positive_int
+
 HEADS = ("linear", "mlp")
 #: names of evaluation schedules (``TrainConfig.eval_epochs``); see :func:`evaluation_epochs`
 EVAL_SCHEDULES = ("default",)
@@ -110,12 +112,6 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _positive_int(config, name):
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def check_config(config: TrainConfig) -> None:
     """Raise ``ValueError`` naming the first bad field (names are checked against the registries)."""
     from ..backbones import BACKBONE_NAMES
@@ -128,7 +124,7 @@ def check_config(config: TrainConfig) -> None:
         if value not in valid and not (name == "device" and isinstance(value, str) and value.startswith("cuda:")):
             raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
     for name in ("embedding_dim", "hidden_dim", "epochs", "batch_size", "m_per_class"):
-        _positive_int(config, name)
+        setattr(config, name, check_positive_int(getattr(config, name), name))     # NumPy integers -> int
     check_eval_epochs(config.eval_epochs, config.epochs)
     if config.batch_size < 2 * config.m_per_class:
         raise ValueError(f"batch_size={config.batch_size} must hold at least two classes of "
@@ -137,8 +133,7 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"lr must be a positive number, got {config.lr!r}")
     if not isinstance(config.loss_kwargs, dict):
         raise TypeError(f"loss_kwargs must be a dict, got {type(config.loss_kwargs).__name__}")
-    if config.max_per_class is not None:
-        _positive_int(config, "max_per_class")
+    config.max_per_class = check_positive_int(config.max_per_class, "max_per_class", allow_none=True)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {config.seed!r}")
 

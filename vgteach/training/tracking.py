@@ -20,6 +20,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .._validation import check_positive_int
 from ..diagnostics.gini import gini_tensor, sort_last_dim
 from ..diagnostics.greediness import GRAD_EPS
 
@@ -61,8 +62,7 @@ class GreedinessTracker:
     """
 
     def __init__(self, device, head_parameters=(), proxy_parameters=(), effective_every: int = EFFECTIVE_EVERY):
-        if isinstance(effective_every, bool) or not isinstance(effective_every, int) or effective_every < 1:
-            raise ValueError(f"effective_every must be a positive int, got {effective_every!r}")
+        check_positive_int(effective_every, "effective_every")
         self.device = torch.device(device)
         self.effective_every = effective_every
         # fixed lists, taken once: in the training loop, walking ``model.parameters()`` every step measured

@@ -28,7 +28,7 @@ from .._validation import value_checks_once
 from ..data import dataset_info, load_inputs
 from ..diagnostics import geometry_stats, variance_stats
 from ..features import resolve_device
-from ..losses import PROXY_LOSSES, LossOutput, build_loss
+from ..losses import LossOutput, build_loss
 from ..retrieval import retrieval_metrics
 from . import distributed as dist
 from .config import TrainConfig
@@ -90,11 +90,8 @@ def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
 
 
 def build_loss_for(config: TrainConfig, num_classes: int):
-    kwargs = dict(config.loss_kwargs)
-    if config.loss in PROXY_LOSSES:
-        kwargs.update(num_classes=num_classes, embedding_dim=config.embedding_dim)
-    torch.manual_seed(config.seed + 1)
-    return build_loss(config.loss, **kwargs)
+    torch.manual_seed(config.seed + 1)                  # the proxies' initialisation (ArcFace, CCL)
+    return build_loss(config.loss, num_classes, config.embedding_dim, **config.loss_kwargs)
 
 
 # -- one step -----------------------------------------------------------------------------------------------

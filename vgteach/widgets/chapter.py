@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from .. import results
+from .._validation import check_positive_int
 from ..losses import LOSS_NAMES
 from .dashboard import greediness_dashboard
 
@@ -171,8 +172,7 @@ def eval_batch(result, epoch: Optional[int] = None, per_class: int = 6) -> tuple
     """
     if not getattr(result, "embeddings", None):
         raise ValueError("this run stored no per-epoch embeddings: train it with keep_embeddings=True")
-    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"per_class must be a positive integer, got {per_class!r}")
+    check_positive_int(per_class, "per_class")
     epoch = max(result.embeddings) if epoch is None else epoch
     if epoch not in result.embeddings:
         raise ValueError(f"epoch {epoch} was not evaluated; evaluated epochs: {sorted(result.embeddings)}")

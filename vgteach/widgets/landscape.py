@@ -26,7 +26,8 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 import torch
 
-from ..losses import LOSS_NAMES, LOSSES, PROXY_LOSSES, build_loss
+from ..losses import LOSS_NAMES, LOSSES, build_loss
+from ..losses.base import unit_rows
 from ._frames import (FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure,
                       player, widgets)
 
@@ -83,16 +84,15 @@ class Forces:
     forces: np.ndarray          # [5, 2], in POINT_NAMES order
     num_terms: int
     num_active: int
+    proxies: Optional[np.ndarray] = None     # [2, 2] unit proxies of ArcFace/CCL; None for pair losses
 
 
 def make_loss(loss_name: str, hparams: Mapping[str, float], scene: CircleScene):
-    """Build ``loss_name`` with ``hparams``; proxy losses get 2 classes in 2-D, proxies at ``scene.proxies``."""
-    if loss_name not in PROXY_LOSSES:
-        return build_loss(loss_name, **hparams)
+    """Build ``loss_name`` with ``hparams``: 2 classes in 2-D, ArcFace's/CCL's proxies at ``scene.proxies``."""
     loss_fn = build_loss(loss_name, num_classes=2, embedding_dim=2, **hparams)
-    proxies = loss_fn.weight if loss_name == "arcface" else loss_fn.centers
     with torch.no_grad():
-        proxies.copy_(scene.proxy_points())
+        for proxies in loss_fn.parameters():                  # none for the pair losses
+            proxies.copy_(scene.proxy_points())
     return loss_fn
 
 
@@ -101,7 +101,8 @@ def forces(loss_fn, scene: CircleScene) -> Forces:
     embeddings = scene.points().requires_grad_(True)
     out = loss_fn.compute(embeddings, scene.labels())
     (grad,) = torch.autograd.grad(out.loss, embeddings)
-    return Forces(float(out.loss.detach()), (-grad).numpy(), int(out.num_terms), int(out.num_active))
+    proxies = None if loss_fn.proxies is None else unit_rows(loss_fn.proxies.detach()).numpy()
+    return Forces(float(out.loss.detach()), (-grad).numpy(), int(out.num_terms), int(out.num_active), proxies)
 
 
 def describe_hparams(hparams: Mapping[str, float]) -> str:
@@ -109,15 +110,15 @@ def describe_hparams(hparams: Mapping[str, float]) -> str:
 
 
 def draw_circle(ax, loss_name: str, scene: CircleScene, result: Forces, max_force: float) -> None:
-    """The points on the circle with their force arrows (and the proxies of ArcFace/CCL).
+    """The points on the circle with their force arrows (and ``result.proxies``: those of ArcFace/CCL).
 
     Arrow length is ``0.6 · sqrt(‖force‖ / max_force)``: one scale for all frames of a loss, so arrows
     visibly grow and vanish as n₁ moves, compressed so that a force ten times smaller still shows.
     """
     theta = np.linspace(0, 2 * np.pi, 181)
     ax.plot(np.cos(theta), np.sin(theta), color="0.8", lw=1)
-    if loss_name in PROXY_LOSSES:
-        for label, proxy in enumerate(scene.proxy_points().numpy()):
+    if result.proxies is not None:
+        for label, proxy in enumerate(result.proxies):
             ax.scatter(*proxy, marker="s", s=70, facecolors="none", lw=1.5,
                        edgecolors=POINT_COLORS[0 if label == 0 else SWEPT])
             ax.annotate(f"class {label}", proxy * 1.2, ha="center", va="center", fontsize=7)
