@@ -73,13 +73,34 @@ def test_check_statement_backs_or_contradicts_by_rank():
     assert results.check_statement(reference, top, "intra", "high", "it keeps variance").startswith("Our reference runs back")
     against = results.check_statement(reference, bottom, "intra", "high", "it keeps variance")
     assert against.startswith("Our reference runs do not show that it keeps variance")
-    assert top in against and reference.meta["config"]["backbone"] in against
+    assert top in against and reference.meta["config"]["backbone"] not in against
     assert results.check_statement(reference, bottom, "intra", "low", "it compacts").startswith("Our reference runs back")
     assert "no `not_a_column` yet" in results.check_statement(reference, top, "not_a_column", "high", "x")
     with pytest.raises(ValueError, match="expect"):
         results.check_statement(reference, top, "intra", "up", "x")
+    both = results.check_statements(reference, bottom, [("intra", "high", "a"), ("intra", "low", "b")], "L")
+    assert both.count("setting may be why") == 1 and reference.meta["config"]["backbone"] in both
+    assert "setting may be why" not in results.check_statements(reference, bottom, [("intra", "low", "b")])
 
 
 def test_ordinal():
     assert [results.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == \
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+
+
+def test_findings_has_a_sentence_per_claim_from_the_verdict_table():
+    from vgteach.reproduction import score_claims
+
+    scores = score_claims(results.load("cifar10").summary)
+    text = results.findings(scores, "CIFAR-10")
+    bullets = [line for line in text.splitlines() if line.startswith("- **")]
+    assert len(bullets) == len(scores)
+    for bullet, (_, row) in zip(bullets, scores.iterrows()):
+        assert bullet.startswith(f"- **{row['verdict']}** — “{row['claim']}”") and row["measurement"] in bullet
+    for verdict, count in scores["verdict"].value_counts().items():
+        assert f"{count} {verdict}" in text.splitlines()[0]
+    whole = "it is reproduced here" in text
+    assert whole == (scores["verdict"][scores["measurement"].str.split(":").str[0].isin(
+        results.GRANULARITY + results.EFFICIENCY)] == "reproduced").all()
+    with pytest.raises(TypeError):
+        results.findings(results.load("cifar10").summary, "x")

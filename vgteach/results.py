@@ -197,9 +197,17 @@ def check_statement(reference: ReferenceResults, loss: str, column: str, expect:
         return f"Our reference runs back this: {where}."
     extreme = row["best"] if expect == "high" else row["worst"]
     side = "largest" if expect == "high" else "smallest"
-    return (f"Our reference runs do not show that {statement}: {where}, and {extreme} has the {side}. "
-            f"The paper's setting differs — {setting(reference)} — so the mechanism may be real and still "
-            f"not decide the ranking here.")
+    return f"Our reference runs do not show that {statement}: {where}, and {extreme} has the {side}."
+
+
+def check_statements(reference: ReferenceResults, loss: str, checks, label: Optional[str] = None) -> str:
+    """:func:`check_statement` for each ``(column, expect, statement)`` of ``checks``, joined; when one is not
+    backed, one closing sentence says how our setting differs from the paper's (:func:`setting`)."""
+    sentences = [check_statement(reference, loss, *check, label=label) for check in checks]
+    if any(sentence.startswith("Our reference runs do not show") for sentence in sentences):
+        sentences.append(f"Where our runs differ from the paper, the setting may be why: {setting(reference)}; "
+                         "a mechanism can be real and still not decide the ranking here.")
+    return " ".join(sentences)
 
 
 def glue(name: str, value, display: bool = False):
@@ -220,3 +228,73 @@ def glue(name: str, value, display: bool = False):
         show(value)
         return None
     return myst_glue(name, value, display=display)
+
+
+# -- "What we found", from vgteach.reproduction.score_claims -----------------------------------------------
+#: the columns of the paper's trade-off: granularity (kept structure) and efficiency (speed) claims
+GRANULARITY = ("intra", "within_class_rank")
+EFFICIENCY = ("compaction_epoch", "convergence_epoch", "map_convergence_epoch")
+
+
+def claim_sentence(row) -> str:
+    """One Markdown bullet for one row of :func:`vgteach.reproduction.score_claims`: verdict, claim, numbers,
+    and the evidence that decided it."""
+    numbers = f": {row['a']} vs {row['b']}" if row["a"] != "" else ""
+    evidence = str(row["evidence"])
+    return (f"- **{row['verdict']}** — “{row['claim']}” (`{row['measurement']}`{numbers}). "
+            f"{evidence[:1].upper()}{evidence[1:]}.")
+
+
+def findings(scores: pd.DataFrame, label: str) -> str:
+    """Markdown "What we found" for one study, generated from ``score_claims``'s table (one row per claim).
+
+    A count of the verdicts, a bullet per claim (:func:`claim_sentence`), and the trade-off read as the
+    conjunction of its granularity (:data:`GRANULARITY`) and efficiency (:data:`EFFICIENCY`) claims.
+    """
+    if not isinstance(scores, pd.DataFrame) or not {"claim", "measurement", "verdict", "evidence"} <= set(scores):
+        raise TypeError("scores must be the DataFrame of vgteach.reproduction.score_claims")
+    counts = scores["verdict"].value_counts()
+    tally = ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
+    lines = [f"On **{label}**, {len(scores)} claims: {tally}.", ""]
+    lines += [claim_sentence(row) for _, row in scores.iterrows()]
+    column = scores["measurement"].str.split(":").str[0]
+    parts = scores[column.isin(GRANULARITY + EFFICIENCY)]
+    if len(parts):
+        held = (parts["verdict"] == "reproduced").all()
+        verdicts = "; ".join(f"`{c}` {v}" for c, v in zip(column[parts.index], parts["verdict"]))
+        lines += ["", f"The efficiency–granularity trade-off holds only if all of its parts do ({verdicts}): "
+                      f"{'it is reproduced here' if held else 'on these runs it is not reproduced as a whole'}."]
+    return "\n".join(lines)
+
+
+# -- what a curve does ---------------------------------------------------------------------------------------
+def curve(reference: ReferenceResults, loss: str, column: str) -> pd.Series:
+    """Mean over seeds of ``column`` for ``loss``, per evaluated epoch (epochs without a value dropped)."""
+    history = reference.history
+    if loss not in set(history["loss"]):
+        raise ValueError(f"loss {loss!r} is not in the results; valid: {sorted(set(history['loss']))}")
+    if column not in history.columns:
+        raise ValueError(f"the history has no column {column!r}")
+    return history[history["loss"] == loss].groupby("epoch")[column].mean().dropna()
+
+
+def trend_sentence(reference: ReferenceResults, loss: str, column: str, label: Optional[str] = None,
+                   settled: float = 0.1) -> str:
+    """A Markdown sentence on where ``column`` goes for ``loss``: untrained, mid-training and final values,
+    and whether the second half still moves it (more than ``settled`` of the whole change), in which way."""
+    values = curve(reference, loss, column)
+    label = label or loss
+    if len(values) < 3:
+        return f"The reference runs evaluated `{column}` too rarely for {label} to say where it goes."
+    first, last = values.index[0], values.index[-1]
+    middle = values.index[values.index >= (first + last) / 2][0]
+    start, mid, end = values[first], values[middle], values[last]
+    total, late = end - start, end - mid
+    if abs(late) <= settled * abs(total):
+        verdict = "it has levelled off by mid-training"
+    elif late * total > 0:
+        verdict = f"it is still {'falling' if late < 0 else 'rising'} in the second half"
+    else:
+        verdict = f"it turns back in the second half ({'rising' if late > 0 else 'falling'} again)"
+    return (f"In our reference runs {label}'s `{column}` goes from {start:.3f} (untrained head) to {mid:.3f} at "
+            f"epoch {middle} and {end:.3f} at epoch {last}: {verdict}.")
