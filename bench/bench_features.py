@@ -2,7 +2,7 @@
 
 Runs each backbone of :data:`vgteach.backbones.BACKBONE_NAMES` over the same sample of CIFAR-10 test
 images (the real JPEGs when ``--root`` holds them, else random 32x32 images), through the same path as
-:func:`vgteach.data.load_inputs` (dataset transform + :func:`vgteach.features.extract_features`, no cache).
+:func:`vgteach.inputs.load_inputs` (dataset transform + :func:`vgteach.features.extract_features`, no cache).
 Backbones whose weights are not installed are listed as skipped (``--random-weights`` times them with
 random weights instead: the speed is the same). ``identity`` measures decoding and
 tensor conversion alone; ``cnn`` is an untrained SmallCNN forward pass (end-to-end training does this
@@ -29,7 +29,8 @@ from torch.utils.data import Dataset
 
 from vgteach.backbones import BACKBONE_NAMES, build_backbone
 from vgteach.data import get_dataset
-from vgteach.features import extract_features, resolve_device
+from vgteach.device import resolve_device
+from vgteach.features import extract_features
 
 
 class RandomImages(Dataset):

@@ -4,7 +4,7 @@
                                             [--test-per-class 300] [--dim 128]
 
 1. Frozen ImageNet EfficientNet-Lite0 features (1280-d) of all 50,000 training and 10,000 test JPEGs of
-   ``DATA_ROOT/cifar10`` (extracted once through :func:`vgteach.data.load_inputs` and cached on disk).
+   ``DATA_ROOT/cifar10`` (extracted once through :func:`vgteach.inputs.load_inputs` and cached on disk).
 2. PCA fit on all 50,000 training features (scikit-learn, full SVD: deterministic), ``--dim`` components.
 3. A class-balanced subset: the first ``--train-per-class`` / ``--test-per-class`` images of every class in
    ImageFolder order (file names are in CIFAR's own, unsorted order), projected and stored as float16.
@@ -30,9 +30,8 @@ import sklearn
 import torch
 from sklearn.decomposition import PCA
 
-from vgteach.data import load_inputs
 from vgteach.data.cifar10_features import DIM, PATH
-from vgteach.data.inputs import first_per_class
+from vgteach.inputs import first_per_class, load_inputs
 from vgteach.retrieval import retrieval_metrics
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vgteach.data import DATASET_NAMES, MissingDataError, dataset_info, get_dataset, load_inputs
+from vgteach.data import DATASET_NAMES, MissingDataError, dataset_info, get_dataset
+from vgteach.inputs import first_per_class, load_inputs
 from vgteach.data import cifar10 as cifar_module
 from vgteach.data.base import remap_labels
 from vgteach.data.synthetic import make_sphere_blobs
@@ -396,8 +397,6 @@ def test_cars_download_is_refused_with_reason(tmp_path):
 
 
 def test_max_per_class_keeps_the_first_samples_of_each_class():
-    from vgteach.data.inputs import first_per_class
-
     assert first_per_class([0, 1, 0, 2, 0, 1, 1], 2) == [0, 1, 2, 3, 5]
     assert first_per_class([0, 1], None) is None
     with pytest.raises(ValueError, match="max_per_class"):

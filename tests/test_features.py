@@ -16,10 +16,11 @@ from torch.utils.data import TensorDataset
 from vgteach import backbones
 from vgteach import efficientnet_lite0
 from vgteach.backbones import BACKBONE_NAMES, FROZEN_BACKBONES, FrozenBackbone, SmallCNN, build_backbone
+from vgteach.device import resolve_device
 from vgteach.efficientnet_lite0 import EfficientNetLite0, SamePadConv2d, fold_batch_norms
-from vgteach.data import inputs as inputs_module
-from vgteach.data import load_inputs
-from vgteach.features import FeatureCache, extract_features, resolve_device
+from vgteach.features import FeatureCache, extract_features
+from vgteach import inputs as inputs_module
+from vgteach.inputs import load_inputs
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from vgteach.data import get_dataset, load_inputs
+from vgteach.data import get_dataset
+from vgteach.inputs import load_inputs
 from vgteach.data import cifar10_features as shipped
 from vgteach.retrieval import retrieval_metrics
 

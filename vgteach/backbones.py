@@ -136,7 +136,7 @@ class SmallCNN(nn.Module):
 def cnn_transform(in_channels: int = 3):
     """PIL image -> float tensor in ``[-1, 1]``: ``(x / 255 - 0.5) / 0.5`` per channel.
 
-    The same normalisation :func:`vgteach.data.load_inputs` applies to the ``"cnn"`` pixel tensors.
+    The same normalisation :func:`vgteach.inputs.load_inputs` applies to the ``"cnn"`` pixel tensors.
     """
     from torchvision import transforms
 

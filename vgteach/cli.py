@@ -184,7 +184,7 @@ def out_folder_problem(out: str):
 def study_command(args) -> int:
     from .training import run_study
     from .training import distributed as dist
-    from .features import resolve_device
+    from .device import resolve_device
 
     if args.device == "cuda":
         import torch

@@ -12,16 +12,14 @@ Cache file format — one ``torch.save`` file per entry holding only tensors, st
 loaded with ``torch.load(..., weights_only=True)``, which refuses arbitrary pickled objects. The file name
 carries a hash of the canonical (sorted-key JSON) description; ``meta`` repeats the description, so a
 file whose metadata disagrees with the request, whose checksum (sha256 of the feature and label bytes)
-fails, or that does not load at all is reported with a warning and rebuilt. Writes go to a temporary file
-in the same folder and are moved in place with ``os.replace`` (atomic: a reader sees the old file or the
-new one, never half of one).
+fails, or that does not load at all is reported with a warning and rebuilt. Writes are atomic
+(:func:`vgteach.io.atomic_torch_save`: a reader sees the old file or the new one, never half of one).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Optional
@@ -31,21 +29,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ._validation import check_positive_int
+from .device import resolve_device
+from .io import atomic_torch_save
 
 CACHE_FORMAT_VERSION = 1
 CACHE_DIR_ENV = "VGTEACH_CACHE_DIR"
 #: default extraction batch on a CPU and on a GPU (see :func:`extract_features`)
 CPU_BATCH_SIZE, GPU_BATCH_SIZE = 32, 256
-
-
-def resolve_device(device="auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else goes through ``torch.device``."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from error
 
 
 def default_cache_dir(cache_dir=None) -> Path:
@@ -129,7 +119,7 @@ class FeatureCache:
     cache_dir : str or Path
         Folder for the cache files (created when first written).
 
-    The description is any JSON-serialisable dict; :func:`vgteach.data.load_inputs` uses
+    The description is any JSON-serialisable dict; :func:`vgteach.inputs.load_inputs` uses
     ``{"dataset", "split", "backbone", "weights", "transform", "source", "num_samples"}``. Its sha256 is
     the key. ``dataset``, ``split`` and ``backbone`` also appear in the file name to make the folder
     readable.
@@ -183,16 +173,7 @@ class FeatureCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"description": _canonical(description), "format_version": CACHE_FORMAT_VERSION,
                 "sha256": _sha256(features, labels), "shape": list(features.shape), "dtype": str(features.dtype)}
-        handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as tmp:
-                torch.save({"features": features, "labels": labels, "meta": meta}, tmp)
-            os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; a shared cache must be readable by others
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_torch_save({"features": features, "labels": labels, "meta": meta}, path)
 
     def get_or_compute(self, description: dict, compute: Callable[[], tuple], expected_labels=None):
         """Return the cached ``(features, labels)`` or call ``compute()``, save its result and return it."""

@@ -1,15 +1,16 @@
-"""Datasets of the study (DESIGN.md §4): a registry, one module per dataset family, and ``load_inputs``.
+"""Datasets of the study (DESIGN.md §4): a registry and one module per dataset family.
 
-    from vgteach.data import DATASET_NAMES, get_dataset, load_inputs, dataset_info
-    X, y = load_inputs("digits", "train")                       # [1257, 64] float32, [1257] long
-    X, y = load_inputs("cifar10", "test", backbone="vit_b_32", root="data")   # cached frozen features
+    from vgteach.data import DATASET_NAMES, get_dataset, dataset_info
+    dataset = get_dataset("cifar10", "test", root="data")      # images and ``targets``
+
+The data layer knows nothing of networks: :func:`vgteach.inputs.load_inputs`, one level up, puts a dataset
+through a backbone and the feature cache.
 
 Modules: :mod:`~vgteach.data.synthetic` (digits, blobs), :mod:`~vgteach.data.cifar10`,
 :mod:`~vgteach.data.fashion_mnist`, :mod:`~vgteach.data.tiny_imagenet`, :mod:`~vgteach.data.cub200`,
-:mod:`~vgteach.data.cars196`; :mod:`~vgteach.data.registry` and :mod:`~vgteach.data.inputs` tie them together.
+:mod:`~vgteach.data.cars196`; :mod:`~vgteach.data.registry` ties them together.
 """
 from .base import SPLITS, MissingDataError
-from .inputs import load_inputs
 from .registry import DATASET_NAMES, dataset_info, get_dataset
 
-__all__ = ["DATASET_NAMES", "SPLITS", "MissingDataError", "dataset_info", "get_dataset", "load_inputs"]
+__all__ = ["DATASET_NAMES", "SPLITS", "MissingDataError", "dataset_info", "get_dataset"]

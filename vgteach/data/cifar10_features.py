@@ -5,7 +5,7 @@ EfficientNet-Lite0 features (1280-d, :mod:`vgteach.efficientnet_lite0`) of a cla
 real CIFAR-10 images, compressed by PCA to :data:`DIM` dimensions and stored as float16 — a few MB, no
 download, no torchvision, loaded like any dataset::
 
-    X, y = load_inputs("cifar10-features", "train")      # [N, 128] float32, [N] long
+    X, y = vgteach.inputs.load_inputs("cifar10-features", "train")      # [N, 128] float32, [N] long
 
 It is the paper's protocol in miniature (frozen backbone, cached features, a head trained on top): the
 untrained head retrieves far worse than a trained one, so a chapter's live training has something to show,

@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .study import REPORT_COLUMNS, atomic_write_text, run_folder
+from ..io import atomic_write_text, run_folder
+
+#: the columns of the report's main table (summary_by_loss.csv holds every metric)
+REPORT_COLUMNS = ("recall@1", "map@r", "nmi", "intra", "inter", "ratio", "centroid_dist_cv", "active_ratio",
+                  "grad_norm_mean", "grad_gini", "convergence_epoch", "map_convergence_epoch", "compaction_epoch",
+                  "intra_change")
 
 
 def new_figure(rows: int, cols: int, figsize, **kwargs):

@@ -33,34 +33,15 @@ import pandas as pd
 import torch
 
 from ..diagnostics import per_sample_grad_norms
+from ..io import atomic_savez, atomic_write_csv, atomic_write_text, run_folder
 from ..losses import LOSS_NAMES
 from . import distributed as dist
 from .config import TrainConfig, make_config
-from .trainer import TrainResult, load_split, train
+from .report import write_report
+from .sampler import MPerClassBatches
+from .trainer import TrainResult, embed, load_split, train
 
-#: the columns of the report's main table (summary_by_loss.csv holds every metric)
-REPORT_COLUMNS = ("recall@1", "map@r", "nmi", "intra", "inter", "ratio", "centroid_dist_cv", "active_ratio",
-                  "grad_norm_mean", "grad_gini", "convergence_epoch", "map_convergence_epoch", "compaction_epoch",
-                  "intra_change")
 PROJECTION_POINTS = 1000
-
-
-# -- atomic files -------------------------------------------------------------------------------------------
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def atomic_write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Six significant digits: far below any difference the study can resolve, and half the file size."""
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))
-
-
-def atomic_savez(path: Path, **arrays) -> None:
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
 
 
 # -- one run's artefacts ------------------------------------------------------------------------------------
@@ -76,9 +57,6 @@ def projection_2d(z: torch.Tensor, labels: torch.Tensor, seed: int, points: int 
 
 def final_artefacts(result: TrainResult, data, device) -> dict:
     """Per-sample gradient norms on one training batch and a 2-D projection of the final embeddings."""
-    from .sampler import MPerClassBatches
-    from .trainer import embed
-
     x_train, y_train, x_eval, y_eval = data
     cfg = result.config
     batch = MPerClassBatches(y_train, cfg.batch_size, cfg.m_per_class, seed=cfg.seed).epoch(cfg.epochs + 1)[0]
@@ -89,10 +67,6 @@ def final_artefacts(result: TrainResult, data, device) -> dict:
     z_eval = embed(model, x_eval, device, amp).cpu()
     projection, proj_labels = projection_2d(z_eval, y_eval.cpu(), cfg.seed)
     return {"grad_norms": norms, "projection": projection, "projection_labels": proj_labels}
-
-
-def run_folder(out: Path, loss: str, seed: int) -> Path:
-    return out / "runs" / f"{loss}-seed{seed}"
 
 
 def run_one(config: TrainConfig, out: Path, data, resume: bool, progress: bool):
@@ -174,8 +148,6 @@ def run_study(dataset: str = "cifar10-features", losses: Iterable[str] = LOSS_NA
     meta = study_metadata(base, losses, seeds, profile, time.perf_counter() - tic)
     atomic_write_text(out / "study.json", json.dumps(meta, indent=1))
     if figures:
-        from .report import write_report
-
         write_report(out, history, summary, by_loss, meta)
     return summary
 

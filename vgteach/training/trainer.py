@@ -25,9 +25,11 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validation import value_checks_once
-from ..data import dataset_info, load_inputs
+from ..data import dataset_info
+from ..device import resolve_device
 from ..diagnostics import geometry_stats, variance_stats
-from ..features import resolve_device
+from ..inputs import load_inputs
+from ..io import atomic_torch_save
 from ..losses import LossOutput, build_loss
 from ..retrieval import retrieval_metrics
 from . import distributed as dist
@@ -278,12 +280,6 @@ def summarize(history: pd.DataFrame, wall_time: float) -> dict:
 
 
 # -- checkpoints --------------------------------------------------------------------------------------------
-def atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def save_checkpoint(path: Path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save({
