@@ -74,15 +74,11 @@ def build_pml(name: str, num_classes: int):
 
 
 def dense_triplet(embeddings, labels, margin: float = 0.2):
-    """Batch-all triplet loss the direct way: the whole [B, B, B] tensor of d²_ap − d²_an + α."""
-    z = torch.nn.functional.normalize(embeddings, dim=1)
-    d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
-    same = labels[:, None] == labels[None, :]
-    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
-    valid = pos[:, :, None] & ~same[:, None, :]
-    losses = (d2[:, :, None] - d2[:, None, :] + margin).clamp_min(0.0) * valid
-    active = losses > 0
-    return losses.sum() / active.sum().clamp_min(1)
+    """Batch-all triplet loss the direct way, the whole [B, B, B] tensor of d²_ap − d²_an + α: the
+    package's reference equation, :func:`vgteach.losses.triplet.batch_all_triplet_loss`."""
+    from vgteach.losses.triplet import batch_all_triplet_loss
+
+    return batch_all_triplet_loss(torch.nn.functional.normalize(embeddings, dim=1), labels, margin)
 
 
 def build(impl: str, name: str, num_classes: int):

@@ -11,6 +11,8 @@ from torch import nn
 
 import reference_losses as ref
 from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, Terms, build_loss
+from vgteach.losses.base import l2_normalize
+from vgteach.losses.triplet import batch_all_triplet_loss
 
 TIGHT = dict(rtol=1e-10, atol=1e-10)
 
@@ -199,6 +201,30 @@ def test_triplet_chunk_size_does_not_change_the_result(chunk_size):
     torch.testing.assert_close(out.loss, base.loss, **TIGHT)
     assert int(out.num_terms) == int(base.num_terms) and int(out.num_active) == int(base.num_active)
     torch.testing.assert_close(grads(out.loss, [embeddings])[0], grads(base.loss, [embeddings])[0], **TIGHT)
+
+
+@pytest.mark.parametrize("margin", [0.2, 1.5])
+@pytest.mark.parametrize("layout", [*LAYOUTS, "separated", "random40"])
+def test_triplet_compute_equals_the_dense_equation(layout, margin):
+    """TripletLoss's chunked compute (chunk_size=1: many chunks) = the dense [B, B, B] batch-all equation,
+    value and gradient, float64; 'separated' classes leave no active triplet at margin 0.2."""
+    if layout == "separated":
+        labels = torch.tensor([0, 0, 1, 1, 2, 2, 3])
+        embeddings = clustered_embeddings(labels, 6, 0, spread=0.01)
+    elif layout == "random40":
+        labels = torch.randint(0, 6, (40,), generator=torch.Generator().manual_seed(1))
+        embeddings = random_embeddings(40, 8, 1)
+    else:
+        labels = make_labels(layout, 0)
+        embeddings = random_embeddings(len(labels), 6, 0)
+    out = build_loss("triplet", margin=margin, chunk_size=1).compute(embeddings, labels)
+    dense = batch_all_triplet_loss(l2_normalize(embeddings), labels, margin)
+    torch.testing.assert_close(out.loss, dense, **TIGHT)
+    torch.testing.assert_close(grads(out.loss, [embeddings])[0], grads(dense, [embeddings])[0], **TIGHT)
+    if layout == "separated" and margin == 0.2:
+        assert int(out.num_active) == 0 and float(dense.detach()) == 0.0 and dense.requires_grad
+    if layout == "random40":
+        assert 0 < int(out.num_active) < int(out.num_terms)          # a real mix of active and inactive
 
 
 # -- 2. parity with pytorch-metric-learning (DESIGN.md §2's five twins) ---------------------------------

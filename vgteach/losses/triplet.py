@@ -1,11 +1,47 @@
-"""Triplet loss, batch-all (Schroff, Kalenichenko & Philbin, FaceNet, CVPR 2015)."""
+"""Triplet loss, batch-all (Schroff, Kalenichenko & Philbin, FaceNet, CVPR 2015).
+
+:func:`batch_all_triplet_loss` is the equation as the chapter writes it, one dense [B, B, B] tensor of
+triplets. :class:`TripletLoss` computes the same value and the same gradient chunk by chunk, in O(B²·chunk)
+memory (at the paper's B = 512 the cube would hold 134 M entries); a test holds the two equal.
+"""
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
 from .._validation import check_positive, check_positive_int, checks_values
-from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, pair_similarity, same_label_masks, zero_with_grad
+from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, pair_similarity, same_label_masks
+
+
+def batch_all_triplet_loss(z: Tensor, labels: Tensor, margin: float = 0.2) -> Tensor:
+    r"""The batch-all triplet loss as written, on unit-norm rows ``z`` [B, D] — the reference.
+
+    .. math::
+        \ell_{apn} = [\,d_{ap}^2 - d_{an}^2 + \alpha\,]_+ \ \text{ for } y_a = y_p,\ a \ne p,\ y_n \ne y_a,
+        \qquad L = \frac{\sum \ell_{apn}}{\#\{\ell_{apn} > 0\}} \quad (0 \text{ when no triplet is active})
+
+    Parameters
+    ----------
+    z : Tensor [B, D]
+        Unit-norm embeddings (``l2_normalize`` first: d² = 2 − 2 z·z' holds on the sphere only).
+    labels : Tensor [B]
+    margin : float, default 0.2
+        α, in squared-distance units.
+
+    Returns
+    -------
+    Tensor
+        0-dim; ``0`` with a gradient path when no triplet is active.
+
+    Dense: it holds the whole [B, B, B] cube of triplets (134 M entries at B = 512). :class:`TripletLoss`
+    computes the same value and gradient in O(B²·chunk) memory.
+    """
+    d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)                      # d²_ij = ‖z_i − z_j‖² on the sphere
+    same = labels[:, None] == labels[None, :]
+    positive = same & ~torch.eye(len(labels), dtype=torch.bool, device=z.device)
+    valid = positive[:, :, None] & ~same[:, None, :]               # [a, p, n]
+    ell = (d2[:, :, None] - d2[:, None, :] + margin).clamp_min(0.0) * valid
+    return ell.sum() / (ell > 0).sum().clamp_min(1)
 
 
 class TripletLoss(MetricLoss):
@@ -16,7 +52,8 @@ class TripletLoss(MetricLoss):
         L = \frac{1}{|A|}\sum_{(a,p,n)\in A} \ell_{apn}, \quad A = \{\ell_{apn} > 0\}
 
     over every valid triplet (``y_a = y_p``, ``a ≠ p``, ``y_n ≠ y_a``); ``L = 0`` when no triplet is active.
-    ``d² = 2 − 2 z·z'`` on the unit sphere.
+    ``d² = 2 − 2 z·z'`` on the unit sphere. :meth:`compute` gives the value and the gradient of
+    :func:`batch_all_triplet_loss` (the dense equation) in O(B²·chunk) memory instead of O(B³).
 
     Parameters
     ----------
@@ -146,7 +183,3 @@ class TripletLoss(MetricLoss):
             valid = valid_pos[rows, :, None] & neg[rows, None, :]
             chunks.append(self._violations(d_ap[rows], d_an[rows])[valid].clamp_min(0.0))
         return Terms(torch.cat(chunks) if chunks else d2.new_zeros(0), hinge=True, similarity=sim)
-
-    def _reduce(self, terms: Terms, z: Tensor) -> Tensor:
-        active = terms.values[terms.values > 0]
-        return active.mean() if active.numel() else zero_with_grad(z)
