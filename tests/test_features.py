@@ -285,7 +285,7 @@ def test_save_rejects_mismatched_rows(tmp_path):
 # --------------------------------------------------------------------------------------------------
 # load_inputs with a frozen backbone (tiny stand-in network, real pipeline and cache)
 # --------------------------------------------------------------------------------------------------
-def tiny_backbone(name, pretrained=True, in_channels=3):
+def tiny_backbone(name, pretrained=True, in_channels=3, download=False):
     from torchvision import transforms
 
     torch.manual_seed(0)
