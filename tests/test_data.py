@@ -47,7 +47,8 @@ def assert_labels_match_pixels(dataset, original_of_label):
 # registry, digits, blobs
 # --------------------------------------------------------------------------------------------------
 def test_registry_names_and_info():
-    assert DATASET_NAMES == ("digits", "blobs", "cifar10", "fashion-mnist", "tiny-imagenet", "cub200", "cars196")
+    assert DATASET_NAMES == ("digits", "cifar10-features", "blobs", "cifar10", "fashion-mnist", "tiny-imagenet", "cub200",
+                             "cars196")
     for name in DATASET_NAMES:
         info = dataset_info(name)
         assert info["name"] == name and set(info["num_classes"]) == {"train", "test"}
