@@ -11,6 +11,7 @@ out=...)``. Wall time is that call's; peak memory is the process's resident-set 
 (``VmHWM``: imports, the inputs and every temporary included) and, separately, its rise during the call
 (:func:`peak_memory.peak_growth`). The per-stage times come from ``metrics.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,14 @@ def child(spec: dict) -> dict:
 
     growth = peak_growth(work)
     metrics = result["metrics"]
-    return {"wall_s": result["wall_s"], "peak_total_mb": status_kb("VmHWM") / 1024, "peak_growth_mb": growth["peak_mb"],
-            "timings_s": metrics["timings_s"], "recall@1": metrics["retrieval"]["recall@1"],
-            "sample_size": metrics["sample_size"]}
+    return {
+        "wall_s": result["wall_s"],
+        "peak_total_mb": status_kb("VmHWM") / 1024,
+        "peak_growth_mb": growth["peak_mb"],
+        "timings_s": metrics["timings_s"],
+        "recall@1": metrics["retrieval"]["recall@1"],
+        "sample_size": metrics["sample_size"],
+    }
 
 
 def main() -> None:
@@ -70,18 +76,30 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         embeddings, labels = make_inputs(folder, args.n, args.dim, args.classes)
-        spec = {"embeddings": embeddings, "labels": labels, "out": os.path.join(folder, "report"),
-                "threads": args.threads}
+        spec = {
+            "embeddings": embeddings,
+            "labels": labels,
+            "out": os.path.join(folder, "report"),
+            "threads": args.threads,
+        }
         result = run_child(os.path.abspath(__file__), spec)
     if "error" in result:
         sys.exit(f"diagnose failed: {result['error']}")
-    print(f"N = {args.n:,}, D = {args.dim}, {args.classes:,} classes, {args.threads} threads "
-          f"(geometry and NMI on a sample of {result['sample_size']:,}; R@1 {result['recall@1']:.3f})\n")
-    print("| wall time (s) | peak memory, whole process (MB) | rise during the call (MB) | "
-          + " | ".join(result["timings_s"]) + " |")
+    print(
+        f"N = {args.n:,}, D = {args.dim}, {args.classes:,} classes, {args.threads} threads "
+        f"(geometry and NMI on a sample of {result['sample_size']:,}; R@1 {result['recall@1']:.3f})\n"
+    )
+    print(
+        "| wall time (s) | peak memory, whole process (MB) | rise during the call (MB) | "
+        + " | ".join(result["timings_s"])
+        + " |"
+    )
     print("|---" * (3 + len(result["timings_s"])) + "|")
-    print(f"| {result['wall_s']:.1f} | {result['peak_total_mb']:.0f} | {result['peak_growth_mb']:.0f} | "
-          + " | ".join(f"{t:.1f}" for t in result["timings_s"].values()) + " |")
+    print(
+        f"| {result['wall_s']:.1f} | {result['peak_total_mb']:.0f} | {result['peak_growth_mb']:.0f} | "
+        + " | ".join(f"{t:.1f}" for t in result["timings_s"].values())
+        + " |"
+    )
 
 
 if __name__ == "__main__":

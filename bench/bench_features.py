@@ -16,6 +16,7 @@ float32 matmul), i.e. the images/s if every convolution ran at matrix-multiply s
 
     python bench/bench_features.py [--images 256] [--batch-size auto] [--device auto] [--root ../shared/data] [--random-weights]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,11 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--backbones", nargs="*", default=list(BACKBONE_NAMES))
-    parser.add_argument("--random-weights", action="store_true",
-                        help="time backbones whose weights are missing with random weights (same speed)")
+    parser.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="time backbones whose weights are missing with random weights (same speed)",
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     torch.manual_seed(0)
@@ -101,11 +105,17 @@ def main():
         if name == "efficientnet_lite0" and not args.no_reference:
             reference, reference_transform = lite0_reference(module)
             reference_set, _ = sample(args.root, args.images, reference_transform)
-            rows.append(("efficientnet_lite0, reference (BN unfolded, float transform, batch 256)",
-                         *timed(reference, reference_set, 256, device)))
+            rows.append(
+                (
+                    "efficientnet_lite0, reference (BN unfolded, float transform, batch 256)",
+                    *timed(reference, reference_set, 256, device),
+                )
+            )
             lite0_rates = rows[-2][-1], rows[-1][-1]
-    print(f"Feature extraction on {device} ({torch.get_num_threads()} threads), {args.images} images from {source}, "
-          f"batch {args.batch_size or 'auto'}\n")
+    print(
+        f"Feature extraction on {device} ({torch.get_num_threads()} threads), {args.images} images from {source}, "
+        f"batch {args.batch_size or 'auto'}\n"
+    )
     slowest = min((row[4] for row in rows), default=1.0)
     print("| backbone | images | feature shape | seconds | images/s | x slowest |")
     print("|---|---:|---|---:|---:|---:|")
@@ -116,15 +126,18 @@ def main():
     if "lite0_rates" in locals():
         ours, before = lite0_rates
         gflop, gemm = lite0_gflop_per_image(), gemm_gflops(device)
-        print(f"\nEfficientNet-Lite0: {ours:.1f} images/s vs reference {before:.1f} ({ours / before:.2f}x). "
-              f"FLOP limit: {gflop:.2f} GFLOP/image at the measured GEMM rate {gemm:.0f} GFLOP/s = "
-              f"{gemm / gflop:.0f} images/s; we reach {ours * gflop:.0f} GFLOP/s ({ours * gflop / gemm:.0%} of it).")
+        print(
+            f"\nEfficientNet-Lite0: {ours:.1f} images/s vs reference {before:.1f} ({ours / before:.2f}x). "
+            f"FLOP limit: {gflop:.2f} GFLOP/image at the measured GEMM rate {gemm:.0f} GFLOP/s = "
+            f"{gemm / gflop:.0f} images/s; we reach {ours * gflop:.0f} GFLOP/s ({ours * gflop / gemm:.0%} of it)."
+        )
 
 
 def timed(module, dataset, batch_size, device):
     """``(images, feature shape, seconds, images/s)`` of one extraction after a small warm-up."""
-    extract_features(module, Subset(dataset, list(range(min(8, len(dataset))))), batch_size=8,
-                     device=device, progress=False)  # warm-up (allocations, lazy init)
+    extract_features(
+        module, Subset(dataset, list(range(min(8, len(dataset))))), batch_size=8, device=device, progress=False
+    )  # warm-up (allocations, lazy init)
     start = time.perf_counter()
     features, _ = extract_features(module, dataset, batch_size=batch_size, device=device, progress=False)
     seconds = time.perf_counter() - start
@@ -141,10 +154,15 @@ def lite0_reference(module):
     network = lite0.EfficientNetLite0()
     if module.weights_id != "random":
         network.load_state_dict(torch.load(lite0.weights_path(), map_location="cpu", weights_only=True))
-    transform = transforms.Compose([
-        ToRGB(), transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize((127 / 255,) * 3, (128 / 255,) * 3),
-    ])
+    transform = transforms.Compose(
+        [
+            ToRGB(),
+            transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize((127 / 255,) * 3, (128 / 255,) * 3),
+        ]
+    )
     return FrozenBackbone("efficientnet_lite0", network, lite0.OUT_DIM, module.weights_id), transform
 
 
@@ -167,7 +185,7 @@ def gemm_gflops(device, size: int = 1024, repeats: int = 20) -> float:
         a @ b
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ forward + backward of the same loss (the reference, measured in the same run).
 the participation ratio of |∂L/∂S| and a few reductions with one host transfer: the ratio column says what
 the diagnostic adds to the loss's own cost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     labels = torch.arange(64).repeat_interleave(8)
     embeddings = torch.randn(512, 128, generator=gen)
-    print(f"greediness_stats at B=512, D=128 (CPU, float32, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats})\n")
+    print(
+        f"greediness_stats at B=512, D=128 (CPU, float32, {torch.get_num_threads()} threads, "
+        f"median of {args.repeats})\n"
+    )
     print("| loss | greediness_stats (ms) | loss fwd+bwd (ms) | ratio |")
     print("|---|---:|---:|---:|")
     for name in LOSS_NAMES:

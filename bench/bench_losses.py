@@ -22,6 +22,7 @@ Three tables:
 3. triplet: our chunked batch-all against the dense [B, B, B] formulation (written below) in peak memory
    and time. Goal: ≤ 1/8 of the dense memory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,7 @@ def build_pml(name: str, num_classes: int):
     from pytorch_metric_learning import distances, losses
 
     twins = {
-        "contrastive": lambda: losses.ContrastiveLoss(pos_margin=0, neg_margin=1),   # not a twin
+        "contrastive": lambda: losses.ContrastiveLoss(pos_margin=0, neg_margin=1),  # not a twin
         "triplet": lambda: losses.TripletMarginLoss(margin=0.2, distance=distances.LpDistance(power=2)),
         "npair": lambda: losses.NPairsLoss(),
         "infonce": lambda: losses.NTXentLoss(temperature=0.1),
@@ -102,7 +103,7 @@ def time_interleaved(fns: dict, embeddings, labels, repeats: int, budget_s: floa
     """Median seconds of each fn, running them alternately so that background load hits all alike.
     Fewer repeats (at least 3) when one round would take longer than ``budget_s / repeats``."""
     start = time.perf_counter()
-    for fn in fns.values():                      # warm-up
+    for fn in fns.values():  # warm-up
         step(fn, embeddings, labels)
     repeats = max(3, min(repeats, int(budget_s / (time.perf_counter() - start))))
     samples = {key: [] for key in fns}
@@ -120,7 +121,7 @@ def child(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     loss_fn = build(spec["impl"], spec["name"], spec["num_classes"])
     embeddings, labels = make_inputs(spec["batch_size"], spec["num_classes"])
-    step(loss_fn, embeddings, labels)            # warm-up: one-time initialisation is not per-step memory
+    step(loss_fn, embeddings, labels)  # warm-up: one-time initialisation is not per-step memory
 
     def work():
         for _ in range(spec["repeats"]):
@@ -131,8 +132,10 @@ def child(spec: dict) -> dict:
 
 def peak_memory(impl: str, name: str, batch_size: int, num_classes: int, threads: int, repeats: int = 2) -> dict:
     """``{"peak_mb", "method"}`` measured in a fresh subprocess, or ``{"error"}``."""
-    return run_child(__file__, dict(impl=impl, name=name, batch_size=batch_size, num_classes=num_classes,
-                                    repeats=repeats, threads=threads))
+    return run_child(
+        __file__,
+        dict(impl=impl, name=name, batch_size=batch_size, num_classes=num_classes, repeats=repeats, threads=threads),
+    )
 
 
 # -- tables ---------------------------------------------------------------------------------------------
@@ -166,8 +169,17 @@ def pml_table(names, repeats: int) -> str:
         ratio = times["ours"] / times["pml"] if "pml" in times else None
         is_twin = pml is not None and name != "contrastive"
         twin = {"contrastive": "ContrastiveLoss (not a twin)", "ccl": "—"}.get(name, type(pml).__name__)
-        rows.append([name, ms(times["ours"]), twin, ms(times.get("pml")), "—" if ratio is None else f"{ratio:.2f}",
-                     verdict(ratio <= 0.8 if is_twin else None), times["runs"]])
+        rows.append(
+            [
+                name,
+                ms(times["ours"]),
+                twin,
+                ms(times.get("pml")),
+                "—" if ratio is None else f"{ratio:.2f}",
+                verdict(ratio <= 0.8 if is_twin else None),
+                times["runs"],
+            ]
+        )
     return table(["loss", "ours (ms)", "PML", "PML (ms)", "ours / PML", "≤ 0.8 (twins)", "runs"], rows)
 
 
@@ -176,19 +188,31 @@ def paper_table(names, repeats: int, threads: int) -> str:
     rows, methods = [], set()
     for name in names:
         fns = {"ours": build_ours(name, 10)}
-        if name not in ("infonce", "ccl"):               # PML's NTXent needs > 20 GB here; CCL has no PML loss
+        if name not in ("infonce", "ccl"):  # PML's NTXent needs > 20 GB here; CCL has no PML loss
             fns["pml"] = build_pml(name, 10)
         times = time_interleaved(fns, embeddings, labels, repeats)
         ours = peak_memory("ours", name, 512, 10, threads)
-        pml = peak_memory("pml", name, 512, 10, threads) if "pml" in fns else {
-            "error": "not run (> 20 GB)" if name == "infonce" else "no PML loss"}
+        pml = (
+            peak_memory("pml", name, 512, 10, threads)
+            if "pml" in fns
+            else {"error": "not run (> 20 GB)" if name == "infonce" else "no PML loss"}
+        )
         methods.add(ours.get("method"))
         peak = ours.get("peak_mb")
-        rows.append([name, ms(times["ours"]), mb(peak) if peak is not None else ours.get("error"),
-                     verdict(None if peak is None else peak <= 300),
-                     ms(times.get("pml")), mb(pml["peak_mb"]) if "peak_mb" in pml else pml["error"]])
-    note = ("\n\nTime: median in this process, ours and PML interleaved. Peak: RSS high-water mark during two "
-            f"passes in a fresh process − RSS before them ({', '.join(sorted(map(str, methods)))}).")
+        rows.append(
+            [
+                name,
+                ms(times["ours"]),
+                mb(peak) if peak is not None else ours.get("error"),
+                verdict(None if peak is None else peak <= 300),
+                ms(times.get("pml")),
+                mb(pml["peak_mb"]) if "peak_mb" in pml else pml["error"],
+            ]
+        )
+    note = (
+        "\n\nTime: median in this process, ours and PML interleaved. Peak: RSS high-water mark during two "
+        f"passes in a fresh process − RSS before them ({', '.join(sorted(map(str, methods)))})."
+    )
     return table(["loss", "ours (ms)", "ours peak (MB)", "≤ 300 MB", "PML (ms)", "PML peak (MB)"], rows) + note
 
 
@@ -196,17 +220,37 @@ def triplet_table(batch_sizes, repeats: int, threads: int) -> str:
     rows = []
     for batch_size in batch_sizes:
         embeddings, labels = make_inputs(batch_size, 10)
-        times = time_interleaved({"ours": build_ours("triplet", 10), "dense": dense_triplet}, embeddings, labels,
-                                 repeats)
+        times = time_interleaved(
+            {"ours": build_ours("triplet", 10), "dense": dense_triplet}, embeddings, labels, repeats
+        )
         ours = peak_memory("ours", "triplet", batch_size, 10, threads)
         dense = peak_memory("dense", "triplet", batch_size, 10, threads)
         ratio = ours["peak_mb"] / dense["peak_mb"] if "peak_mb" in ours and dense.get("peak_mb") else None
-        rows.append([batch_size, ms(times["ours"]), mb(ours.get("peak_mb")), ms(times["dense"]),
-                     mb(dense["peak_mb"]) if "peak_mb" in dense else dense.get("error"),
-                     "—" if ratio is None else f"1/{1 / ratio:.0f}" if ratio > 0 else "< 1/1000",
-                     verdict(None if ratio is None else ratio <= 1 / 8), times["runs"]])
-    return table(["B (10 classes)", "ours (ms)", "ours peak (MB)", "dense B³ (ms)", "dense peak (MB)",
-                  "ours / dense memory", "≤ 1/8", "runs"], rows)
+        rows.append(
+            [
+                batch_size,
+                ms(times["ours"]),
+                mb(ours.get("peak_mb")),
+                ms(times["dense"]),
+                mb(dense["peak_mb"]) if "peak_mb" in dense else dense.get("error"),
+                "—" if ratio is None else f"1/{1 / ratio:.0f}" if ratio > 0 else "< 1/1000",
+                verdict(None if ratio is None else ratio <= 1 / 8),
+                times["runs"],
+            ]
+        )
+    return table(
+        [
+            "B (10 classes)",
+            "ours (ms)",
+            "ours peak (MB)",
+            "dense B³ (ms)",
+            "dense peak (MB)",
+            "ours / dense memory",
+            "≤ 1/8",
+            "runs",
+        ],
+        rows,
+    )
 
 
 def main() -> None:
@@ -221,13 +265,16 @@ def main() -> None:
         return
 
     from pytorch_metric_learning import __version__ as pml_version
+
     from vgteach.losses import LOSS_NAMES
 
     torch.set_num_threads(args.threads)
     repeats = args.repeats or (5 if args.quick else 50)
-    print(f"torch {torch.__version__}, pytorch-metric-learning {pml_version}, Python {platform.python_version()}, "
-          f"{platform.machine()} with {os.cpu_count()} logical CPUs, torch.set_num_threads({args.threads}), "
-          f"median of {repeats} runs\n")
+    print(
+        f"torch {torch.__version__}, pytorch-metric-learning {pml_version}, Python {platform.python_version()}, "
+        f"{platform.machine()} with {os.cpu_count()} logical CPUs, torch.set_num_threads({args.threads}), "
+        f"median of {repeats} runs\n"
+    )
     print("### Forward + backward, B = 256, D = 128, 32 classes (CPU)\n")
     print(pml_table(LOSS_NAMES, repeats), "\n")
     print("### Paper setting, B = 512, D = 128, 10 classes (CPU; memory in a fresh process per case)\n")

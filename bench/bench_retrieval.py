@@ -21,6 +21,7 @@ mark in a fresh subprocess during one call, minus the RSS just before it (Linux 
 glibc with a fixed mmap threshold so that freed tensors leave the RSS at once): everything the process
 touches, not only tensor bytes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from vgteach.retrieval import retrieval_metrics  # noqa: E402
 from peak_memory import peak_growth, run_child  # noqa: E402
+
+from vgteach.retrieval import retrieval_metrics  # noqa: E402
 
 THREADS = 2
 PML_METRICS = ("precision_at_1", "r_precision", "mean_average_precision_at_r")
@@ -61,23 +63,28 @@ def ours_faiss(x, y):
 
 def pml(x, y):
     from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
     out = AccuracyCalculator(include=PML_METRICS, k="max_bin_count").get_accuracy(F.normalize(x, dim=1), y)
     return tuple(out[m] for m in PML_METRICS)
 
 
 def bare(x, y):
     z = F.normalize(x, dim=1)
-    k = int(torch.bincount(y).max())          # max R + 1 (self included)
+    k = int(torch.bincount(y).max())  # max R + 1 (self included)
     (z @ z.T).topk(k, dim=1)
     return None
 
 
-CASES = {"ours, torch (default)": ours_torch, "ours, faiss": ours_faiss, "PML AccuracyCalculator (faiss)": pml,
-         "bare normalize + matmul + topk": bare}
+CASES = {
+    "ours, torch (default)": ours_torch,
+    "ours, faiss": ours_faiss,
+    "PML AccuracyCalculator (faiss)": pml,
+    "bare normalize + matmul + topk": bare,
+}
 
 
 def time_cases(x, y, repeats: int) -> tuple[dict, dict]:
-    values = {name: fn(x, y) for name, fn in CASES.items()}    # warm-up, and the metric values
+    values = {name: fn(x, y) for name, fn in CASES.items()}  # warm-up, and the metric values
     samples = {name: [] for name in CASES}
     for _ in range(repeats):
         for name, fn in CASES.items():
@@ -93,7 +100,7 @@ def child(spec: dict) -> dict:
     torch.set_num_threads(THREADS)
     x, y = make_inputs(spec["n"], spec["dim"], spec["classes"])
     fn = CASES[spec["case"]]
-    fn(x, y)                                   # warm-up (imports, faiss/BLAS buffers)
+    fn(x, y)  # warm-up (imports, faiss/BLAS buffers)
     return peak_growth(lambda: fn(x, y))
 
 
@@ -118,23 +125,28 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     x, y = make_inputs(args.n, args.dim, args.classes)
     times, values = time_cases(x, y, args.repeats)
-    memory = {name: None if args.no_memory else peak_memory(name, args.n, args.dim, args.classes)
-              for name in CASES}
+    memory = {name: None if args.no_memory else peak_memory(name, args.n, args.dim, args.classes) for name in CASES}
     reference, floor = times["PML AccuracyCalculator (faiss)"], times["bare normalize + matmul + topk"]
 
-    print(f"retrieval_metrics, N = {args.n:,}, D = {args.dim}, {args.classes} classes, CPU, "
-          f"{THREADS} threads, median of {args.repeats}\n")
+    print(
+        f"retrieval_metrics, N = {args.n:,}, D = {args.dim}, {args.classes} classes, CPU, "
+        f"{THREADS} threads, median of {args.repeats}\n"
+    )
     print("| case | time (ms) | × PML | × bare | peak memory (MB) | recall@1 / r_precision / map@r |")
     print("|---|---|---|---|---|---|")
     for name in CASES:
         metrics = "—" if values[name] is None else " / ".join(f"{v:.6f}" for v in values[name])
         peak = "—" if memory[name] is None else f"{memory[name]:.0f}"
-        print(f"| {name} | {times[name] * 1e3:.0f} | {times[name] / reference:.2f} | {times[name] / floor:.2f} "
-              f"| {peak} | {metrics} |")
+        print(
+            f"| {name} | {times[name] * 1e3:.0f} | {times[name] / reference:.2f} | {times[name] / floor:.2f} "
+            f"| {peak} | {metrics} |"
+        )
     torch_path, faiss_path = times["ours, torch (default)"], times["ours, faiss"]
     yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
-    print(f"\ngoals: ours ≤ PML: torch {yes(torch_path <= reference)}, faiss {yes(faiss_path <= reference)}; "
-          f"ours ≤ 3× bare: torch {yes(torch_path <= 3 * floor)}, faiss {yes(faiss_path <= 3 * floor)}")
+    print(
+        f"\ngoals: ours ≤ PML: torch {yes(torch_path <= reference)}, faiss {yes(faiss_path <= reference)}; "
+        f"ours ≤ 3× bare: torch {yes(torch_path <= 3 * floor)}, faiss {yes(faiss_path <= 3 * floor)}"
+    )
 
 
 if __name__ == "__main__":

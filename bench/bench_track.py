@@ -12,6 +12,7 @@ trainer's ≤ 5 %. Losses: pytorch-metric-learning's ContrastiveLoss, SupConLoss
 NTXentLoss and TripletMarginLoss take seconds a step at B = 512, where any overhead vanishes), vgteach's
 contrastive and supcon (counted terms and ``effective_active_ratio``: a second hook), and a hand-written loss.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,14 @@ def hand_written(embeddings, labels):
 def make_loss(name: str):
     from pytorch_metric_learning import losses as pml
 
-    return {"PML ContrastiveLoss": lambda: pml.ContrastiveLoss(),
-            "PML SupConLoss": lambda: pml.SupConLoss(temperature=0.1),
-            "PML ArcFaceLoss": lambda: pml.ArcFaceLoss(num_classes=K, embedding_size=D),
-            "vgteach contrastive": lambda: build_loss("contrastive"),
-            "vgteach supcon": lambda: build_loss("supcon"),
-            "hand-written": lambda: hand_written}[name]()
+    return {
+        "PML ContrastiveLoss": lambda: pml.ContrastiveLoss(),
+        "PML SupConLoss": lambda: pml.SupConLoss(temperature=0.1),
+        "PML ArcFaceLoss": lambda: pml.ArcFaceLoss(num_classes=K, embedding_size=D),
+        "vgteach contrastive": lambda: build_loss("contrastive"),
+        "vgteach supcon": lambda: build_loss("supcon"),
+        "hand-written": lambda: hand_written,
+    }[name]()
 
 
 def setup(name: str) -> dict:
@@ -52,9 +55,16 @@ def setup(name: str) -> dict:
     labels = torch.arange(N) % K
     head, loss_fn = EmbeddingHead(FEATURES, D), make_loss(name)
     params = [*head.parameters(), *(loss_fn.parameters() if isinstance(loss_fn, torch.nn.Module) else [])]
-    return {"features": torch.randn(N, FEATURES), "labels": labels, "head": head, "loss_fn": loss_fn,
-            "tracker": GreedinessTracker(loss_fn, head), "optimizer": torch.optim.Adam(params, lr=1e-4),
-            "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1), "step": 0}
+    return {
+        "features": torch.randn(N, FEATURES),
+        "labels": labels,
+        "head": head,
+        "loss_fn": loss_fn,
+        "tracker": GreedinessTracker(loss_fn, head),
+        "optimizer": torch.optim.Adam(params, lr=1e-4),
+        "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1),
+        "step": 0,
+    }
 
 
 def step(state: dict, tracked: bool) -> None:
@@ -81,7 +91,7 @@ def block(state: dict, tracked: bool, steps: int) -> float:
 
 def overhead(name: str, pairs: int, size: int = 5) -> tuple[float, float, list]:
     state = setup(name)
-    block(state, False, 3), block(state, True, 3)                          # warm-up
+    block(state, False, 3), block(state, True, 3)  # warm-up
     bare, tracked, ratios = [], [], []
     for i in range(pairs):
         order = (False, True) if i % 2 == 0 else (True, False)
@@ -99,16 +109,27 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     pairs = 15 if args.quick else 50
-    print(f"B = {B}, {FEATURES}-d features -> {D}-d head, {K} classes, {args.threads} threads, {pairs} pairs "
-          "of 5-step blocks\n")
+    print(
+        f"B = {B}, {FEATURES}-d features -> {D}-d head, {K} classes, {args.threads} threads, {pairs} pairs "
+        "of 5-step blocks\n"
+    )
     print("| loss | bare step (ms) | tracked step (ms) | overhead (IQR) |")
     print("|---|---|---|---|")
-    for name in ("PML ContrastiveLoss", "PML SupConLoss", "PML ArcFaceLoss", "vgteach contrastive",
-                 "vgteach supcon", "hand-written"):
+    for name in (
+        "PML ContrastiveLoss",
+        "PML SupConLoss",
+        "PML ArcFaceLoss",
+        "vgteach contrastive",
+        "vgteach supcon",
+        "hand-written",
+    ):
         bare, tracked, ratios = overhead(name, pairs)
         q1, median, q3 = statistics.quantiles(ratios, n=4)
-        print(f"| {name} | {1e3 * bare:.2f} | {1e3 * tracked:.2f} | {100 * (median - 1):+.1f} % "
-              f"({100 * (q1 - 1):+.1f} … {100 * (q3 - 1):+.1f}) |", flush=True)
+        print(
+            f"| {name} | {1e3 * bare:.2f} | {1e3 * tracked:.2f} | {100 * (median - 1):+.1f} % "
+            f"({100 * (q1 - 1):+.1f} … {100 * (q3 - 1):+.1f}) |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
    backward; elementwise work ignored).
 3. ``vgteach study`` default wall time (all seven losses on digits, profile book), timed as a subprocess.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ from vgteach.training.trainer import train_step
 B, F, D, K = 512, 768, 128, 10
 
 
-N = 50_000                                 # feature-table size: CIFAR-10's training split
+N = 50_000  # feature-table size: CIFAR-10's training split
 STEPS_PER_EPOCH = N // B
 effective_every = EFFECTIVE_EVERY
 
@@ -49,10 +50,16 @@ def setup(name: str) -> dict:
     labels = torch.arange(N) % K
     head = EmbeddingHead(F, D)
     loss_fn = build_loss(name, num_classes=K, embedding_dim=D)
-    return {"features": torch.randn(N, F), "labels": labels, "head": head, "loss_fn": loss_fn,
-            "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every),
-            "optimizer": torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-4),
-            "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1), "step": 0}
+    return {
+        "features": torch.randn(N, F),
+        "labels": labels,
+        "head": head,
+        "loss_fn": loss_fn,
+        "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every),
+        "optimizer": torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-4),
+        "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1),
+        "step": 0,
+    }
 
 
 def next_batch(state: dict, gather: bool):
@@ -92,7 +99,7 @@ def paired_overhead(state: dict, gather: bool, pairs: int, block: int) -> tuple[
     load and the median of the ratios stays stable where absolute times wander by 10 %.
     Returns (median plain step, median tracked step, ratios)."""
     for fn in (step_plain, step_tracked):
-        time_block(fn, state, gather, 3)                           # warm-up
+        time_block(fn, state, gather, 3)  # warm-up
     plain, tracked, ratios = [], [], []
     for i in range(pairs):
         order = (step_plain, step_tracked) if i % 2 == 0 else (step_tracked, step_plain)
@@ -115,12 +122,16 @@ def overhead_table(losses, pairs: int, block: int) -> tuple[str, dict]:
         p, t, ratios = paired_overhead(state, True, pairs, block)
         per_step[name] = t
         q1, median, q3 = statistics.quantiles(ratios, n=4)
-        rows.append(f"| {name} | {p * 1e3:.2f} | {t * 1e3:.2f} | {(t - p) * 1e6:+.0f} | {percent(median)} "
-                    f"| {percent(q1)} … {percent(q3)} | {'yes' if median <= 1.05 else 'NO'} "
-                    f"| {p_fixed * 1e3:.2f} | {percent(statistics.median(r_fixed))} |")
-    header = ["| loss | step without tracking (ms) | with tracking (ms) | difference (µs) | overhead "
-              "| interquartile range | ≤ 5 % | bare step, one fixed batch (ms) | overhead there |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        rows.append(
+            f"| {name} | {p * 1e3:.2f} | {t * 1e3:.2f} | {(t - p) * 1e6:+.0f} | {percent(median)} "
+            f"| {percent(q1)} … {percent(q3)} | {'yes' if median <= 1.05 else 'NO'} "
+            f"| {p_fixed * 1e3:.2f} | {percent(statistics.median(r_fixed))} |"
+        )
+    header = [
+        "| loss | step without tracking (ms) | with tracking (ms) | difference (µs) | overhead "
+        "| interquartile range | ≤ 5 % | bare step, one fixed batch (ms) | overhead there |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     return "\n".join(header + rows), per_step
 
 
@@ -129,19 +140,28 @@ def flop_table(per_step: dict) -> str:
     loss = 3 * 2 * B * B * D
     flops = head + loss
     rows = [f"| {name} | {1 / t:.0f} | {flops / t / 1e9:.1f} |" for name, t in per_step.items()]
-    header = [f"FLOP estimate per step: {flops / 1e6:.0f} MFLOP (head {head / 1e6:.0f}, loss similarity "
-              f"{loss / 1e6:.0f})", "", "| loss | steps/s | achieved GFLOP/s |", "|---|---|---|"]
+    header = [
+        f"FLOP estimate per step: {flops / 1e6:.0f} MFLOP (head {head / 1e6:.0f}, loss similarity {loss / 1e6:.0f})",
+        "",
+        "| loss | steps/s | achieved GFLOP/s |",
+        "|---|---|---|",
+    ]
     return "\n".join(header + rows)
 
 
 def study_wall_time() -> str:
     with tempfile.TemporaryDirectory() as out:
         tic = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "vgteach", "study", "--out", out, "--no-progress"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "vgteach", "study", "--out", out, "--no-progress"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         seconds = time.perf_counter() - tic
-    return (f"| command | wall time (s) | goal |\n|---|---|---|\n"
-            f"| `vgteach study` (7 losses, digits, book) | {seconds:.1f} | ≤ 60 s: {'yes' if seconds <= 60 else 'NO'} |")
+    return (
+        f"| command | wall time (s) | goal |\n|---|---|---|\n"
+        f"| `vgteach study` (7 losses, digits, book) | {seconds:.1f} | ≤ 60 s: {'yes' if seconds <= 60 else 'NO'} |"
+    )
 
 
 def main() -> None:
@@ -151,16 +171,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-study", action="store_true", help="skip the `vgteach study` wall time")
     parser.add_argument("--losses", nargs="+", choices=LOSS_NAMES, default=list(LOSS_NAMES))
-    parser.add_argument("--features", type=int, default=F,
-                        help="feature dimension (768: ViT-B/32, the paper; 1280: EfficientNet-Lite0, our CIFAR runs)")
-    parser.add_argument("--effective-every", type=int, default=EFFECTIVE_EVERY,
-                        help="take effective_active_ratio on every k-th step (the tracker's default: %(default)s)")
+    parser.add_argument(
+        "--features",
+        type=int,
+        default=F,
+        help="feature dimension (768: ViT-B/32, the paper; 1280: EfficientNet-Lite0, our CIFAR runs)",
+    )
+    parser.add_argument(
+        "--effective-every",
+        type=int,
+        default=EFFECTIVE_EVERY,
+        help="take effective_active_ratio on every k-th step (the tracker's default: %(default)s)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     F, effective_every = args.features, args.effective_every
     pairs, block = (30, 5) if args.quick else (100, 5)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes, "
-          f"effective_active_ratio every {effective_every} step(s)\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B}, {F}-d → {D}-d, {K} classes, "
+        f"effective_active_ratio every {effective_every} step(s)\n"
+    )
     table, per_step = overhead_table(args.losses, pairs, block)
     print("### Greediness tracking overhead per training step\n")
     print(table + "\n")

@@ -5,6 +5,7 @@ A benchmark script calls :func:`run_child` with a JSON-able spec; the script re-
 work. The peak is read from Linux's ``VmHWM`` after ``/proc/self/clear_refs`` reset it to the current RSS,
 so imports, inputs and one-time initialisation are not counted; ``ru_maxrss`` is the fallback elsewhere.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -32,7 +33,7 @@ def status_kb(field: str) -> Optional[int]:
 def reset_peak() -> bool:
     try:
         with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")                     # "reset the peak RSS to the current RSS" (Linux >= 4.0)
+            handle.write("5")  # "reset the peak RSS to the current RSS" (Linux >= 4.0)
         return True
     except OSError:
         return False
@@ -64,8 +65,9 @@ def run_child(script: str, spec: dict) -> dict:
     # a fixed mmap threshold makes glibc return every large freed block to the OS at once (by default the
     # threshold grows after the first free and later blocks stay in the heap), so RSS follows live tensors
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")
-    result = subprocess.run([sys.executable, script, "--child", json.dumps(spec)], capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run(
+        [sys.executable, script, "--child", json.dumps(spec)], capture_output=True, text=True, env=env
+    )
     if result.returncode != 0:
         return {"error": (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]}
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -14,6 +14,7 @@
 
 The file is written atomically (temporary file, then ``os.replace``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(PATH))
     args = parser.parse_args(argv)
     start = time.time()
-    full = {split: load_inputs("cifar10", split, backbone="efficientnet_lite0", root=args.data_root)
-            for split in ("train", "test")}
+    full = {
+        split: load_inputs("cifar10", split, backbone="efficientnet_lite0", root=args.data_root)
+        for split in ("train", "test")
+    }
     pca = PCA(n_components=args.dim, svd_solver="full").fit(full["train"][0].numpy())
     arrays, figures = {}, {}
     for split, per_class in (("train", args.train_per_class), ("test", args.test_per_class)):
@@ -78,15 +81,26 @@ def main(argv=None) -> int:
     meta = {
         "what": "frozen ImageNet EfficientNet-Lite0 features of real CIFAR-10 JPEGs, PCA-projected, float16",
         "command": " ".join(["python scripts/make_cifar10_features.py", *(argv if argv is not None else sys.argv[1:])]),
-        "train_per_class": args.train_per_class, "test_per_class": args.test_per_class, "dim": args.dim,
+        "train_per_class": args.train_per_class,
+        "test_per_class": args.test_per_class,
+        "dim": args.dim,
         "pca_explained_variance": round(float(pca.explained_variance_ratio_.sum()), 4),
         "knn_test": figures,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-                     "scikit-learn": sklearn.__version__},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
         "wall_time_s": round(time.time() - start, 1),
     }
-    atomic_savez(Path(args.out), **arrays, pca_mean=pca.mean_.astype(np.float32),
-                 pca_components=pca.components_.astype(np.float32), meta=np.array(json.dumps(meta)))
+    atomic_savez(
+        Path(args.out),
+        **arrays,
+        pca_mean=pca.mean_.astype(np.float32),
+        pca_components=pca.components_.astype(np.float32),
+        meta=np.array(json.dumps(meta)),
+    )
     size = Path(args.out).stat().st_size
     print(json.dumps(meta, indent=1))
     print(f"wrote {args.out}: {size / 2**20:.2f} MiB")

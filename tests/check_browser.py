@@ -21,6 +21,7 @@ Usage::
     jupyter-book build . -W --keep-going
     python tests/check_browser.py _build/html --screenshot ci-artifacts/chapter.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,18 @@ CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 DRIVER_CANDIDATES = ("chromedriver",)
 #: Chromium flags for a quiet, reproducible, offline headless run.
 CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run",
-    "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--window-size=1280,1600",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--window-size=1280,1600",
 )
 #: Output folders of the build that are not pages.
 SKIP_DIRS = {"_static", "_sources", "_images", "widget-js", "mathjax", ".doctrees", "_downloads"}
@@ -95,36 +105,44 @@ class PageReport:
     page: str
     probe: dict
     js_errors: list = field(default_factory=list)
-    switched: list = field(default_factory=list)       # indices of frame widgets that switched frames
+    switched: list = field(default_factory=list)  # indices of frame widgets that switched frames
     stuck_widgets: list = field(default_factory=list)  # ... and of those that did not
 
     def problems(self) -> list:
         probe, found = self.probe, []
         found += [f"JavaScript error: {message}" for message in self.js_errors]
         if probe["math_sources"] and not probe["math_rendered"]:
-            found.append(f"{probe['math_sources']} math elements but no MathJax output "
-                         f"(MathJax loaded: {probe['mathjax_loaded']})")
+            found.append(
+                f"{probe['math_sources']} math elements but no MathJax output "
+                f"(MathJax loaded: {probe['mathjax_loaded']})"
+            )
         if probe["math_errors"]:
             found.append(f"{probe['math_errors']} TeX errors rendered by MathJax")
         if probe["widget_rendered"] < probe["widget_views"]:
-            found.append(f"{probe['widget_views'] - probe['widget_rendered']} of {probe['widget_views']} widget "
-                         "views not rendered (or of zero size)")
+            found.append(
+                f"{probe['widget_views'] - probe['widget_rendered']} of {probe['widget_views']} widget "
+                "views not rendered (or of zero size)"
+            )
         if probe["loading_leftovers"]:
             found.append(f"{probe['loading_leftovers']} 'Loading widget' placeholders left")
         if probe["images_pending"]:
             found.append(f"{probe['images_pending']} images still loading")
         found += [f"image not loaded: {src}" for src in probe["images_broken"]]
-        found += [f"widget {index}: its frames do not switch without a kernel (jslink broken?)"
-                  for index in self.stuck_widgets]
+        found += [
+            f"widget {index}: its frames do not switch without a kernel (jslink broken?)"
+            for index in self.stuck_widgets
+        ]
         return found
 
     def summary(self) -> str:
         probe = self.probe
-        return (f"{self.page}: math {probe['math_rendered']}/{probe['math_sources']}, widget views "
-                f"{probe['widget_rendered']}/{probe['widget_views']}, images "
-                f"{probe['images'] - len(probe['images_broken']) - probe['images_pending']}/{probe['images']}, "
-                f"JS errors {len(self.js_errors)}, frame widgets switched "
-                f"{len(self.switched)}/{len(self.switched) + len(self.stuck_widgets)}")
+        return (
+            f"{self.page}: math {probe['math_rendered']}/{probe['math_sources']}, widget views "
+            f"{probe['widget_rendered']}/{probe['widget_views']}, images "
+            f"{probe['images'] - len(probe['images_broken']) - probe['images_pending']}/{probe['images']}, "
+            f"JS errors {len(self.js_errors)}, frame widgets switched "
+            f"{len(self.switched)}/{len(self.switched) + len(self.stuck_widgets)}"
+        )
 
 
 def find_chromium() -> Optional[tuple]:
@@ -195,15 +213,18 @@ def js_errors(session) -> list:
 
 
 def settled(probe: dict) -> bool:
-    return (probe["ready"] == "complete" and not probe["images_pending"]
-            and probe["widget_rendered"] >= probe["widget_views"]
-            and (not probe["math_sources"] or probe["math_rendered"] > 0))
+    return (
+        probe["ready"] == "complete"
+        and not probe["images_pending"]
+        and probe["widget_rendered"] >= probe["widget_views"]
+        and (not probe["math_sources"] or probe["math_rendered"] > 0)
+    )
 
 
 def check_page(session, base_url: str, page: str, timeout: float = 30.0, interact: bool = True) -> PageReport:
     """Load ``page``, wait until math, widgets and images are done (or ``timeout``), then (``interact``)
     operate the frame widgets, and report."""
-    js_errors(session)                       # drop what earlier pages left in the log
+    js_errors(session)  # drop what earlier pages left in the log
     session.get(base_url + page)
     deadline = time.monotonic() + timeout
     probe = session.execute_script(PAGE_PROBE)
@@ -213,7 +234,7 @@ def check_page(session, base_url: str, page: str, timeout: float = 30.0, interac
     report = PageReport(page, session.execute_script(PAGE_PROBE))
     if interact:
         report.switched, report.stuck_widgets = switch_frames(session)
-    time.sleep(0.5)                          # let late errors (e.g. from a timer) reach the log
+    time.sleep(0.5)  # let late errors (e.g. from a timer) reach the log
     report.js_errors = js_errors(session)
     return report
 
@@ -244,7 +265,7 @@ def switch_frames(session, timeout: float = 4.0) -> tuple:
             time.sleep(0.2)
         (stuck if session.execute_script(VISIBLE_FRAMES)[index] == frame else switched).append(index)
         if uses_play:
-            control.click()                  # pause the animation again
+            control.click()  # pause the animation again
     return switched, stuck
 
 
@@ -260,8 +281,9 @@ def screenshot(session, base_url: str, page: str, path: Path, max_height: int = 
     return path
 
 
-def check_book(html_dir, pages: Optional[Sequence[str]] = None, screenshot_path=None,
-               screenshot_page: Optional[str] = None) -> list:
+def check_book(
+    html_dir, pages: Optional[Sequence[str]] = None, screenshot_path=None, screenshot_page: Optional[str] = None
+) -> list:
     """Check ``pages`` (default: every page) of the book built in ``html_dir``; returns the reports."""
     html_dir = Path(html_dir)
     if not (html_dir / "index.html").is_file():
@@ -293,8 +315,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for problem in report.problems():
             print(f"    PROBLEM {problem}")
         failed += bool(report.problems())
-    totals = {key: sum(report.probe[key] for report in reports)
-              for key in ("widget_views", "widget_rendered", "math_rendered", "images")}
+    totals = {
+        key: sum(report.probe[key] for report in reports)
+        for key in ("widget_views", "widget_rendered", "math_rendered", "images")
+    }
     print(f"{len(reports)} pages, {failed} with problems; totals {totals}; screenshot {args.screenshot}")
     return 1 if failed else 0
 

@@ -1,5 +1,6 @@
 """Shared pytest setup: make the helpers that live next to the tests (e.g. ``reference_losses``) importable
 whatever pytest's import mode is."""
+
 import sys
 from pathlib import Path
 

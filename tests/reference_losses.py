@@ -6,6 +6,7 @@ implies: pairs/triplets in row-major index order, anchors in batch order) and, f
 *active* by the table's last column. Everything is an explicit Python loop over samples, pairs or triplets
 on 0-dim tensors, so autograd gives reference gradients too. Slow on purpose: use batches of ≤ ~16.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,12 +102,12 @@ def triplet(embeddings, labels, margin=0.2):
 def npair(embeddings, labels, scale=1.0, eps=EPS):
     z, y = unit_rows(embeddings), labels.tolist()
     first, second = {}, {}
-    for idx, label in enumerate(y):          # batch order
+    for idx, label in enumerate(y):  # batch order
         if label not in first:
             first[label] = idx
         elif label not in second:
             second[label] = idx
-    classes = sorted(second)                 # labels present at least twice
+    classes = sorted(second)  # labels present at least twice
     if len(classes) < 2:
         return Reference(embeddings.sum() * 0.0, [], [])
     terms = []

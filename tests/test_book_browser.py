@@ -10,6 +10,7 @@ Three layers, each skipped cleanly when what it needs is absent:
 With ``VGTEACH_REQUIRE_BROWSER=1`` (set by ``.ci/run``) a missing prerequisite is a failure, not a skip:
 CI cannot go green without the browser check.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,9 +18,8 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 import check_browser  # tests/check_browser.py, importable through conftest.py's sys.path entry
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 HTML_DIR = Path(os.environ.get("VGTEACH_BOOK_HTML", REPO / "_build" / "html"))
@@ -59,8 +59,7 @@ BROKEN_PAGE = """<!doctype html><html><head><title>broken</title></head><body>
 <script>throw new Error("boom from the test page");</script>
 </body></html>"""
 
-ONE_PIXEL_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5Er"
-                 "kJggg==")
+ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 CLEAN_PAGE = f"""<!doctype html><html><head><title>clean</title></head><body>
 <p>Just text and a picture.</p>
 <img src="data:image/png;base64,{ONE_PIXEL_PNG}" alt="one pixel">
@@ -75,7 +74,7 @@ def test_checker_reports_js_errors_broken_images_and_unrendered_widgets(browser,
         clean = check_browser.check_page(browser, base_url, "clean.html", timeout=3)
     problems = "\n".join(broken.problems())
     assert "boom from the test page" in problems
-    assert "missing.png" in problems                       # the 404 and the unloaded image
+    assert "missing.png" in problems  # the 404 and the unloaded image
     assert "1 of 1 widget views not rendered" in problems
     assert clean.problems() == [] and clean.probe["images"] == 1
 
@@ -90,18 +89,32 @@ def test_embedded_widgets_render_and_switch_without_kernel(browser, tmp_path):
 
     from vgteach.widgets import greediness_dashboard, loss_landscape
 
-    history = pd.DataFrame({"epoch": [1, 2], "active_ratio": [1.0, 0.5], "grad_norm_mean": [0.2, 0.1],
-                            "grad_gini": [0.3, 0.4], "recall@1": [0.5, 0.7]})
-    views = [loss_landscape(("triplet",), negative_degrees=(30, 150)),
-             greediness_dashboard({"triplet": history, "supcon": history * 0.9})]
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "active_ratio": [1.0, 0.5],
+            "grad_norm_mean": [0.2, 0.1],
+            "grad_gini": [0.3, 0.4],
+            "recall@1": [0.5, 0.7],
+        }
+    )
+    views = [
+        loss_landscape(("triplet",), negative_degrees=(30, 150)),
+        greediness_dashboard({"triplet": history, "supcon": history * 0.9}),
+    ]
     shutil.copytree(WIDGET_JS, tmp_path / "widget-js")
-    embed_minimal_html(str(tmp_path / "widgets.html"), views=views, title="vgteach widgets",
-                       requirejs=False, embed_url="widget-js/embed.js")
+    embed_minimal_html(
+        str(tmp_path / "widgets.html"),
+        views=views,
+        title="vgteach widgets",
+        requirejs=False,
+        embed_url="widget-js/embed.js",
+    )
     with check_browser.serve(tmp_path) as base_url:
         report = check_browser.check_page(browser, base_url, "widgets.html")
     assert report.problems() == []
     assert report.probe["widget_rendered"] == 2
-    assert report.switched == [0, 1]                       # play moved n₁; the toggle highlighted a loss
+    assert report.switched == [0, 1]  # play moved n₁; the toggle highlighted a loss
 
 
 # ------------------------------------------------------------------------------------- the built book
@@ -141,8 +154,9 @@ def test_book_has_widgets_math_figures_and_a_chapter_screenshot(browser, book_ur
     assert any('class="math' in text for text in texts.values()), "no page of the book has math"
     # the inline backend writes each figure to _images/; MPLBACKEND=Agg in the build's environment, or a
     # matplotlib.use("Agg") run inside the kernel, silently drops the figures that follow
-    without_figures = [page for page, text in texts.items()
-                       if notebook_draws_figures(page) and 'src="../_images/' not in text]
+    without_figures = [
+        page for page, text in texts.items() if notebook_draws_figures(page) and 'src="../_images/' not in text
+    ]
     assert not without_figures, f"chapters that draw figures show none: {without_figures}"
     path = check_browser.screenshot(browser, book_url, with_widgets[0], ARTIFACTS / "chapter.png")
     assert path.stat().st_size > 10_000

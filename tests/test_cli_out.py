@@ -1,5 +1,6 @@
 """``vgteach study --out PATH`` where PATH cannot be written: one line on stderr, exit code 2, nothing
 created, no training started (issue 15)."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from vgteach import cli
 def no_training(monkeypatch):
     def fail(**kwargs):
         raise AssertionError("run_study must not start")
+
     monkeypatch.setattr("vgteach.training.run_study", fail)
 
 
@@ -53,8 +55,10 @@ def test_out_in_a_read_only_folder(tmp_path, capsys, no_training):
 
 def test_out_in_an_unwritable_place_as_root(tmp_path, capsys, no_training, monkeypatch):
     """Root ignores permission bits, so the write probe is made to fail as a read-only mount would."""
+
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
+
     monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
     code, err = run(["--out", str(tmp_path / "new" / "run")], capsys)
     assert code == 2 and err.count("\n") == 1 and "cannot write in" in err and "Permission denied" in err
@@ -64,6 +68,7 @@ def test_out_in_an_unwritable_place_as_root(tmp_path, capsys, no_training, monke
 def test_an_os_error_during_the_study_is_one_line(tmp_path, capsys, monkeypatch):
     def disk_full(**kwargs):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr("vgteach.training.run_study", disk_full)
     code, err = run(["--out", str(tmp_path / "run")], capsys)
     assert code == 2 and err == "vgteach: error: [Errno 28] No space left on device\n"

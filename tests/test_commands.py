@@ -11,6 +11,7 @@
   ``-p NAME`` is a parameter of the chapter's ``parameters`` cell (the chapters themselves run in
   ``tests/test_notebooks.py``).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,15 @@ SHIPPED = {None, "digits", "blobs", "cifar10-features"}
 
 def shown_commands() -> list:
     """``(where, argv)`` of every ``vgteach``/``papermill`` line inside a shell block of the reader's pages."""
-    sources = {path.relative_to(REPO).as_posix(): path.read_text() for path in
-               [REPO / "README.md", *sorted((REPO / "book").glob("*.md"))]}
+    sources = {
+        path.relative_to(REPO).as_posix(): path.read_text()
+        for path in [REPO / "README.md", *sorted((REPO / "book").glob("*.md"))]
+    }
     for path in sorted((REPO / "notebooks").glob("*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
-        sources[path.relative_to(REPO).as_posix()] = "\n".join("".join(c["source"]) for c in cells
-                                                              if c["cell_type"] == "markdown")
+        sources[path.relative_to(REPO).as_posix()] = "\n".join(
+            "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+        )
     found = []
     for where, text in sources.items():
         for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.S):
@@ -44,10 +48,10 @@ def shown_commands() -> list:
                 if not re.match(r"([A-Z_]+=\S*\s+)*(vgteach|python -m vgteach|papermill)\b", line):
                     continue
                 words = shlex.split(line)
-                while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):      # CUDA_VISIBLE_DEVICES=0 ...
+                while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # CUDA_VISIBLE_DEVICES=0 ...
                     words = words[1:]
                 if words[:1] == ["vgteach"] or words[:3] == ["python", "-m", "vgteach"]:
-                    found.append((where, words[words.index("vgteach") + 1:] if words[0] == "vgteach" else words[3:]))
+                    found.append((where, words[words.index("vgteach") + 1 :] if words[0] == "vgteach" else words[3:]))
                 elif words[:1] == ["papermill"]:
                     found.append((where, words))
     return found
@@ -65,8 +69,11 @@ def test_the_pages_show_commands():
     assert {"study", "diagnose", "papermill"} <= kinds, kinds
 
 
-@pytest.mark.parametrize("where, argv", [c for c in COMMANDS if c[1][0] == "study"],
-                         ids=lambda value: " ".join(value) if isinstance(value, list) else value)
+@pytest.mark.parametrize(
+    "where, argv",
+    [c for c in COMMANDS if c[1][0] == "study"],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
 def test_study_command_runs_offline(where, argv, tmp_path, monkeypatch, capsys):
     if "--help" in argv:
         with pytest.raises(SystemExit) as exit_info:
@@ -75,9 +82,21 @@ def test_study_command_runs_offline(where, argv, tmp_path, monkeypatch, capsys):
         return
     dataset = option(argv, "--dataset")
     if dataset in SHIPPED:
-        shrunk = [a for a in argv if a != "--download"] + ["--profile", "smoke", "--epochs", "1", "--losses",
-                                                          "contrastive", "--seeds", "0", "--out", str(tmp_path / "o"),
-                                                          "--no-progress", "--device", "cpu"]
+        shrunk = [a for a in argv if a != "--download"] + [
+            "--profile",
+            "smoke",
+            "--epochs",
+            "1",
+            "--losses",
+            "contrastive",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+            "--device",
+            "cpu",
+        ]
         assert cli_main(shrunk) == 0, where
         assert (tmp_path / "o" / "summary.csv").is_file()
         return
@@ -89,8 +108,11 @@ def test_study_command_runs_offline(where, argv, tmp_path, monkeypatch, capsys):
     assert config.dataset == dataset and config.backbone == option(argv, "--backbone", "identity")
 
 
-@pytest.mark.parametrize("where, argv", [c for c in COMMANDS if c[1][0] == "diagnose"],
-                         ids=lambda value: " ".join(value) if isinstance(value, list) else value)
+@pytest.mark.parametrize(
+    "where, argv",
+    [c for c in COMMANDS if c[1][0] == "diagnose"],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
 def test_diagnose_command_runs_offline(where, argv, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
@@ -108,8 +130,11 @@ def test_diagnose_command_runs_offline(where, argv, tmp_path, monkeypatch):
     assert (out / "report.md").is_file() and (out / "metrics.json").is_file()
 
 
-@pytest.mark.parametrize("where, argv", [c for c in COMMANDS if c[1][0] == "papermill"],
-                         ids=lambda value: " ".join(value) if isinstance(value, list) else value)
+@pytest.mark.parametrize(
+    "where, argv",
+    [c for c in COMMANDS if c[1][0] == "papermill"],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
 def test_papermill_command_names_a_chapter_and_its_parameters(where, argv):
     notebook = REPO / argv[1]
     assert notebook.is_file(), where

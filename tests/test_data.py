@@ -5,6 +5,7 @@ green = a per-image counter), so a test can check from the pixels alone that the
 with the right label, instead of trusting the loader's own bookkeeping. Uniform colours survive JPEG
 compression to within a couple of grey levels.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,10 +19,10 @@ import torch
 from PIL import Image
 
 from vgteach.data import DATASET_NAMES, MissingDataError, dataset_info, get_dataset
-from vgteach.inputs import first_per_class, load_inputs
 from vgteach.data import cifar10 as cifar_module
 from vgteach.data.base import remap_labels
 from vgteach.data.synthetic import make_sphere_blobs
+from vgteach.inputs import first_per_class, load_inputs
 
 #: the developers' and CI's real CIFAR-10 copy, beside the checkout (tests that need it skip without it)
 REAL_CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -47,8 +48,16 @@ def assert_labels_match_pixels(dataset, original_of_label):
 # registry, digits, blobs
 # --------------------------------------------------------------------------------------------------
 def test_registry_names_and_info():
-    assert DATASET_NAMES == ("digits", "cifar10-features", "blobs", "cifar10", "fashion-mnist", "tiny-imagenet", "cub200",
-                             "cars196")
+    assert DATASET_NAMES == (
+        "digits",
+        "cifar10-features",
+        "blobs",
+        "cifar10",
+        "fashion-mnist",
+        "tiny-imagenet",
+        "cub200",
+        "cars196",
+    )
     for name in DATASET_NAMES:
         info = dataset_info(name)
         assert info["name"] == name and set(info["num_classes"]) == {"train", "test"}
@@ -333,15 +342,19 @@ def test_cars196_devkit_layout(tmp_path):
     (base / "devkit").mkdir(parents=True)
     names = np.array([f"Car model {c}" for c in range(1, 197)], dtype=object)
     savemat(base / "devkit" / "cars_meta.mat", {"class_names": names})
-    for split, folder, annos in (("train", "cars_train", base / "devkit" / "cars_train_annos.mat"),
-                                 ("test", "cars_test", base / "cars_test_annos_withlabels.mat")):
+    for split, folder, annos in (
+        ("train", "cars_train", base / "devkit" / "cars_train_annos.mat"),
+        ("test", "cars_test", base / "cars_test_annos_withlabels.mat"),
+    ):
         (base / folder).mkdir()
         rows = []
         for k, c in enumerate(CAR_CLASSES):
             fname = f"{split}_{k:05d}.jpg"
             colour_image(c, k, (48, 32)).save(base / folder / fname)
             rows.append((1, 1, 47, 31, c, fname))
-        savemat(annos, {"annotations": annotations(rows, ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "class", "fname"])})
+        savemat(
+            annos, {"annotations": annotations(rows, ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "class", "fname"])}
+        )
 
     train = get_dataset("cars196", "train", root=tmp_path)
     test = get_dataset("cars196", "test", root=tmp_path)
@@ -362,10 +375,15 @@ def test_cars196_annos_layout(tmp_path):
         relative = f"car_ims/{k:06d}.jpg"
         colour_image(c, k, (30, 50)).save(base / relative)
         rows.append((relative, 1, 1, 29, 49, c, k % 2))
-    savemat(base / "cars_annos.mat", {
-        "annotations": annotations(rows, ["relative_im_path", "bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "class", "test"]),
-        "class_names": np.array([f"Car {c}" for c in range(1, 197)], dtype=object),
-    })
+    savemat(
+        base / "cars_annos.mat",
+        {
+            "annotations": annotations(
+                rows, ["relative_im_path", "bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "class", "test"]
+            ),
+            "class_names": np.array([f"Car {c}" for c in range(1, 197)], dtype=object),
+        },
+    )
     train = get_dataset("cars196", "train", root=tmp_path)
     test = get_dataset("cars196", "test", root=tmp_path)
     assert (len(train), len(test)) == (4, 4)
@@ -378,13 +396,16 @@ def test_cars196_annos_layout(tmp_path):
 # --------------------------------------------------------------------------------------------------
 # missing data: a clear error naming the paths looked at, for every real dataset
 # --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, expected_path", [
-    ("cifar10", "cifar-10-batches-py"),
-    ("fashion-mnist", "FashionMNIST"),
-    ("tiny-imagenet", "tiny-imagenet-200"),
-    ("cub200", "CUB_200_2011"),
-    ("cars196", "stanford_cars"),
-])
+@pytest.mark.parametrize(
+    "name, expected_path",
+    [
+        ("cifar10", "cifar-10-batches-py"),
+        ("fashion-mnist", "FashionMNIST"),
+        ("tiny-imagenet", "tiny-imagenet-200"),
+        ("cub200", "CUB_200_2011"),
+        ("cars196", "stanford_cars"),
+    ],
+)
 def test_missing_data_names_the_path(tmp_path, name, expected_path):
     with pytest.raises(MissingDataError) as info:
         get_dataset(name, "train", root=tmp_path)
@@ -405,7 +426,7 @@ def test_max_per_class_keeps_the_first_samples_of_each_class():
     x, y = load_inputs("digits", "train", max_per_class=20)
     full_x, full_y = load_inputs("digits", "train")
     assert torch.bincount(y).tolist() == [20] * 10
-    first = [i for i in range(len(full_y)) if (full_y[:i + 1] == full_y[i]).sum() <= 20]
+    first = [i for i in range(len(full_y)) if (full_y[: i + 1] == full_y[i]).sum() <= 20]
     assert torch.equal(x, full_x[first])
 
 
@@ -415,6 +436,6 @@ def test_max_per_class_on_image_folders_and_in_the_cache_key(tmp_path):
     full_x, full_y = load_inputs("cifar10", "train", **kwargs)
     x, y = load_inputs("cifar10", "train", max_per_class=2, **kwargs)
     assert torch.bincount(y).tolist() == [2] * 10 and len(full_y) == 30
-    keep = [i for i in range(30) if (full_y[:i + 1] == full_y[i]).sum() <= 2]
+    keep = [i for i in range(30) if (full_y[: i + 1] == full_y[i]).sum() <= 2]
     assert torch.equal(x, full_x[keep])
-    assert len(list((tmp_path / "cache").glob("cifar10_train_pixels_*.pt"))) == 2   # separate cache entries
+    assert len(list((tmp_path / "cache").glob("cifar10_train_pixels_*.pt"))) == 2  # separate cache entries

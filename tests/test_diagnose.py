@@ -3,6 +3,7 @@
 Bad input must give exit code 2, exactly one line on stderr naming the problem, and nothing in ``--out``
 (not even a temporary folder beside it). Inputs are fabricated in ``tmp_path``.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,18 +57,24 @@ def test_report_files_and_numbers_match_the_library(data, capsys):
     out = folder / "report"
     code, err = run([folder / "emb.npy", folder / "labels.csv", "--out", out], capsys)
     assert code == 0 and err == []
-    assert sorted(p.name for p in out.iterdir()) == ["greediness.png", "metrics.json", "projection.png",
-                                                     "report.md", "retrieval.png", "variance.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "greediness.png",
+        "metrics.json",
+        "projection.png",
+        "report.md",
+        "retrieval.png",
+        "variance.png",
+    ]
     m = metrics_of(out)
     assert m["input"]["num_samples"] == 48 and m["input"]["num_classes"] == 4
     assert m["variance"] == pytest.approx(variance_stats(x, codes))
-    assert m["geometry"] == pytest.approx(geometry_stats(x, codes))       # N <= SAMPLE_SIZE: every sample
+    assert m["geometry"] == pytest.approx(geometry_stats(x, codes))  # N <= SAMPLE_SIZE: every sample
     assert m["retrieval"] == pytest.approx(retrieval_metrics(x, codes))
     assert set(m["greediness"]) == {"contrastive", "triplet", "npair", "infonce", "arcface", "supcon", "ccl"}
     report = (out / "report.md").read_text()
     for section in ("## VARIANCE", "## Geometry", "## Retrieval", "## GREEDINESS", "projection.png"):
         assert section in report
-    assert "| emu |" in report or "| cat |" in report            # classes named by their string labels
+    assert "| emu |" in report or "| cat |" in report  # classes named by their string labels
 
 
 def both(x, codes):
@@ -91,12 +98,20 @@ def save_table(sep):
         rows = [sep.join(["label", *[f"f{j}" for j in range(x.shape[1])]])]
         rows += [sep.join([NAMES[c], *map(repr, map(float, row))]) for row, c in zip(x, codes)]
         path.write_text("\n".join(rows) + "\n")
+
     return save
 
 
-@pytest.mark.parametrize("name, save", [("both.npz", save_npz), ("both.pt", save_pt_dict),
-                                        ("tuple.pt", save_pt_tuple), ("both.csv", save_table(",")),
-                                        ("both.tsv", save_table("\t"))])
+@pytest.mark.parametrize(
+    "name, save",
+    [
+        ("both.npz", save_npz),
+        ("both.pt", save_pt_dict),
+        ("tuple.pt", save_pt_tuple),
+        ("both.csv", save_table(",")),
+        ("both.tsv", save_table("\t")),
+    ],
+)
 def test_one_file_holding_both(tmp_path, name, save):
     x, codes = clustered()
     save(tmp_path / name, x, codes)
@@ -111,7 +126,7 @@ def test_label_files(tmp_path, labels_file):
     np.save(tmp_path / "emb.npy", x)
     target = tmp_path / labels_file
     if labels_file.endswith(".npy"):
-        np.save(target, NAMES[codes])                   # a unicode array: strings without pickling
+        np.save(target, NAMES[codes])  # a unicode array: strings without pickling
     elif labels_file.endswith(".pt"):
         torch.save(torch.from_numpy(codes), target)
     else:
@@ -125,7 +140,7 @@ def test_large_inputs_use_a_stratified_sample_for_geometry_and_nmi(monkeypatch):
     monkeypatch.setattr(diag, "SAMPLE_SIZE", 40)
     m = diag.diagnose(x, codes, progress=False, batch_size=24, batches=1, losses=("supcon",))
     sample = diag.stratified_sample(codes, 40, seed=0)
-    assert m["sample_size"] == len(sample) == 36      # 6 classes x floor(20 * 40 / 120)
+    assert m["sample_size"] == len(sample) == 36  # 6 classes x floor(20 * 40 / 120)
     assert m["geometry"] == pytest.approx(geometry_stats(x[sample], codes[sample]))
     assert m["retrieval"]["nmi"] == pytest.approx(retrieval_metrics(x[sample], codes[sample])["nmi"])
     assert m["retrieval"]["recall@1"] == pytest.approx(retrieval_metrics(x, codes, nmi=False)["recall@1"])
@@ -135,7 +150,7 @@ def test_stratified_sample_keeps_each_class_share():
     codes = np.repeat(np.arange(5), [100, 50, 30, 3, 2])
     sample = diag.stratified_sample(codes, 37, seed=1)
     per_class = np.bincount(codes[sample], minlength=5)
-    assert per_class.tolist() == [20, 10, 6, 2, 2]        # floor(n_c * 37 / 185), at least 2 (or all)
+    assert per_class.tolist() == [20, 10, 6, 2, 2]  # floor(n_c * 37 / 185), at least 2 (or all)
     assert len(np.unique(sample)) == len(sample) and np.all(np.diff(sample) > 0)
     assert len(diag.stratified_sample(codes, 1000)) == len(codes)
 
@@ -144,8 +159,9 @@ def test_greediness_is_greediness_stats_on_class_balanced_batches_with_class_mea
     x, codes = clustered(n=64, classes=4)
     xt, yt = torch.from_numpy(x), torch.from_numpy(codes)
     means = torch.stack([torch.nn.functional.normalize(xt[yt == c].double(), dim=1).mean(0) for c in range(4)])
-    result, settings = diag.loss_greediness(xt, codes, means.float(), losses=("triplet", "arcface"),
-                                            batch_size=32, batches=2, seed=3)
+    result, settings = diag.loss_greediness(
+        xt, codes, means.float(), losses=("triplet", "arcface"), batch_size=32, batches=2, seed=3
+    )
     assert settings["batches"] == 2 and settings["batch_size"] == 32
     from vgteach.training.sampler import MPerClassBatches
 
@@ -161,13 +177,15 @@ def test_greediness_is_greediness_stats_on_class_balanced_batches_with_class_mea
 def test_singleton_classes_are_kept_reported_and_not_queries(tmp_path, capsys):
     x, codes = clustered()
     labels = NAMES[codes].astype(object)
-    labels[[5, 9]] = ["yak", "owl"]                    # two classes of one sample each
+    labels[[5, 9]] = ["yak", "owl"]  # two classes of one sample each
     np.save(tmp_path / "emb.npy", x)
     np.save(tmp_path / "labels.npy", labels.astype(str))
     code, err = run([tmp_path / "emb.npy", tmp_path / "labels.npy", "--out", tmp_path / "r"], capsys)
     assert code == 0
-    assert err == ["vgteach: warning: 2 classes have a single sample ('owl', 'yak'): kept for VARIANCE, "
-                   "excluded as retrieval queries and from GREEDINESS batches"]
+    assert err == [
+        "vgteach: warning: 2 classes have a single sample ('owl', 'yak'): kept for VARIANCE, "
+        "excluded as retrieval queries and from GREEDINESS batches"
+    ]
     m = metrics_of(tmp_path / "r")
     assert m["input"]["singleton_classes"] == 2 and m["variance"]["num_classes"] == 6
     assert m["retrieval"]["num_queries"] == 46
@@ -227,51 +245,103 @@ def with_bad_rows(value):
 
 BAD_INPUTS = {
     # case: (embeddings file, labels file or None, expected message after "vgteach: error: ")
-    "mismatched lengths": (("e.npy", X), ("l.npy", CODES[:-1]),
-                           "mismatched lengths: {e} has 48 rows but {l} has 47 labels"),
-    "NaN rows": (("e.npy", with_bad_rows(np.nan)), ("l.npy", CODES),
-                 "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)"),
-    "inf rows": (("e.npy", with_bad_rows(np.inf)), ("l.npy", CODES),
-                 "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)"),
-    "a single class": (("e.npy", X), ("l.npy", np.zeros(48, int)), "{l}: a single class (0); VARIANCE, retrieval and "
-                       "GREEDINESS compare classes, so at least 2 are needed"),
-    "only singletons beside one class": (("e.npy", X), ("l.npy", np.r_[np.zeros(40, int), np.arange(1, 9)]),
-                                         "{l}: fewer than 2 classes have 2 or more samples; retrieval and GREEDINESS "
-                                         "need positives (same-class pairs) in at least 2 classes"),
-    "1-D embeddings": (("e.npy", X[:, 0]), ("l.npy", CODES), "{e}: expected a 2-D array [N, D] of embeddings, got "
-                       "shape (48,)"),
-    "3-D embeddings": (("e.npy", X.reshape(48, 2, 3)), ("l.npy", CODES), "{e}: expected a 2-D array [N, D] of "
-                       "embeddings, got shape (48, 2, 3)"),
-    "2-D labels": (("e.npy", X), ("l.npy", np.stack([CODES, CODES], 1)), "{l}: expected one label per row (shape "
-                   "[N]), got shape (48, 2)"),
+    "mismatched lengths": (
+        ("e.npy", X),
+        ("l.npy", CODES[:-1]),
+        "mismatched lengths: {e} has 48 rows but {l} has 47 labels",
+    ),
+    "NaN rows": (
+        ("e.npy", with_bad_rows(np.nan)),
+        ("l.npy", CODES),
+        "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)",
+    ),
+    "inf rows": (
+        ("e.npy", with_bad_rows(np.inf)),
+        ("l.npy", CODES),
+        "{e}: 2 of 48 rows contain NaN or Inf (rows 3, 7)",
+    ),
+    "a single class": (
+        ("e.npy", X),
+        ("l.npy", np.zeros(48, int)),
+        "{l}: a single class (0); VARIANCE, retrieval and GREEDINESS compare classes, so at least 2 are needed",
+    ),
+    "only singletons beside one class": (
+        ("e.npy", X),
+        ("l.npy", np.r_[np.zeros(40, int), np.arange(1, 9)]),
+        "{l}: fewer than 2 classes have 2 or more samples; retrieval and GREEDINESS "
+        "need positives (same-class pairs) in at least 2 classes",
+    ),
+    "1-D embeddings": (
+        ("e.npy", X[:, 0]),
+        ("l.npy", CODES),
+        "{e}: expected a 2-D array [N, D] of embeddings, got shape (48,)",
+    ),
+    "3-D embeddings": (
+        ("e.npy", X.reshape(48, 2, 3)),
+        ("l.npy", CODES),
+        "{e}: expected a 2-D array [N, D] of embeddings, got shape (48, 2, 3)",
+    ),
+    "2-D labels": (
+        ("e.npy", X),
+        ("l.npy", np.stack([CODES, CODES], 1)),
+        "{l}: expected one label per row (shape [N]), got shape (48, 2)",
+    ),
     "no rows": (("e.npy", X[:0]), ("l.npy", CODES[:0]), "{e}: no embeddings (shape (0, 6))"),
     "empty file": (("e.npy", b""), ("l.npy", CODES), "{e}: the file is empty (0 bytes)"),
     "empty labels file": (("e.npy", X), ("l.csv", ""), "{l}: the file is empty (0 bytes)"),
     "missing file": (None, ("l.npy", CODES), "{e}: no such file"),
     "a folder": (("e.npy", lambda p: p.mkdir()), ("l.npy", CODES), "{e}: not a file"),
-    "unknown format": (("e.h5", b"\x89HDF\r\n"), ("l.npy", CODES), "{e}: unknown format '.h5'; use one of .npy, "
-                       ".npz, .pt, .pth, .csv, .tsv, .txt"),
-    "corrupt .npy": (("e.npy", b"not an array at all"), ("l.npy", CODES), "{e}: not an .npy file (it does not start "
-                     "with b'\\x93NUMPY')"),
+    "unknown format": (
+        ("e.h5", b"\x89HDF\r\n"),
+        ("l.npy", CODES),
+        "{e}: unknown format '.h5'; use one of .npy, .npz, .pt, .pth, .csv, .tsv, .txt",
+    ),
+    "corrupt .npy": (
+        ("e.npy", b"not an array at all"),
+        ("l.npy", CODES),
+        "{e}: not an .npy file (it does not start with b'\\x93NUMPY')",
+    ),
     "corrupt .pt": (("e.pt", b"PK\x03\x04garbage"), ("l.npy", CODES), None),
-    "pickled .npy": (("e.npy", lambda p: np.save(p, np.array([{"a": 1}] * 48, dtype=object), allow_pickle=True)),
-                     ("l.npy", CODES), "{e}: holds pickled Python objects, which vgteach does not load; save a "
-                     "numeric (or string) array with allow_pickle=False"),
-    "pickled .npz": (("e.npz", lambda p: np.savez(p, embeddings=X, labels=np.array(list(CODES), dtype=object))), None,
-                     "{e}: an array in it holds pickled Python objects, which vgteach does not load; save numeric "
-                     "(or string) arrays with allow_pickle=False"),
-    "pickled .pt": (("e.pt", lambda p: torch.save({"embeddings": torch.from_numpy(X), "meta": NotATensor()}, p)),
-                    None, "{e}: not a tensor file: torch.load(weights_only=True) refused it (it holds pickled Python "
-                    "objects); save a tensor, a dict or a tuple of tensors"),
-    "no labels": (("e.npy", X), None, "{e}: no labels: pass a LABELS file, or save both in one file (an .npz or .pt "
-                  "dict with 'embeddings' and 'labels', a table with a 'label' column)"),
-    "missing labels": (("e.npy", X), ("l.csv", "label\n" + "\n".join(["a", "b", "NA"] * 16) + "\n"),
-                       "{l}: 16 labels are missing (rows 2, 5, 8, 11, 14, …)"),
-    "non-numeric embeddings": (("e.csv", "label,f0,f1\na,0.1,x\nb,0.2,y\n"), None,
-                               "{e}: column 'f1' is not numeric (embedding columns must be numbers; name the label "
-                               "column one of labels, label, y)"),
-    "string embeddings": (("e.npy", np.array([["a", "b"]] * 48)), ("l.npy", CODES),
-                          "{e}: embeddings must be numbers, got dtype <U1"),
+    "pickled .npy": (
+        ("e.npy", lambda p: np.save(p, np.array([{"a": 1}] * 48, dtype=object), allow_pickle=True)),
+        ("l.npy", CODES),
+        "{e}: holds pickled Python objects, which vgteach does not load; save a "
+        "numeric (or string) array with allow_pickle=False",
+    ),
+    "pickled .npz": (
+        ("e.npz", lambda p: np.savez(p, embeddings=X, labels=np.array(list(CODES), dtype=object))),
+        None,
+        "{e}: an array in it holds pickled Python objects, which vgteach does not load; save numeric "
+        "(or string) arrays with allow_pickle=False",
+    ),
+    "pickled .pt": (
+        ("e.pt", lambda p: torch.save({"embeddings": torch.from_numpy(X), "meta": NotATensor()}, p)),
+        None,
+        "{e}: not a tensor file: torch.load(weights_only=True) refused it (it holds pickled Python "
+        "objects); save a tensor, a dict or a tuple of tensors",
+    ),
+    "no labels": (
+        ("e.npy", X),
+        None,
+        "{e}: no labels: pass a LABELS file, or save both in one file (an .npz or .pt "
+        "dict with 'embeddings' and 'labels', a table with a 'label' column)",
+    ),
+    "missing labels": (
+        ("e.npy", X),
+        ("l.csv", "label\n" + "\n".join(["a", "b", "NA"] * 16) + "\n"),
+        "{l}: 16 labels are missing (rows 2, 5, 8, 11, 14, …)",
+    ),
+    "non-numeric embeddings": (
+        ("e.csv", "label,f0,f1\na,0.1,x\nb,0.2,y\n"),
+        None,
+        "{e}: column 'f1' is not numeric (embedding columns must be numbers; name the label "
+        "column one of labels, label, y)",
+    ),
+    "string embeddings": (
+        ("e.npy", np.array([["a", "b"]] * 48)),
+        ("l.npy", CODES),
+        "{e}: embeddings must be numbers, got dtype <U1",
+    ),
 }
 
 
@@ -289,19 +359,24 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
         assert err[0] == "vgteach: error: " + expected.format(e=e, l=l)
     else:
         assert err[0].startswith(f"vgteach: error: {e}: not a readable .pt file (")
-    assert sorted(p.name for p in tmp_path.iterdir()) == before          # no report, no temporary folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no report, no temporary folder
 
 
 @pytest.mark.parametrize("case", ["a file", "under a file", "a folder with other files"])
 def test_out_that_cannot_be_written(data, capsys, case):
     folder, _, _ = data
     (folder / "notes.txt").write_text("mine")
-    out = {"a file": folder / "notes.txt", "under a file": folder / "notes.txt" / "report",
-           "a folder with other files": folder}[case]
-    expected = {"a file": f"--out {out}: exists and is not a folder",
-                "under a file": f"--out {out}: cannot write there ({folder / 'notes.txt'} is not a writable folder)",
-                "a folder with other files": f"--out {out}: a folder with other files in it; choose a new or empty "
-                                             "folder (an earlier diagnose report is replaced)"}[case]
+    out = {
+        "a file": folder / "notes.txt",
+        "under a file": folder / "notes.txt" / "report",
+        "a folder with other files": folder,
+    }[case]
+    expected = {
+        "a file": f"--out {out}: exists and is not a folder",
+        "under a file": f"--out {out}: cannot write there ({folder / 'notes.txt'} is not a writable folder)",
+        "a folder with other files": f"--out {out}: a folder with other files in it; choose a new or empty "
+        "folder (an earlier diagnose report is replaced)",
+    }[case]
     before = sorted(p.name for p in folder.iterdir())
     code, err = run([folder / "emb.npy", folder / "labels.csv", "--out", out], capsys)
     assert code == 2 and err == ["vgteach: error: " + expected]
@@ -311,12 +386,27 @@ def test_out_that_cannot_be_written(data, capsys, case):
 
 def test_python_dash_m_vgteach_diagnose(data):
     folder, _, _ = data
-    ok = subprocess.run([sys.executable, "-m", "vgteach", "diagnose", str(folder / "emb.npy"),
-                         str(folder / "labels.csv"), "--out", str(folder / "r"), *FAST],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vgteach",
+            "diagnose",
+            str(folder / "emb.npy"),
+            str(folder / "labels.csv"),
+            "--out",
+            str(folder / "r"),
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert (folder / "r" / "report.md").exists()
-    bad = subprocess.run([sys.executable, "-m", "vgteach", "diagnose", str(folder / "labels.csv"),
-                          "--out", str(folder / "r2")], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "vgteach", "diagnose", str(folder / "labels.csv"), "--out", str(folder / "r2")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not (folder / "r2").exists()

@@ -1,6 +1,7 @@
 """Diagnostics (DESIGN.md §3): variance_stats, gini, greediness_stats / per_sample_grad_norms and
 geometry_stats against straightforward loop references, their degenerate-batch choices, side effects on the
 caller's graph, and bad input."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,7 @@ DEGENERATE = {"one_class": [3, 3, 3, 3, 3], "all_distinct": [0, 1, 2, 3, 4, 5], 
 def make_batch(layout, dim=5, seed=0, dtype=torch.float64):
     gen = torch.Generator().manual_seed(seed)
     labels = torch.tensor(layout)[torch.randperm(len(layout), generator=gen)]
-    scale = torch.rand(len(layout), 1, generator=gen, dtype=dtype) * 3 + 0.5       # un-normalised on purpose
+    scale = torch.rand(len(layout), 1, generator=gen, dtype=dtype) * 3 + 0.5  # un-normalised on purpose
     return torch.randn(len(layout), dim, generator=gen, dtype=dtype) * scale, labels
 
 
@@ -47,13 +48,20 @@ def variance_reference(embeddings, labels):
     intra = np.mean([np.mean([np.sum((row - means[c]) ** 2) for row in rows]) for c, rows in by_class.items()])
     classes = list(means)
     ordered = [np.sum((means[a] - means[b]) ** 2) for a in classes for b in classes if a != b]
-    dists = [np.linalg.norm(means[a] - means[b]) for i, a in enumerate(classes) for b in classes[i + 1:]]
+    dists = [np.linalg.norm(means[a] - means[b]) for i, a in enumerate(classes) for b in classes[i + 1 :]]
     mean = sum(dists) / len(dists)
     std = math.sqrt(sum((d - mean) ** 2 for d in dists) / len(dists))
     inter = float(np.mean(ordered))
-    return {"intra": float(intra), "inter": inter, "ratio": float(intra) / inter, "centroid_dist_mean": mean,
-            "centroid_dist_std": std, "centroid_dist_cv": std / mean, "centroid_dist_min": min(dists),
-            "num_classes": len(classes)}
+    return {
+        "intra": float(intra),
+        "inter": inter,
+        "ratio": float(intra) / inter,
+        "centroid_dist_mean": mean,
+        "centroid_dist_std": std,
+        "centroid_dist_cv": std / mean,
+        "centroid_dist_min": min(dists),
+        "num_classes": len(classes),
+    }
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -70,7 +78,9 @@ def test_variance_stats_matches_loop_reference(layout, seed):
 
 def test_variance_stats_intra_is_unweighted_over_classes():
     # a big tight class and a small spread-out one: the sample-weighted mean is dominated by the big class
-    big = torch.tensor([[1.0, 0.0, 0.0]]).repeat(8, 1) + 1e-3 * torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    big = torch.tensor([[1.0, 0.0, 0.0]]).repeat(8, 1) + 1e-3 * torch.randn(
+        8, 3, generator=torch.Generator().manual_seed(0)
+    )
     small = torch.tensor([[0.0, 1.0, 0.3], [0.0, 1.0, -0.3]])
     embeddings = torch.cat([big, small]).double()
     labels = torch.tensor([0] * 8 + [1] * 2)
@@ -99,10 +109,17 @@ def test_variance_stats_degenerate_batches_are_finite(name):
     assert all(math.isfinite(v) for v in stats.values())
     assert stats["num_classes"] == len(set(DEGENERATE[name]))
     if stats["num_classes"] < 2:
-        for key in ("inter", "ratio", "centroid_dist_mean", "centroid_dist_std", "centroid_dist_cv", "centroid_dist_min"):
+        for key in (
+            "inter",
+            "ratio",
+            "centroid_dist_mean",
+            "centroid_dist_std",
+            "centroid_dist_cv",
+            "centroid_dist_min",
+        ):
             assert stats[key] == 0.0
     if name != "one_class":
-        assert stats["intra"] == 0.0              # singleton classes have no spread
+        assert stats["intra"] == 0.0  # singleton classes have no spread
 
 
 def test_variance_stats_coincident_centroids():
@@ -140,12 +157,15 @@ def test_gini_matches_mean_absolute_difference(seed):
     assert gini(values.float()) == pytest.approx(gini_reference(values), rel=1e-6)
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (torch.tensor([1.0, float("nan")]), ValueError, "NaN"),
-    (torch.tensor([1.0, -2.0]), ValueError, "non-negative"),
-    (torch.ones(2, 3), ValueError, "1-D"),
-    ([1.0, 2.0], TypeError, "Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (torch.tensor([1.0, float("nan")]), ValueError, "NaN"),
+        (torch.tensor([1.0, -2.0]), ValueError, "non-negative"),
+        (torch.ones(2, 3), ValueError, "1-D"),
+        ([1.0, 2.0], TypeError, "Tensor"),
+    ],
+)
 def test_gini_rejects_bad_input(bad, error, match):
     with pytest.raises(error, match=match):
         gini(bad)
@@ -187,7 +207,7 @@ def test_greediness_stats_leave_the_callers_graph_and_loss_parameters_alone():
     gen = torch.Generator().manual_seed(3)
     weight = torch.randn(6, 6, dtype=torch.float64, generator=gen, requires_grad=True)
     inputs = torch.randn(10, 6, dtype=torch.float64, generator=gen)
-    embeddings = inputs @ weight                                   # non-leaf with an upstream graph
+    embeddings = inputs @ weight  # non-leaf with an upstream graph
     embeddings.retain_grad()
     labels = torch.tensor([0, 0, 1, 1, 1, 2, 2, 3, 3, 3])
     loss_fn = make_loss("arcface", 4, 6)
@@ -198,7 +218,7 @@ def test_greediness_stats_leave_the_callers_graph_and_loss_parameters_alone():
     assert embeddings.grad is None and weight.grad is None
     assert loss_fn.weight.grad is None
     torch.testing.assert_close(embeddings.detach(), before, rtol=0, atol=0)
-    embeddings.sum().backward()                                    # the caller's graph still works
+    embeddings.sum().backward()  # the caller's graph still works
     assert weight.grad is not None
 
 
@@ -210,7 +230,9 @@ def test_greediness_stats_work_under_no_grad_and_inference_mode():
         assert greediness_stats(loss_fn, embeddings, labels) == expected
     with torch.inference_mode():
         frozen = embeddings.clone()
-        assert greediness_stats(loss_fn, frozen, labels)["grad_norm_mean"] == pytest.approx(expected["grad_norm_mean"], **TOL)
+        assert greediness_stats(loss_fn, frozen, labels)["grad_norm_mean"] == pytest.approx(
+            expected["grad_norm_mean"], **TOL
+        )
 
 
 def test_greediness_stats_of_a_satisfied_triplet_batch_are_zero():
@@ -232,8 +254,18 @@ def test_greediness_stats_finite_for_every_loss(name, layout):
     embeddings, labels = make_batch(seq, dim=4, seed=6, dtype=torch.float32)
     loss_fn = make_loss(name, max(seq) + 1, 4, dtype=torch.float32)
     stats = greediness_stats(loss_fn, embeddings, labels)
-    assert set(stats) == {"loss", "num_terms", "num_active", "active_ratio", "effective_active_ratio",
-                          "sample_active_ratio", "grad_norm_mean", "grad_norm_median", "grad_norm_max", "grad_gini"}
+    assert set(stats) == {
+        "loss",
+        "num_terms",
+        "num_active",
+        "active_ratio",
+        "effective_active_ratio",
+        "sample_active_ratio",
+        "grad_norm_mean",
+        "grad_norm_median",
+        "grad_norm_max",
+        "grad_gini",
+    }
     assert all(math.isfinite(v) for v in stats.values())
     assert 0.0 <= stats["active_ratio"] <= 1.0 and 0.0 <= stats["sample_active_ratio"] <= 1.0
     assert 0.0 <= stats["effective_active_ratio"] <= 1.0
@@ -262,7 +294,7 @@ def geometry_reference(embeddings, labels, alpha=2.0, t=2.0):
             d = np.linalg.norm(z[i] - z[j])
             kernel.append(math.exp(-t * d * d))
             if labels[i] == labels[j]:
-                aligned.append(d ** alpha)
+                aligned.append(d**alpha)
     by_class = groups(z, labels)
     num_classes = len(by_class)
     mu_g = z.mean(axis=0)
@@ -274,8 +306,13 @@ def geometry_reference(embeddings, labels, alpha=2.0, t=2.0):
             sigma_w += np.outer(row - mu, row - mu) / n
         sigma_b += np.outer(mu - mu_g, mu - mu_g) / num_classes
     nc1 = np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / num_classes
-    return {"alignment": float(np.mean(aligned)), "uniformity": math.log(np.mean(kernel)), "nc1": float(nc1),
-            "effective_rank": effective_rank_reference(z), "within_class_rank": within_class_rank_reference(z, labels)}
+    return {
+        "alignment": float(np.mean(aligned)),
+        "uniformity": math.log(np.mean(kernel)),
+        "nc1": float(nc1),
+        "effective_rank": effective_rank_reference(z),
+        "within_class_rank": within_class_rank_reference(z, labels),
+    }
 
 
 def effective_rank_reference(matrix, cutoff=0.0):
@@ -317,7 +354,7 @@ def test_geometry_stats_pair_terms_are_blocked(monkeypatch):
 
     embeddings, labels = make_batch(UNEVEN_LAYOUTS[1], dim=8, seed=7)
     expected = geometry_stats(embeddings, labels)
-    monkeypatch.setattr(geometry, "_PAIR_BLOCK", 2 * len(labels))   # two rows per block
+    monkeypatch.setattr(geometry, "_PAIR_BLOCK", 2 * len(labels))  # two rows per block
     got = geometry_stats(embeddings, labels)
     for key in expected:
         assert got[key] == pytest.approx(expected[key], **TOL)
@@ -330,7 +367,7 @@ def test_geometry_stats_collapsed_classes():
     assert stats["nc1"] == pytest.approx(0.0, abs=1e-12)
     assert stats["alignment"] == pytest.approx(0.0, abs=1e-12)
     assert stats["effective_rank"] <= 4.0 + 1e-9
-    assert stats["within_class_rank"] == 0.0            # collapsed classes: no within-class direction left
+    assert stats["within_class_rank"] == 0.0  # collapsed classes: no within-class direction left
 
 
 @pytest.mark.parametrize("k", [1, 2, 5])
@@ -342,7 +379,7 @@ def test_within_class_rank_of_a_class_spread_isotropically_in_k_dims_is_k(k):
     basis = torch.eye(dim, dtype=torch.float64)
     rows, labels = [], []
     for c in range(3):
-        spread = basis[3 + c * 4: 3 + c * 4 + k]
+        spread = basis[3 + c * 4 : 3 + c * 4 + k]
         for sign in (1.0, -1.0):
             rows.append(math.cos(theta) * basis[c] + sign * math.sin(theta) * spread)
             labels += [c] * k
@@ -355,12 +392,12 @@ def test_within_class_rank_of_a_class_spread_isotropically_in_k_dims_is_k(k):
 def test_within_class_rank_skips_singletons_and_weights_classes_equally():
     gen = torch.Generator().manual_seed(4)
     embeddings = torch.randn(12, 6, generator=gen, dtype=torch.float64)
-    labels = torch.tensor([0] * 8 + [1] * 3 + [2])                    # class 2 is a singleton
+    labels = torch.tensor([0] * 8 + [1] * 3 + [2])  # class 2 is a singleton
     stats = geometry_stats(embeddings, labels)
     z = unit_rows_np(embeddings)
     per_class = [effective_rank_reference(rows - rows.mean(0)) for rows in (z[:8], z[8:11])]
     assert stats["within_class_rank"] == pytest.approx(sum(per_class) / 2, **TOL)
-    assert per_class[1] < 2.0 + 1e-12                                   # 3 centred rows span ≤ 2 dims
+    assert per_class[1] < 2.0 + 1e-12  # 3 centred rows span ≤ 2 dims
 
 
 @pytest.mark.parametrize("name", DEGENERATE)
@@ -375,13 +412,20 @@ def test_geometry_stats_degenerate_batches_are_finite(name):
     if name == "single_sample":
         assert stats["uniformity"] == 0.0 and stats["effective_rank"] == pytest.approx(1.0)
     if name != "one_class":
-        assert stats["within_class_rank"] == 0.0          # no class with two samples
+        assert stats["within_class_rank"] == 0.0  # no class with two samples
 
 
 # -- bad input --------------------------------------------------------------------------------------------
 BAD_INPUTS = [
-    ("nan", lambda e, y: (e.index_put((torch.tensor([0]), torch.tensor([0])), torch.tensor(float("nan"), dtype=e.dtype)), y),
-     ValueError, "NaN"),
+    (
+        "nan",
+        lambda e, y: (
+            e.index_put((torch.tensor([0]), torch.tensor([0])), torch.tensor(float("nan"), dtype=e.dtype)),
+            y,
+        ),
+        ValueError,
+        "NaN",
+    ),
     ("mismatched", lambda e, y: (e, y[:-1]), ValueError, "length"),
     ("float labels", lambda e, y: (e, y.double()), TypeError, "integer"),
     ("numpy float labels", lambda e, y: (e.numpy(), y.numpy().astype(np.float32)), TypeError, "integer"),

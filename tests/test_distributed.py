@@ -1,5 +1,6 @@
 """DDP: two gloo processes on the CPU, each holding half of a global batch, give the loss and gradients of
 one process on the whole batch (DESIGN.md §4 / vgteach.training.distributed)."""
+
 from __future__ import annotations
 
 import os
@@ -74,7 +75,7 @@ def test_two_gloo_processes_match_one_process(name):
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
-    order = torch.cat([torch.arange(48)[r::2] for r in range(2)])   # global batch order after the gather
+    order = torch.cat([torch.arange(48)[r::2] for r in range(2)])  # global batch order after the gather
     for rank, loss, grads, emb_grad in results:
         loss, grads, emb_grad = torch.as_tensor(loss), [torch.as_tensor(g) for g in grads], torch.as_tensor(emb_grad)
         assert torch.allclose(loss, expected_loss, rtol=1e-5, atol=1e-7)

@@ -1,6 +1,7 @@
 """``effective_active_ratio`` (DESIGN.md §3): the participation ratio of |∂L/∂S| over the pairs of the
 similarity matrix S, against loop references written on an explicit S variable; in ``greediness_stats``, in
 the training tracker (per step, every k-th step, epoch means) and in the history, for all seven losses."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,8 @@ from vgteach.training.trainer import train_step
 LAYOUTS = {
     "uneven": [0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 1],
     "pairs": [4, 4, 1, 1, 0, 0, 2, 2, 3],
-    "one_class": [2, 2, 2, 2, 2],             # no negatives
-    "all_distinct": [0, 1, 2, 3, 4, 5],       # no positives
+    "one_class": [2, 2, 2, 2, 2],  # no negatives
+    "all_distinct": [0, 1, 2, 3, 4, 5],  # no positives
     "single_sample": [1],
 }
 
@@ -34,7 +35,7 @@ def mean(values, S):
 
 
 def d2(s):
-    return torch.clamp(2.0 - 2.0 * s, min=0.0)             # ||z_i − z_j||² on the unit sphere
+    return torch.clamp(2.0 - 2.0 * s, min=0.0)  # ||z_i − z_j||² on the unit sphere
 
 
 def contrastive_from_s(S, y, margin=1.0):
@@ -122,17 +123,23 @@ def ccl_from_s(S, y, temperature=0.1, margin=0.2, pull_weight=1.0):
     return mean(terms, S)
 
 
-FROM_S = {"contrastive": contrastive_from_s, "triplet": triplet_from_s, "npair": npair_from_s,
-          "infonce": infonce_from_s, "supcon": supcon_from_s, "arcface": arcface_from_s, "ccl": ccl_from_s}
+FROM_S = {
+    "contrastive": contrastive_from_s,
+    "triplet": triplet_from_s,
+    "npair": npair_from_s,
+    "infonce": infonce_from_s,
+    "supcon": supcon_from_s,
+    "arcface": arcface_from_s,
+    "ccl": ccl_from_s,
+}
 
 
 def loop_effective_ratio(name, loss_fn, embeddings, labels, **hparams):
     """G = ∂L/∂S by autograd on a leaf S, the weights w by a loop over the pairs, then (Σw)²/(n·Σw²)."""
     z = [row / torch.sqrt(torch.sum(row * row)) for row in embeddings]
-    table = loss_fn.proxies                                       # ArcFace/CCL: S = z ŵᵀ; else z zᵀ
+    table = loss_fn.proxies  # ArcFace/CCL: S = z ŵᵀ; else z zᵀ
     others = z if table is None else [row / torch.sqrt(torch.sum(row * row)) for row in table.detach()]
-    S = torch.tensor([[float(torch.sum(a * b)) for b in others] for a in z], dtype=torch.float64,
-                     requires_grad=True)
+    S = torch.tensor([[float(torch.sum(a * b)) for b in others] for a in z], dtype=torch.float64, requires_grad=True)
     loss = FROM_S[name](S, labels.tolist(), **hparams)
     (G,) = torch.autograd.grad(loss, S, allow_unused=True, materialize_grads=True)
     B, K = S.shape
@@ -168,9 +175,9 @@ def test_effective_active_ratio_matches_loop_reference(name, layout):
     assert isinstance(got, float) and 0.0 <= got <= 1.0
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
     if layout == "uneven":
-        assert 0.0 < got < 1.0                       # a real spread of weights, not a corner case
+        assert 0.0 < got < 1.0  # a real spread of weights, not a corner case
     if layout == "single_sample" and loss_fn.proxies is None:
-        assert got == 0.0                            # no pair at all
+        assert got == 0.0  # no pair at all
 
 
 def test_effective_active_ratio_is_k_over_n_for_k_equal_weights():
@@ -180,12 +187,12 @@ def test_effective_active_ratio_is_k_over_n_for_k_equal_weights():
         G = torch.zeros(B, B, dtype=torch.float64)
         chosen = torch.randperm(n, generator=torch.Generator().manual_seed(k))[:k]
         i, j = upper[0, chosen], upper[1, chosen]
-        G[i, j], G[j, i] = 0.25, 0.75                # w_ij = |G_ij + G_ji| = 1, shared unevenly
-        G.diagonal().fill_(5.0)                      # s_ii is no pair: ignored
+        G[i, j], G[j, i] = 0.25, 0.75  # w_ij = |G_ij + G_ji| = 1, shared unevenly
+        G.diagonal().fill_(5.0)  # s_ii is no pair: ignored
         ratio = Similarity(torch.zeros(B, B), n, symmetric=True).effective_active_ratio(G)
         assert float(ratio) == pytest.approx(k / n, rel=1e-12)
         P = torch.zeros(B, K, dtype=torch.float64)
-        P.view(-1)[:k] = torch.tensor([1.0, -1.0]).repeat(k)[:k] * 1e-30       # signs and tiny scales
+        P.view(-1)[:k] = torch.tensor([1.0, -1.0]).repeat(k)[:k] * 1e-30  # signs and tiny scales
         ratio = Similarity(torch.zeros(B, K), B * K, symmetric=False).effective_active_ratio(P)
         assert float(ratio) == pytest.approx(k / (B * K), rel=1e-12)
     zero = Similarity(torch.zeros(B, B), n).effective_active_ratio(torch.zeros(B, B))
@@ -224,7 +231,7 @@ def test_losses_expose_the_similarity_they_depend_on():
         if table is not None:
             grad_z = G @ (table.detach() / table.detach().norm(dim=1, keepdim=True))
         elif name == "npair":
-            continue                                  # a block of z zᵀ: covered by the loop reference
+            continue  # a block of z zᵀ: covered by the loop reference
         else:
             grad_z = (G + G.T) @ z
         tangent = (grad_z - (grad_z * z).sum(1, keepdim=True) * z) / e.detach().norm(dim=1, keepdim=True)
@@ -283,8 +290,9 @@ def test_tracker_counts_a_step_without_gradient_on_s_as_zero():
     x = torch.tensor([[1.0, 0.01], [1.0, -0.01], [1.0, 0.0], [0.01, 1.0], [-0.01, 1.0], [0.0, 1.0]])
     y = torch.tensor([0, 0, 0, 1, 1, 1])
     tracker = GreedinessTracker("cpu", model.parameters(), ())
-    out = train_step(model, build_loss("triplet"), torch.optim.Adam(model.parameters()), x, y, False, tracker,
-                     update=False)
+    out = train_step(
+        model, build_loss("triplet"), torch.optim.Adam(model.parameters()), x, y, False, tracker, update=False
+    )
     assert int(out.num_active) == 0
     assert tracker.epoch_means()["effective_active_ratio"] == 0.0
 

@@ -1,4 +1,5 @@
 """Backbones, feature extraction and the on-disk feature cache (no downloads, no real weights needed)."""
+
 from __future__ import annotations
 
 import copy
@@ -13,13 +14,12 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from vgteach import backbones
-from vgteach import efficientnet_lite0
+from vgteach import backbones, efficientnet_lite0
+from vgteach import inputs as inputs_module
 from vgteach.backbones import BACKBONE_NAMES, FROZEN_BACKBONES, FrozenBackbone, SmallCNN, build_backbone
 from vgteach.device import resolve_device
 from vgteach.efficientnet_lite0 import EfficientNetLite0, SamePadConv2d, fold_batch_norms
 from vgteach.features import FeatureCache, extract_features
-from vgteach import inputs as inputs_module
 from vgteach.inputs import load_inputs
 
 
@@ -121,7 +121,7 @@ def test_efficientnet_lite0_folded_batch_norms_compute_the_same_features():
     uint8 input is normalised inside the network exactly as (x - 127) / 128 in float."""
     torch.manual_seed(0)
     reference = EfficientNetLite0()
-    for layer in reference.modules():                      # non-trivial BN statistics and affine maps
+    for layer in reference.modules():  # non-trivial BN statistics and affine maps
         if isinstance(layer, nn.BatchNorm2d):
             layer.running_mean.uniform_(-0.5, 0.5)
             layer.running_var.uniform_(0.5, 2.0)
@@ -322,8 +322,8 @@ def test_paper_protocol_path_vit_b_32_with_download_allowed(tmp_path, monkeypatc
     ViT-B/32 whose weights are 'downloaded' into an empty hub cache (the download itself is faked with random
     weights), features cached, then the paper's head trains on them."""
     import torchvision
-
     from test_data import write_cifar_folder
+
     from vgteach.training import chapter_config, train
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
@@ -338,14 +338,22 @@ def test_paper_protocol_path_vit_b_32_with_download_allowed(tmp_path, monkeypatc
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
     with pytest.raises(FileNotFoundError, match="download=True"):
-        build_backbone("vit_b_32")                                   # not allowed: a clear error, no network
+        build_backbone("vit_b_32")  # not allowed: a clear error, no network
     assert fetched == []
     for split in ("train", "test"):
         write_cifar_folder(tmp_path / "data", split, per_class=4)
-    config = chapter_config("paper", "supcon", data_root=str(tmp_path / "data"), cache_dir=str(tmp_path / "cache"),
-                            download=True, epochs=1, batch_size=16, device="cpu")
+    config = chapter_config(
+        "paper",
+        "supcon",
+        data_root=str(tmp_path / "data"),
+        cache_dir=str(tmp_path / "cache"),
+        download=True,
+        epochs=1,
+        batch_size=16,
+        device="cpu",
+    )
     assert (config.dataset, config.backbone, config.lr, config.embedding_dim) == ("cifar10", "vit_b_32", 1e-4, 128)
     result = train(config, progress=False)
-    assert fetched == [weights.url]                                  # fetched once, then read from the cache
+    assert fetched == [weights.url]  # fetched once, then read from the cache
     assert list(result.history["epoch"]) == [0, 1] and np.isfinite(result.history["train_loss"].iloc[1])
     assert len(list((tmp_path / "cache").glob("cifar10_*_vit_b_32_*.pt"))) == 2

@@ -1,5 +1,6 @@
 """The package's shape: every module imports on its own, the import graph has no cycle, and the data layer
 does not reach up into the layers built on it (backbones, features, inputs, training, ...)."""
+
 from __future__ import annotations
 
 import ast
@@ -68,7 +69,7 @@ def find_cycle(graph: dict):
         path.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == "open":
-                return path[path.index(target):] + [target]
+                return path[path.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -89,10 +90,10 @@ def test_the_graph_reader_sees_what_it_must():
     """The checks below are only as good as the graph: it resolves relative, lazy and package imports, and
     the cycle finder finds a planted cycle."""
     graph = module_graph()
-    assert "vgteach.training.report" in graph["vgteach.training.study"]          # from .report import …
-    assert "vgteach.training.sampler" in graph["vgteach.diagnose"]               # lazy, two dots up
-    assert "vgteach.losses" in graph["vgteach"]                                  # a package's __init__
-    assert "vgteach.efficientnet_lite0" in graph["vgteach.backbones"]            # from . import module
+    assert "vgteach.training.report" in graph["vgteach.training.study"]  # from .report import …
+    assert "vgteach.training.sampler" in graph["vgteach.diagnose"]  # lazy, two dots up
+    assert "vgteach.losses" in graph["vgteach"]  # a package's __init__
+    assert "vgteach.efficientnet_lite0" in graph["vgteach.backbones"]  # from . import module
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
@@ -105,8 +106,11 @@ def test_no_import_cycle_in_the_package():
 def test_the_data_layer_imports_nothing_above_it():
     """vgteach.data reads datasets; it may use vgteach._validation and itself, nothing built on top."""
     allowed = lambda target: target == "vgteach._validation" or target.startswith("vgteach.data")  # noqa: E731
-    upward = {name: sorted(t for t in targets if not allowed(t))
-              for name, targets in module_graph().items() if name.startswith("vgteach.data")}
+    upward = {
+        name: sorted(t for t in targets if not allowed(t))
+        for name, targets in module_graph().items()
+        if name.startswith("vgteach.data")
+    }
     assert not any(upward.values()), {name: targets for name, targets in upward.items() if targets}
 
 
@@ -139,8 +143,13 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
     that only bites when one side is imported first) fails here."""
     names = [name for name in module_names() if name not in NOT_IMPORTABLE]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    run = subprocess.run([sys.executable, "-c", "import subprocess\n" + _IMPORT_EACH, *names], cwd=PACKAGE.parent,
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", "import subprocess\n" + _IMPORT_EACH, *names],
+        cwd=PACKAGE.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     assert run.stdout.strip() == "FAILED:"
-

@@ -1,5 +1,6 @@
 """The lab self-checks (vgteach.labs): they must accept a correct student solution written from the formulas
 (here: plain loops, nothing shared with vgteach) and reject typical mistakes with a message that says why."""
+
 import math
 
 import pytest
@@ -17,7 +18,7 @@ def loop_contrastive(embeddings, labels, margin=1.0):
         for j in range(i + 1, len(z)):
             d = (z[i] - z[j]).norm()
             if labels[i] == labels[j]:
-                pos.append(d ** 2)
+                pos.append(d**2)
             else:
                 neg.append(torch.clamp(margin - d, min=0) ** 2)
     mean = lambda xs: torch.stack(xs).mean() if xs else z.sum() * 0
@@ -68,7 +69,7 @@ def loop_supcon(embeddings, labels, temperature=0.1):
 def loop_npair(embeddings, labels, scale=1.0):
     z = F.normalize(embeddings, dim=1)
     anchors, positives = [], []
-    for label in dict.fromkeys(labels.tolist()):             # labels in order of first appearance
+    for label in dict.fromkeys(labels.tolist()):  # labels in order of first appearance
         members = [i for i in range(len(z)) if labels[i] == label]
         if len(members) >= 2:
             anchors.append(members[0])
@@ -91,7 +92,7 @@ def loop_arcface(embeddings, labels, proxies, scale=64.0, margin=0.5):
             phi = torch.cos(theta + margin)
         else:
             phi = cos[y] - margin * math.sin(math.pi - margin)
-        logits = torch.cat([cos[:y], phi[None], cos[y + 1:]]) * scale
+        logits = torch.cat([cos[:y], phi[None], cos[y + 1 :]]) * scale
         losses.append(-torch.log_softmax(logits, dim=0)[y])
     return torch.stack(losses).mean()
 
@@ -103,7 +104,7 @@ def loop_ccl(embeddings, labels, centers, temperature=0.1, margin=0.2, pull_weig
     for i in range(len(z)):
         y = int(labels[i])
         logits = z[i] @ c.T
-        logits = torch.cat([logits[:y], logits[y:y + 1] - margin, logits[y + 1:]]) / temperature
+        logits = torch.cat([logits[:y], logits[y : y + 1] - margin, logits[y + 1 :]]) / temperature
         losses.append(-torch.log_softmax(logits, dim=0)[y] + pull_weight * (z[i] - c[y]).pow(2).sum())
     return torch.stack(losses).mean()
 
@@ -207,9 +208,9 @@ def test_cases_cover_the_awkward_batches():
     cases = labs.make_cases()
     assert any(case.unit_length for case in cases) and any(not case.unit_length for case in cases)
     counts = [torch.bincount(case.labels) for case in cases]
-    assert any((c == 1).any() for c in counts)                          # a singleton class
-    assert any(len(c) == 1 for c in counts)                             # no negatives
-    assert any((c == 1).all() for c in counts)                          # no positives
+    assert any((c == 1).any() for c in counts)  # a singleton class
+    assert any(len(c) == 1 for c in counts)  # no negatives
+    assert any((c == 1).all() for c in counts)  # no positives
 
 
 # ------------------------------------------------------------------------------- geometry and greediness
@@ -231,8 +232,10 @@ def loop_variance(embeddings, labels):
 
 def test_check_variance():
     assert labs.check_variance(loop_variance).passed
-    weighted = lambda e, y: (float((F.normalize(e, dim=1) - F.normalize(e, dim=1).mean(0)).pow(2).sum(1).mean()),
-                             loop_variance(e, y)[1])
+    weighted = lambda e, y: (
+        float((F.normalize(e, dim=1) - F.normalize(e, dim=1).mean(0)).pow(2).sum(1).mean()),
+        loop_variance(e, y)[1],
+    )
     result = labs.check_variance(weighted)
     assert not result.passed and "intra" in result.message
 
@@ -330,15 +333,20 @@ def test_check_convergence_and_compaction_epochs():
     assert labs.check_convergence_epoch(loop_convergence_epoch).passed
     assert labs.check_compaction_epoch(loop_compaction_epoch).passed
     # common mistakes: the last epoch that misses the bar, or comparing with the maximum instead of the final
-    assert not labs.check_convergence_epoch(lambda h: int(h["epoch"][h["recall@1"] >= 0.9 * h["recall@1"].max()].iloc[0])).passed
+    assert not labs.check_convergence_epoch(
+        lambda h: int(h["epoch"][h["recall@1"] >= 0.9 * h["recall@1"].max()].iloc[0])
+    ).passed
     assert not labs.check_compaction_epoch(lambda h: int(h["epoch"].iloc[-1])).passed
     # ... and the rules that ignore the untrained head (90 % of the final value, within 10 % of the final value)
     assert not labs.check_convergence_epoch(ignoring_epoch_0("recall@1", lambda v, final: v >= 0.9 * final)).passed
-    assert not labs.check_compaction_epoch(ignoring_epoch_0("intra", lambda v, final: abs(v - final) <= 0.1 * final)).passed
+    assert not labs.check_compaction_epoch(
+        ignoring_epoch_0("intra", lambda v, final: abs(v - final) <= 0.1 * final)
+    ).passed
 
 
 def ignoring_epoch_0(column, reached):
     def epoch(history):
         final = history[column].iloc[-1]
         return next(int(e) for e, v in zip(history["epoch"], history[column]) if reached(v, final))
+
     return epoch

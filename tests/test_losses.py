@@ -1,15 +1,16 @@
 """The seven losses (DESIGN.md §2): values, gradients and term counts against loop implementations of the
 formulas, parity with pytorch-metric-learning's twins, gradcheck, degenerate batches, bad input, numerical
 stability and triplet's memory bound."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
+import reference_losses as ref
 import torch
 from torch import nn
 
-import reference_losses as ref
 from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, Terms, build_loss
 from vgteach.losses.base import l2_normalize
 from vgteach.losses.triplet import batch_all_triplet_loss
@@ -37,7 +38,7 @@ def make_labels(layout: str, seed: int) -> torch.Tensor:
 
 def random_embeddings(n: int, dim: int, seed: int, dtype=torch.float64) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    scale = torch.rand(n, 1, generator=gen, dtype=dtype) * 3 + 0.5   # un-normalised on purpose
+    scale = torch.rand(n, 1, generator=gen, dtype=dtype) * 3 + 0.5  # un-normalised on purpose
     return (torch.randn(n, dim, generator=gen, dtype=dtype) * scale).requires_grad_()
 
 
@@ -70,15 +71,17 @@ def grads(loss, inputs):
 def batch(name: str, layout: str, seed: int, clustered: float = 0.0, dim: int = 6):
     """A loss with its proxies and a batch: random embeddings, or ``clustered`` ones with that spread."""
     labels = make_labels(layout, seed)
-    num_classes = int(labels.max()) + 2                      # one proxy that no sample uses
+    num_classes = int(labels.max()) + 2  # one proxy that no sample uses
     loss_fn = make_loss(name, num_classes, dim, seed=seed)
     if clustered:
         embeddings = clustered_embeddings(labels, dim, seed, spread=clustered)
         param = loss_fn.proxies
-        if param is not None:                                # proxies near the class axes too
+        if param is not None:  # proxies near the class axes too
             with torch.no_grad():
-                param.copy_(torch.eye(dim, dtype=param.dtype)[torch.arange(num_classes) % dim]
-                            + 0.1 * torch.randn(param.shape, dtype=param.dtype))
+                param.copy_(
+                    torch.eye(dim, dtype=param.dtype)[torch.arange(num_classes) % dim]
+                    + 0.1 * torch.randn(param.shape, dtype=param.dtype)
+                )
     else:
         embeddings = random_embeddings(len(labels), dim, seed)
     return loss_fn, embeddings, labels
@@ -86,8 +89,9 @@ def batch(name: str, layout: str, seed: int, clustered: float = 0.0, dim: int = 
 
 # -- 1. against the loop implementations of DESIGN.md's formulas ----------------------------------------
 CASES = [(layout, seed, 0.0) for layout in LAYOUTS for seed in (0, 1)] + [
-    (layout, 2, spread) for layout in ("balanced", "uneven", "pairs_and_singletons", "two_classes")
-    for spread in (3.0, 0.5)                                  # mixed / mostly inactive softmax terms
+    (layout, 2, spread)
+    for layout in ("balanced", "uneven", "pairs_and_singletons", "two_classes")
+    for spread in (3.0, 0.5)  # mixed / mostly inactive softmax terms
 ]
 
 
@@ -158,7 +162,7 @@ def test_supcon_floor_is_log_num_positives():
     num_pos = torch.tensor([3, 3, 3, 3, 1, 1], dtype=torch.float64)
     assert (terms.values >= torch.log(num_pos) - 1e-12).all()
     torch.testing.assert_close(terms.floor, torch.log(num_pos))
-    assert not terms.active().any()           # identical positives, negatives e^{-10} away: all at the floor
+    assert not terms.active().any()  # identical positives, negatives e^{-10} away: all at the floor
 
 
 def test_arcface_fallback_branch_matches_reference():
@@ -179,17 +183,25 @@ def test_arcface_fallback_branch_matches_reference():
         torch.testing.assert_close(got, want, **TIGHT)
 
 
-@pytest.mark.parametrize("name,hparams", [
-    ("contrastive", dict(margin=0.5)), ("triplet", dict(margin=0.05)), ("npair", dict(scale=4.0)),
-    ("infonce", dict(temperature=0.5)), ("arcface", dict(scale=16.0, margin=0.3)),
-    ("supcon", dict(temperature=0.07)), ("ccl", dict(temperature=0.2, margin=0.1, pull_weight=0.3)),
-])
+@pytest.mark.parametrize(
+    "name,hparams",
+    [
+        ("contrastive", dict(margin=0.5)),
+        ("triplet", dict(margin=0.05)),
+        ("npair", dict(scale=4.0)),
+        ("infonce", dict(temperature=0.5)),
+        ("arcface", dict(scale=16.0, margin=0.3)),
+        ("supcon", dict(temperature=0.07)),
+        ("ccl", dict(temperature=0.2, margin=0.1, pull_weight=0.3)),
+    ],
+)
 def test_hyperparameters_match_reference(name, hparams):
     labels = make_labels("uneven", 3)
     loss_fn = make_loss(name, int(labels.max()) + 1, 6, **hparams)
     embeddings = random_embeddings(len(labels), 6, 3)
-    torch.testing.assert_close(loss_fn(embeddings, labels), reference(name, loss_fn, embeddings, labels, **hparams).loss,
-                               **TIGHT)
+    torch.testing.assert_close(
+        loss_fn(embeddings, labels), reference(name, loss_fn, embeddings, labels, **hparams).loss, **TIGHT
+    )
 
 
 @pytest.mark.parametrize("chunk_size", [1, 5, 64])
@@ -224,7 +236,7 @@ def test_triplet_compute_equals_the_dense_equation(layout, margin):
     if layout == "separated" and margin == 0.2:
         assert int(out.num_active) == 0 and float(dense.detach()) == 0.0 and dense.requires_grad
     if layout == "random40":
-        assert 0 < int(out.num_active) < int(out.num_terms)          # a real mix of active and inactive
+        assert 0 < int(out.num_active) < int(out.num_terms)  # a real mix of active and inactive
 
 
 # -- 2. parity with pytorch-metric-learning (DESIGN.md §2's five twins) ---------------------------------
@@ -257,8 +269,8 @@ def test_pml_parity(name, seed):
     if name == "arcface":
         with torch.no_grad():
             twin.W.data = ours.weight.detach().T.clone()
-        cos_y = (nn.functional.normalize(embeddings, dim=1) @ nn.functional.normalize(ours.weight, dim=1).T)
-        assert (cos_y[torch.arange(len(labels)), labels] > math.cos(math.pi - 0.5)).all()   # no fallback here
+        cos_y = nn.functional.normalize(embeddings, dim=1) @ nn.functional.normalize(ours.weight, dim=1).T
+        assert (cos_y[torch.arange(len(labels)), labels] > math.cos(math.pi - 0.5)).all()  # no fallback here
 
     loss = ours(embeddings, labels)
     twin_loss = twin(embeddings, labels)
@@ -277,7 +289,7 @@ def test_pml_parity(name, seed):
 def test_gradcheck(name):
     labels = torch.tensor([0, 1, 0, 2, 1, 0, 2])
     embeddings = random_embeddings(len(labels), 4, 5).detach().requires_grad_()
-    loss_fn = make_loss(name, 3, 4)                 # DESIGN.md defaults (ArcFace s = 64 included)
+    loss_fn = make_loss(name, 3, 4)  # DESIGN.md defaults (ArcFace s = 64 included)
     param = loss_fn.proxies
     inputs = (embeddings,) if param is None else (embeddings, param)
 
@@ -318,10 +330,16 @@ def good_input(dim=4):
 
 
 BAD_INPUTS = {
-    "nan": (lambda e, y: (e.index_put((torch.tensor([1]), torch.tensor([2])), torch.tensor(float("nan"))), y),
-            ValueError, "NaN"),
-    "inf": (lambda e, y: (e.index_put((torch.tensor([0]), torch.tensor([0])), torch.tensor(float("inf"))), y),
-            ValueError, "Inf"),
+    "nan": (
+        lambda e, y: (e.index_put((torch.tensor([1]), torch.tensor([2])), torch.tensor(float("nan"))), y),
+        ValueError,
+        "NaN",
+    ),
+    "inf": (
+        lambda e, y: (e.index_put((torch.tensor([0]), torch.tensor([0])), torch.tensor(float("inf"))), y),
+        ValueError,
+        "Inf",
+    ),
     "1d": (lambda e, y: (e[:, 0], y), ValueError, "2-D"),
     "3d": (lambda e, y: (e[None], y), ValueError, "2-D"),
     "empty": (lambda e, y: (e[:0], y[:0]), ValueError, "at least one sample"),
@@ -373,18 +391,20 @@ def test_one_constructor_shape_for_all_seven(name):
     ``.proxies`` (ArcFace's ``.weight``, CCL's ``.centers``, the same Parameter); pair losses ignore both."""
     embeddings, labels = good_input(dim=3)
     loss_fn = build_loss(name, num_classes=int(labels.max()) + 2, embedding_dim=3)
-    assert build_loss(name, int(labels.max()) + 2, 3).extra_repr() == loss_fn.extra_repr()   # positional too
+    assert build_loss(name, int(labels.max()) + 2, 3).extra_repr() == loss_fn.extra_repr()  # positional too
     assert torch.isfinite(loss_fn(embeddings, labels))
     if name in PROXY_LOSSES:
-        assert loss_fn.proxies is {"arcface": getattr(loss_fn, "weight", None),
-                                   "ccl": getattr(loss_fn, "centers", None)}[name]
+        assert (
+            loss_fn.proxies
+            is {"arcface": getattr(loss_fn, "weight", None), "ccl": getattr(loss_fn, "centers", None)}[name]
+        )
         assert loss_fn.proxies.shape == (int(labels.max()) + 2, 3)
         assert list(loss_fn.parameters()) == [loss_fn.proxies]
-        assert build_loss(name, num_classes=4).proxies.shape == (4, 128)        # the default D stays
+        assert build_loss(name, num_classes=4).proxies.shape == (4, 128)  # the default D stays
     else:
         assert loss_fn.proxies is None and not list(loss_fn.parameters())
     with pytest.raises(AttributeError):
-        loss_fn.proxies = torch.zeros(4, 3)                                     # read-only
+        loss_fn.proxies = torch.zeros(4, 3)  # read-only
     for bad in (0, -2, 2.0, True, "3"):
         with pytest.raises(ValueError, match="num_classes must be a positive integer"):
             build_loss(name, num_classes=bad, embedding_dim=3)
@@ -404,29 +424,35 @@ def test_aliases():
     assert build_loss("SCL").name == "supcon" and build_loss("NT-Xent").name == "infonce"
 
 
-@pytest.mark.parametrize("name,hparams,word", [
-    ("triplet", dict(temperature=0.1), "temperature"),
-    ("infonce", dict(margin=0.2), "margin"),
-    ("contrastive", dict(scale=2.0), "scale"),
-])
+@pytest.mark.parametrize(
+    "name,hparams,word",
+    [
+        ("triplet", dict(temperature=0.1), "temperature"),
+        ("infonce", dict(margin=0.2), "margin"),
+        ("contrastive", dict(scale=2.0), "scale"),
+    ],
+)
 def test_unknown_hyperparameter_is_named(name, hparams, word):
     with pytest.raises(ValueError, match=word):
         build_loss(name, **hparams)
 
 
-@pytest.mark.parametrize("name,hparams,word", [
-    ("infonce", dict(temperature=0.0), "temperature"),
-    ("supcon", dict(temperature=-0.1), "temperature"),
-    ("ccl", dict(num_classes=3, temperature=0.0), "temperature"),
-    ("infonce", dict(temperature=float("nan")), "temperature"),
-    ("arcface", dict(num_classes=3, scale=0.0), "scale"),
-    ("arcface", dict(num_classes=3, margin=2.0), "margin"),
-    ("npair", dict(scale=-1.0), "scale"),
-    ("contrastive", dict(margin=-1.0), "margin"),
-    ("triplet", dict(margin=-0.2), "margin"),
-    ("triplet", dict(chunk_size=0), "chunk_size"),
-    ("ccl", dict(num_classes=3, pull_weight=-1.0), "pull_weight"),
-])
+@pytest.mark.parametrize(
+    "name,hparams,word",
+    [
+        ("infonce", dict(temperature=0.0), "temperature"),
+        ("supcon", dict(temperature=-0.1), "temperature"),
+        ("ccl", dict(num_classes=3, temperature=0.0), "temperature"),
+        ("infonce", dict(temperature=float("nan")), "temperature"),
+        ("arcface", dict(num_classes=3, scale=0.0), "scale"),
+        ("arcface", dict(num_classes=3, margin=2.0), "margin"),
+        ("npair", dict(scale=-1.0), "scale"),
+        ("contrastive", dict(margin=-1.0), "margin"),
+        ("triplet", dict(margin=-0.2), "margin"),
+        ("triplet", dict(chunk_size=0), "chunk_size"),
+        ("ccl", dict(num_classes=3, pull_weight=-1.0), "pull_weight"),
+    ],
+)
 def test_bad_hyperparameter_value_is_named(name, hparams, word):
     with pytest.raises(ValueError, match=word):
         build_loss(name, **hparams)
@@ -523,7 +549,7 @@ def test_triplet_at_batch_512_never_builds_a_cube():
 
     one_by_one = build_loss("triplet", chunk_size=1).compute(embeddings, labels)
     assert int(one_by_one.num_active) == int(out.num_active)
-    counts = torch.bincount(labels)[labels]                  # class size of each anchor
+    counts = torch.bincount(labels)[labels]  # class size of each anchor
     assert int(out.num_terms) == int(((counts - 1) * (B - counts)).sum())
     torch.testing.assert_close(one_by_one.loss, out.loss, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grads(one_by_one.loss, [embeddings])[0], grad, rtol=1e-4, atol=1e-7)
@@ -535,6 +561,6 @@ def test_triplet_at_batch_512_never_builds_a_cube():
 def test_cuda_matches_cpu(name):
     loss_fn, embeddings, labels = batch(name, "uneven", 0)
     out_cpu = loss_fn.compute(embeddings, labels)
-    out_gpu = loss_fn.cuda().compute(embeddings.detach().cuda(), labels)   # labels moved inside
+    out_gpu = loss_fn.cuda().compute(embeddings.detach().cuda(), labels)  # labels moved inside
     torch.testing.assert_close(out_gpu.loss.cpu(), out_cpu.loss.detach(), rtol=1e-9, atol=1e-9)
     assert int(out_gpu.num_active) == int(out_cpu.num_active) and out_gpu.num_terms.device.type == "cuda"

@@ -13,6 +13,7 @@ cell with PROFILE, DEVICE, DATASET, BACKBONE and DOWNLOAD, the Colab install lin
 ``vgteach.REPOSITORY_URL``, the URL of ``_config.yml``, no committed outputs), that live trainings take the
 chapter's data from its parameters, and that reference results come from the package.
 """
+
 from __future__ import annotations
 
 import ast
@@ -63,7 +64,6 @@ def test_toc_lists_every_notebook_and_only_existing_ones():
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_structure(name):
-    import yaml
 
     notebook = read_notebook(name)
     cells = notebook["cells"]
@@ -84,7 +84,7 @@ def test_chapter_structure(name):
     tagged = [cell for cell in code if "parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     namespace: dict = {}
-    exec(source(tagged[0]), namespace)                                   # noqa: S102 — five assignments
+    exec(source(tagged[0]), namespace)  # noqa: S102 — five assignments
     assert {key: value for key, value in namespace.items() if not key.startswith("__")} == PARAMETERS
 
 
@@ -98,8 +98,11 @@ def calls(code: str, names: set) -> list:
     """The ``ast.Call`` nodes of ``code`` (IPython magics read as ``pass``) whose function is in ``names``."""
     lines = [re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines()]
     tree = ast.parse("\n".join(lines))
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-            and getattr(node.func, "id", getattr(node.func, "attr", None)) in names]
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in names
+    ]
 
 
 def is_literal(node) -> bool:
@@ -115,7 +118,9 @@ def test_chapter_takes_its_data_from_the_parameters_and_the_package(name):
     for call in calls(code, {"chapter_config"}):
         given = {keyword.arg: getattr(keyword.value, "id", None) for keyword in call.keywords}
         for parameter in ("DATASET", "BACKBONE", "DOWNLOAD", "DEVICE"):
-            assert given.get(parameter.lower()) == parameter, f"chapter_config(...) lacks {parameter.lower()}={parameter}"
+            assert given.get(parameter.lower()) == parameter, (
+                f"chapter_config(...) lacks {parameter.lower()}={parameter}"
+            )
     for call in calls(code, {"make_config", "run_study", "load_inputs", "train"}):
         dataset = [keyword.value for keyword in call.keywords if keyword.arg == "dataset"]
         if getattr(call.func, "id", None) == "load_inputs" and call.args:
@@ -138,10 +143,16 @@ def kernel_name(tmp_path_factory):
     #   shows when drawing), whatever MPLBACKEND the shell running pytest has (e.g. Agg on CI machines);
     # - one OpenMP thread unless told otherwise: the smoke runs train tiny models, and on a busy 2-core
     #   machine torch's second thread spinning at barriers made chapters 5-10x slower (30 s instead of 5).
-    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"Python ({sys.executable})", "language": "python", "env": env}
+    env = {
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+    }
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python ({sys.executable})",
+        "language": "python",
+        "env": env,
+    }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     previous = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = os.pathsep.join([str(data_dir), *([previous] if previous else [])])
@@ -156,8 +167,10 @@ def describe_failure(error) -> str:
     """Which cell failed (index in the executed notebook, papermill's injected cell included), its first
     lines, and the error."""
     head = "\n    ".join(str(getattr(error, "source", "")).splitlines()[:6])
-    return (f"cell {getattr(error, 'cell_index', '?')} (execution count {getattr(error, 'exec_count', '?')}) "
-            f"failed:\n    {head}\n{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}")
+    return (
+        f"cell {getattr(error, 'cell_index', '?')} (execution count {getattr(error, 'exec_count', '?')}) "
+        f"failed:\n    {head}\n{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}"
+    )
 
 
 @pytest.mark.notebook
@@ -167,9 +180,15 @@ def test_chapter_runs_in_smoke_profile(name, kernel_name, tmp_path):
 
     output = tmp_path / f"{name}.ipynb"
     try:
-        papermill.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(output), parameters=SMOKE,
-                                   kernel_name=kernel_name, cwd=str(NOTEBOOKS), progress_bar=False,
-                                   execution_timeout=CELL_TIMEOUT_S)
+        papermill.execute_notebook(
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            str(output),
+            parameters=SMOKE,
+            kernel_name=kernel_name,
+            cwd=str(NOTEBOOKS),
+            progress_bar=False,
+            execution_timeout=CELL_TIMEOUT_S,
+        )
     except papermill.PapermillExecutionError as error:
         pytest.fail(f"notebooks/{name}.ipynb: {describe_failure(error)}", pytrace=False)
     executed = json.loads(output.read_text(encoding="utf-8"))
@@ -182,13 +201,21 @@ def test_papermills_injected_cell_is_hidden_in_the_book(tmp_path):
     import importlib.util
 
     papermill = pytest.importorskip("papermill")
-    spec = importlib.util.spec_from_file_location("hide_papermill_cells", REPO / "book" / "_ext" / "hide_papermill_cells.py")
+    spec = importlib.util.spec_from_file_location(
+        "hide_papermill_cells", REPO / "book" / "_ext" / "hide_papermill_cells.py"
+    )
     extension = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(extension)
 
     prepared = tmp_path / "prepared.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / f"{CHAPTERS[0]}.ipynb"), str(prepared), parameters=SMOKE,
-                               prepare_only=True, kernel_name="python3", progress_bar=False)
+    papermill.execute_notebook(
+        str(NOTEBOOKS / f"{CHAPTERS[0]}.ipynb"),
+        str(prepared),
+        parameters=SMOKE,
+        prepare_only=True,
+        kernel_name="python3",
+        progress_bar=False,
+    )
     cells = json.loads(extension.hide_injected_cells(prepared.read_text(encoding="utf-8")))["cells"]
     removed = [cell for cell in cells if "remove-cell" in cell["metadata"].get("tags", [])]
     assert len(removed) == 1 and "injected-parameters" in removed[0]["metadata"]["tags"]

@@ -6,6 +6,7 @@ Markdown cells of every chapter may not hold measured-looking decimals (two or m
 ``{glue:md}`` / ``{glue:text}`` roles). And every glue role in a chapter's Markdown must name a key that a
 ``glue("key", ...)`` call in a code cell of the same chapter sets, or the book shows an empty hole.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,14 +24,19 @@ DECIMAL = re.compile(r"(?<![\w.])\d+\.\d{2,}(?!\d|\.\d)")
 GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
 GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)", re.M)
 #: what is not prose: fenced code, display math ($$ and \begin environments), inline math, code spans
-NOT_PROSE = [re.compile(pattern, re.S) for pattern in
-             (r"```.*?```", r"\$\$.*?\$\$", r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", r"\$[^$\n]+\$", r"`[^`\n]*`")]
+NOT_PROSE = [
+    re.compile(pattern, re.S)
+    for pattern in (r"```.*?```", r"\$\$.*?\$\$", r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", r"\$[^$\n]+\$", r"`[^`\n]*`")
+]
 
 
 def cells(name: str, kind: str) -> list[str]:
     notebook = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
-    return ["".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for cell in notebook["cells"] if cell["cell_type"] == kind]
+    return [
+        "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for cell in notebook["cells"]
+        if cell["cell_type"] == kind
+    ]
 
 
 def prose(markdown: str) -> str:
@@ -55,15 +61,21 @@ def test_the_checks_see_what_they_should():
     assert DECIMAL.findall(prose("InfoNCE reaches R@1 0.762 vs 0.744.")) == ["0.762", "0.744"]
     assert DECIMAL.findall(prose("τ is $0.07$, `lr=0.001`, $$s = 0.25$$ , version 2.14.1; rate 0.1")) == []
     assert GLUE_ROLE.findall("see {glue:md}`standing` and {glue:text}`r1:.3f`, {glue}`x`") == ["standing", "r1", "x"]
-    assert glued_keys('from myst_nb import glue\nglue("a", 1)\nvgteach.results.glue("b", "t")\n%matplotlib inline') == {"a", "b"}
+    assert glued_keys('from myst_nb import glue\nglue("a", 1)\nvgteach.results.glue("b", "t")\n%matplotlib inline') == {
+        "a",
+        "b",
+    }
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_prose_holds_no_hand_typed_measurements(name):
-    found = [(index, number) for index, text in enumerate(cells(name, "markdown"))
-             for number in DECIMAL.findall(prose(text))]
-    assert not found, (f"notebooks/{name}.ipynb: decimals typed in prose (markdown cell, number): {found}; "
-                       "compute them from the results and glue them (vgteach.results.glue + {glue:md})")
+    found = [
+        (index, number) for index, text in enumerate(cells(name, "markdown")) for number in DECIMAL.findall(prose(text))
+    ]
+    assert not found, (
+        f"notebooks/{name}.ipynb: decimals typed in prose (markdown cell, number): {found}; "
+        "compute them from the results and glue them (vgteach.results.glue + {glue:md})"
+    )
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

@@ -1,4 +1,5 @@
 """The README's "API in five lines" runs as written, and its Quickstart names the commands CI runs."""
+
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ def test_api_in_five_lines_runs():
     block = re.search(r"## The API in five lines\n\n```python\n(.*?)```", README, re.S).group(1)
     gen = torch.Generator().manual_seed(0)
     namespace = {"embeddings": torch.randn(32, 16, generator=gen), "labels": torch.arange(32) % 4}
-    exec(block, namespace)                                      # noqa: S102 — our own README
+    exec(block, namespace)  # noqa: S102 — our own README
     assert torch.isfinite(namespace["loss"]) and namespace["loss"].dim() == 0
 
 

@@ -1,5 +1,6 @@
 """Scoring the paper's claims (vgteach.reproduction, DESIGN.md §5) on hand-made study summaries: one table
 per verdict, the evidence each verdict carries, and the committed results (which may lack new columns)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -9,18 +10,29 @@ import pytest
 from vgteach.reproduction import CLAIMS, VERDICTS, Claim, pooled_std, score_claims
 
 # a study where every claim of the paper holds for every pair of losses, by construction
-COLUMNS = ("intra", "centroid_dist_min", "recall@1", "intra_change", "compaction_epoch", "effective_active_ratio",
-           "grad_gini", "convergence_epoch", "map_convergence_epoch", "within_class_rank", "centroid_dist_mean",
-           "centroid_dist_cv")
+COLUMNS = (
+    "intra",
+    "centroid_dist_min",
+    "recall@1",
+    "intra_change",
+    "compaction_epoch",
+    "effective_active_ratio",
+    "grad_gini",
+    "convergence_epoch",
+    "map_convergence_epoch",
+    "within_class_rank",
+    "centroid_dist_mean",
+    "centroid_dist_cv",
+)
 AGREEING = {
     #              intra dmin  r1    dintra comp eff   gini conv mapc wrank dmean cv
     "contrastive": (0.10, 0.50, 0.80, -0.30, 2, 0.90, 0.20, 1, 2, 10, 1.00, 0.10),
-    "triplet":     (0.40, 0.90, 0.90, -0.05, 9, 0.10, 0.60, 5, 7, 30, 1.10, 0.12),
-    "npair":       (0.30, 0.60, 0.85, -0.10, 5, 0.50, 0.40, 3, 4, 20, 1.50, 0.40),
-    "infonce":     (0.15, 0.55, 0.82, -0.25, 3, 0.95, 0.25, 2, 3, 12, 1.05, 0.11),
-    "arcface":     (0.25, 0.70, 0.86, -0.15, 6, 0.40, 0.50, 4, 5, 22, 1.20, 0.15),
-    "supcon":      (0.35, 0.80, 0.88, -0.08, 8, 0.30, 0.55, 6, 8, 28, 1.15, 0.13),
-    "ccl":         (0.20, 0.65, 0.84, -0.20, 4, 0.60, 0.30, 3, 4, 15, 1.25, 0.14),
+    "triplet": (0.40, 0.90, 0.90, -0.05, 9, 0.10, 0.60, 5, 7, 30, 1.10, 0.12),
+    "npair": (0.30, 0.60, 0.85, -0.10, 5, 0.50, 0.40, 3, 4, 20, 1.50, 0.40),
+    "infonce": (0.15, 0.55, 0.82, -0.25, 3, 0.95, 0.25, 2, 3, 12, 1.05, 0.11),
+    "arcface": (0.25, 0.70, 0.86, -0.15, 6, 0.40, 0.50, 4, 5, 22, 1.20, 0.15),
+    "supcon": (0.35, 0.80, 0.88, -0.08, 8, 0.30, 0.55, 6, 8, 28, 1.15, 0.13),
+    "ccl": (0.20, 0.65, 0.84, -0.20, 4, 0.60, 0.30, 3, 4, 15, 1.25, 0.14),
 }
 
 
@@ -37,8 +49,10 @@ def summary(table=AGREEING, seeds=(0, 1, 2), jitter=0.001, offsets=None):
 def with_values(column, **values):
     """AGREEING with ``column`` replaced for the given losses."""
     index = COLUMNS.index(column)
-    return {loss: tuple(values.get(loss, v) if i == index else v for i, v in enumerate(row))
-            for loss, row in AGREEING.items()}
+    return {
+        loss: tuple(values.get(loss, v) if i == index else v for i, v in enumerate(row))
+        for loss, row in AGREEING.items()
+    }
 
 
 def flipped(table=AGREEING):
@@ -94,8 +108,10 @@ def test_a_single_loss_cannot_carry_a_group():
 
 def test_not_reproduced_when_the_group_direction_reverses_in_every_seed():
     table = score_claims(summary(flipped()))
-    group = table[~table["measurement"].str.startswith("centroid_dist_mean:")
-                  & ~table["measurement"].str.startswith("centroid_dist_cv:")]
+    group = table[
+        ~table["measurement"].str.startswith("centroid_dist_mean:")
+        & ~table["measurement"].str.startswith("centroid_dist_cv:")
+    ]
     assert (group["verdict"] == "not reproduced").all(), group[["measurement", "verdict"]]
     assert group["evidence"].str.contains("reverses in all 3 seeds").all()
     lonely = summary(with_values("centroid_dist_cv", npair=0.05))
@@ -130,8 +146,9 @@ def test_no_difference_when_the_sides_are_equal_in_every_seed():
     row = scored(tied, "convergence_epoch")
     assert row["verdict"] == "no difference" and row["seeds holding"] == "0/3"
     # equal group means, unequal pairs (1 + 3 = 2 + 2) are also no difference between the groups
-    split = scored(summary(with_values("convergence_epoch", triplet=1, supcon=3, contrastive=2, infonce=2)),
-                   "convergence_epoch")
+    split = scored(
+        summary(with_values("convergence_epoch", triplet=1, supcon=3, contrastive=2, infonce=2)), "convergence_epoch"
+    )
     assert split["verdict"] == "no difference"
 
 
@@ -146,9 +163,14 @@ def test_single_loss_claims_compare_with_every_other_loss():
 
 
 def test_every_verdict_is_exercised_by_these_tables():
-    frames = [summary(), summary(with_values("intra", supcon=0.14)), summary(flipped()),
-              summary(seeds=(0,)), summary(with_values("convergence_epoch", **dict.fromkeys(AGREEING, 0)), jitter=0),
-              summary().drop(columns=["within_class_rank"])]
+    frames = [
+        summary(),
+        summary(with_values("intra", supcon=0.14)),
+        summary(flipped()),
+        summary(seeds=(0,)),
+        summary(with_values("convergence_epoch", **dict.fromkeys(AGREEING, 0)), jitter=0),
+        summary().drop(columns=["within_class_rank"]),
+    ]
     seen = set(pd.concat([score_claims(frame) for frame in frames])["verdict"])
     assert seen == set(VERDICTS)
 
@@ -171,7 +193,7 @@ def test_effect_and_pooled_std_match_a_loop_reference():
 
 
 def test_pooled_std_weights_losses_by_their_seeds():
-    table = pd.DataFrame({"a": [0.0, 2.0, np.nan], "b": [0.0, 1.0, 2.0]})          # var 2 (1 dof), var 1 (2 dof)
+    table = pd.DataFrame({"a": [0.0, 2.0, np.nan], "b": [0.0, 1.0, 2.0]})  # var 2 (1 dof), var 1 (2 dof)
     assert pooled_std(table) == pytest.approx(np.sqrt((1 * 2 + 2 * 1) / 3))
 
 
@@ -179,7 +201,11 @@ def test_pooled_std_weights_losses_by_their_seeds():
 def test_missing_columns_losses_or_values_are_not_testable_with_a_reason():
     table = score_claims(summary().drop(columns=["within_class_rank"]))
     rank = table[table["measurement"].str.startswith("within_class_rank")].iloc[0]
-    assert rank["verdict"] == "not testable" and "within_class_rank" in rank["evidence"] and "regenerate" in rank["evidence"]
+    assert (
+        rank["verdict"] == "not testable"
+        and "within_class_rank" in rank["evidence"]
+        and "regenerate" in rank["evidence"]
+    )
     assert (table["verdict"] == "reproduced").sum() == len(CLAIMS) - 1
     only_two = score_claims(summary({k: AGREEING[k] for k in ("triplet", "supcon")}))
     assert (only_two["verdict"] == "not testable").all()
@@ -202,8 +228,11 @@ def test_custom_claims():
     assert table["verdict"].tolist() == ["reproduced"] and table["measurement"][0] == "recall@1: arcface > ccl"
 
 
-@pytest.mark.parametrize("folder", sorted((Path(__file__).resolve().parents[1] / "results").glob("*/summary.csv")),
-                         ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "folder",
+    sorted((Path(__file__).resolve().parents[1] / "results").glob("*/summary.csv")),
+    ids=lambda p: p.parent.name,
+)
 def test_committed_results_score_without_crashing(folder):
     """Results written before a column existed skip its claim with a reason; the others get a verdict."""
     frame = pd.read_csv(folder)

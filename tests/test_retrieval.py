@@ -1,4 +1,5 @@
 """Tests of vgteach.retrieval: a loop-and-sort reference, chunking, ties, PML's AccuracyCalculator, faiss."""
+
 import math
 import sys
 
@@ -36,8 +37,9 @@ def reference_metrics(x, y, ks=KS, seed=0, nmi=True):
     out = {f"recall@{k}": mean(hits[k]) for k in ks}
     out["r_precision"], out["map@r"] = mean(r_precisions), mean(average_precisions)
     if nmi:
-        clusters = KMeans(n_clusters=len(set(y.tolist())), n_init=retrieval.KMEANS_N_INIT,
-                          random_state=seed).fit_predict(z)
+        clusters = KMeans(
+            n_clusters=len(set(y.tolist())), n_init=retrieval.KMEANS_N_INIT, random_state=seed
+        ).fit_predict(z)
         out["nmi"] = normalized_mutual_info_score(y, clusters)
     out["num_queries"] = len(r_precisions)
     return out
@@ -86,8 +88,8 @@ def test_tie_broken_by_index_decides_recall_at_1():
     x = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     first_is_other_class = retrieval_metrics(x, torch.tensor([0, 1, 0, 1]), ks=(1,), nmi=False)
     first_is_same_class = retrieval_metrics(x, torch.tensor([0, 0, 1, 1]), ks=(1,), nmi=False)
-    assert first_is_other_class["recall@1"] == 1 / 4    # only query 2 (first neighbour row 0) hits
-    assert first_is_same_class["recall@1"] == 2 / 4     # queries 0 and 1 hit each other
+    assert first_is_other_class["recall@1"] == 1 / 4  # only query 2 (first neighbour row 0) hits
+    assert first_is_same_class["recall@1"] == 2 / 4  # queries 0 and 1 hit each other
 
 
 @pytest.mark.parametrize("chunk_size", [3, 1024])
@@ -112,7 +114,7 @@ def test_ties_inside_the_top_k_are_ordered_by_index():
 
 def test_topk_by_index_equals_stable_sort():
     g = torch.Generator().manual_seed(0)
-    sim = torch.randint(0, 4, (30, 500), generator=g).double()   # few distinct values: ties everywhere
+    sim = torch.randint(0, 4, (30, 500), generator=g).double()  # few distinct values: ties everywhere
     for k in (1, 7, 120, 499):
         expected = sim.sort(dim=1, descending=True, stable=True)[1][:, :k]
         assert torch.equal(retrieval._topk_by_index(sim, k), expected)
@@ -132,9 +134,12 @@ def test_matches_pytorch_metric_learning():
     from pytorch_metric_learning.utils.inference import CustomKNN
 
     x, y = random_set(11, n=200, dim=16, classes=10, singletons=4, dtype=torch.float32)
-    calculator = AccuracyCalculator(include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
-                                    k="max_bin_count", knn_func=CustomKNN(CosineSimilarity()))
-    pml = calculator.get_accuracy(x, y)   # no reference given: query = reference, ref_includes_query=True
+    calculator = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        k="max_bin_count",
+        knn_func=CustomKNN(CosineSimilarity()),
+    )
+    pml = calculator.get_accuracy(x, y)  # no reference given: query = reference, ref_includes_query=True
     ours = retrieval_metrics(x, y, nmi=False)
     assert ours["recall@1"] == pytest.approx(pml["precision_at_1"], abs=1e-6)
     assert ours["r_precision"] == pytest.approx(pml["r_precision"], abs=1e-6)
@@ -158,7 +163,7 @@ def test_faiss_auto_threshold(monkeypatch):
 
 
 def test_missing_faiss_raises_with_install_hint(monkeypatch):
-    monkeypatch.setitem(sys.modules, "faiss", None)   # makes `import faiss` raise ImportError
+    monkeypatch.setitem(sys.modules, "faiss", None)  # makes `import faiss` raise ImportError
     x, y = random_set(0, n=20)
     with pytest.raises(ImportError, match="pip install faiss-cpu"):
         retrieval_metrics(x, y, use_faiss=True)
@@ -193,19 +198,22 @@ def test_no_query_with_a_positive_gives_defined_zeros():
     assert single["num_queries"] == 0 and single["recall@1"] == 0.0 and not math.isnan(single["nmi"])
 
 
-@pytest.mark.parametrize("embeddings, labels, kwargs, error, match", [
-    (torch.tensor([[0.0, float("nan")], [1.0, 0.0]]), torch.tensor([0, 0]), {}, ValueError, "NaN"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1]), {}, ValueError, "length"),
-    (torch.randn(4, 3), torch.tensor([0.0, 0.0, 1.0, 1.0]), {}, TypeError, "integer dtype"),
-    (torch.randn(4), torch.tensor([0, 0, 1, 1]), {}, ValueError, "2-D"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": (0,)}, ValueError, "ks"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": ()}, ValueError, "ks"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": (1.5,)}, ValueError, "ks"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": 1}, ValueError, "ks"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"chunk_size": 0}, ValueError, "chunk_size"),
-    (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"use_faiss": "yes"}, ValueError, "use_faiss"),
-    ([[0.0, 1.0]], torch.tensor([0]), {}, TypeError, "embeddings"),
-])
+@pytest.mark.parametrize(
+    "embeddings, labels, kwargs, error, match",
+    [
+        (torch.tensor([[0.0, float("nan")], [1.0, 0.0]]), torch.tensor([0, 0]), {}, ValueError, "NaN"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1]), {}, ValueError, "length"),
+        (torch.randn(4, 3), torch.tensor([0.0, 0.0, 1.0, 1.0]), {}, TypeError, "integer dtype"),
+        (torch.randn(4), torch.tensor([0, 0, 1, 1]), {}, ValueError, "2-D"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": (0,)}, ValueError, "ks"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": ()}, ValueError, "ks"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": (1.5,)}, ValueError, "ks"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"ks": 1}, ValueError, "ks"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"chunk_size": 0}, ValueError, "chunk_size"),
+        (torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), {"use_faiss": "yes"}, ValueError, "use_faiss"),
+        ([[0.0, 1.0]], torch.tensor([0]), {}, TypeError, "embeddings"),
+    ],
+)
 def test_bad_input_is_named(embeddings, labels, kwargs, error, match):
     with pytest.raises(error, match=match):
         retrieval_metrics(embeddings, labels, **kwargs)

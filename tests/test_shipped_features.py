@@ -1,4 +1,5 @@
 """The shipped CIFAR-10 features (DESIGN.md §6): present, small, loaded by name, and what the script makes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from vgteach.data import cifar10_features as shipped
 from vgteach.data import get_dataset
 from vgteach.inputs import load_inputs
-from vgteach.data import cifar10_features as shipped
 from vgteach.retrieval import retrieval_metrics
 
 SHARED_CIFAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10"
@@ -32,7 +33,7 @@ def test_shipped_features_leave_room_to_learn_and_match_the_recorded_figures():
     metrics = retrieval_metrics(x, y, ks=(1,), nmi=False)
     assert metrics["recall@1"] == pytest.approx(recorded["recall@1"], abs=2e-3)
     assert metrics["map@r"] == pytest.approx(recorded["map@r"], abs=2e-3)
-    assert metrics["map@r"] < 0.6           # far from solved: a trained head has room to improve it
+    assert metrics["map@r"] < 0.6  # far from solved: a trained head has room to improve it
 
 
 def test_project_checks_its_input():

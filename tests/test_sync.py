@@ -3,6 +3,7 @@ optimizer, tracker record — calls ``aten._local_scalar_dense`` (what ``.item()
 ``bool(t)`` and ``if t:`` dispatch to; on a GPU each one waits for the queue of kernels) zero times, for
 every loss. The value checks run on the first batch of each shape only (vgteach._validation); a direct
 call of a loss still checks its input (tests/test_losses.py)."""
+
 from __future__ import annotations
 
 import collections
@@ -51,12 +52,12 @@ def setup_step(name: str, num_classes: int = 4, dim: int = 8):
 def test_tracked_training_step_never_reads_a_tensor_on_the_host(name, monkeypatch):
     monkeypatch.setattr(_validation, "DEBUG", False)
     step, batches = setup_step(name)
-    for batch in batches[:2]:            # the first batch of this shape is checked (and sizes triplet's block)
+    for batch in batches[:2]:  # the first batch of this shape is checked (and sizes triplet's block)
         step(batch)
     with CountOps() as ops:
         out = step(batches[2])
     assert ops.calls["_local_scalar_dense"] == 0, f"{name}: {ops.calls['_local_scalar_dense']} host reads"
-    assert sum(ops.calls.values()) > 20                                    # the step did run under the counter
+    assert sum(ops.calls.values()) > 20  # the step did run under the counter
     assert torch.isfinite(out.loss) and int(out.num_terms) > 0
 
 
@@ -103,8 +104,8 @@ def test_value_checks_once_checks_each_shape_once_and_retries_after_a_failure():
         with _validation.value_checks_once(owner, "c"):
             raise RuntimeError("bad first batch")
     with _validation.value_checks_once(owner, "c"):
-        assert _validation.checks_values()                               # checked again
-    assert _validation.checks_values()                                   # outside: always checked
+        assert _validation.checks_values()  # checked again
+    assert _validation.checks_values()  # outside: always checked
 
 
 def test_triplet_hot_path_stops_on_a_wider_batch(monkeypatch):
@@ -113,15 +114,15 @@ def test_triplet_hot_path_stops_on_a_wider_batch(monkeypatch):
     loss_fn = build_loss("triplet")
     embeddings = torch.randn(12, 4)
     with _validation.skip_value_checks():
-        loss_fn(embeddings, torch.arange(12) % 6)                       # 2 per class: width 1
+        loss_fn(embeddings, torch.arange(12) % 6)  # 2 per class: width 1
         with pytest.raises(RuntimeError, match="positives"):
-            loss_fn(embeddings, torch.arange(12) % 3)                   # 4 per class
-    exact = build_loss("triplet")(embeddings, torch.arange(12) % 3)      # a public call sizes every batch
+            loss_fn(embeddings, torch.arange(12) % 3)  # 4 per class
+    exact = build_loss("triplet")(embeddings, torch.arange(12) % 3)  # a public call sizes every batch
     assert torch.isfinite(exact)
 
 
 def test_every_batch_holds_distinct_classes():
-    labels = torch.arange(700) % 7                                       # 7 classes, 3 per batch: refills overlap
+    labels = torch.arange(700) % 7  # 7 classes, 3 per batch: refills overlap
     sampler = MPerClassBatches(labels, 12, 4, seed=3)
     for epoch in range(3):
         for batch in sampler.epoch(epoch):

@@ -3,6 +3,7 @@
 What it records is checked against autograd run separately (float64), the epoch row against a loop over
 the steps, and a tracked training run against an untracked one (identical parameters).
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,7 @@ def setup(name, seed=0):
     if isinstance(loss_fn, nn.Module):
         loss_fn = loss_fn.double()
     gen = torch.Generator().manual_seed(seed + 1)
-    batches = [(torch.randn(B, D_IN, generator=gen, dtype=torch.float64), torch.arange(B) % CLASSES)
-               for _ in range(3)]
+    batches = [(torch.randn(B, D_IN, generator=gen, dtype=torch.float64), torch.arange(B) % CLASSES) for _ in range(3)]
     return model, loss_fn, batches
 
 
@@ -77,7 +77,7 @@ def test_recorded_norms_and_epoch_row_equal_autograd(name):
             proxy_norms.append(math.sqrt(sum(float(p.grad.pow(2).sum()) for p in loss_fn.parameters())))
     row = tracker.end_epoch()
 
-    g = [n.numpy() for n in expected]                           # loop reference of the epoch means
+    g = [n.numpy() for n in expected]  # loop reference of the epoch means
     assert row["steps"] == 3 and row["epoch"] == 0
     assert row["loss"] == pytest.approx(np.mean(losses), rel=1e-6)
     assert row["grad_norm_mean"] == pytest.approx(np.mean([n.mean() for n in g]), rel=1e-5)
@@ -93,10 +93,11 @@ def test_recorded_norms_and_epoch_row_equal_autograd(name):
     if name.startswith("vgteach"):
         stats = [greediness_stats(loss_fn, model(x), y) for x, y in batches]
         assert row["active_ratio"] == pytest.approx(np.mean([s["active_ratio"] for s in stats]))
-        assert row["effective_active_ratio"] == pytest.approx(np.mean([s["effective_active_ratio"] for s in stats]),
-                                                              rel=1e-5)
+        assert row["effective_active_ratio"] == pytest.approx(
+            np.mean([s["effective_active_ratio"] for s in stats]), rel=1e-5
+        )
         assert 0 < row["effective_active_ratio"] < 1
-    else:                                             # a foreign loss's terms and S are not visible
+    else:  # a foreign loss's terms and S are not visible
         assert math.isnan(row["active_ratio"]) and math.isnan(row["effective_active_ratio"])
 
 
@@ -178,7 +179,7 @@ def test_without_a_model_and_with_an_open_epoch():
         e = torch.randn(B, D, dtype=torch.float64, requires_grad=True)
         tracker(e, y).backward()
         tracker.step()
-    frame = tracker.to_frame()                         # the open epoch shows as a last row
+    frame = tracker.to_frame()  # the open epoch shows as a last row
     assert len(frame) == 1 and frame["steps"].iloc[0] == 2 and math.isnan(frame["param_grad_norm"].iloc[0])
     fig = tracker.plot()
     assert {ax.get_title() for ax in fig.axes if ax.has_data()} == {"loss", "sample_active_ratio", "grad_gini"}
@@ -186,10 +187,10 @@ def test_without_a_model_and_with_an_open_epoch():
 
 def test_effective_ratio_on_every_kth_step_as_in_the_trainer():
     model, loss_fn, batches = setup("vgteach triplet")
-    tracker = GreedinessTracker(loss_fn, model, effective_every=2)       # steps 0 and 2 of each epoch
+    tracker = GreedinessTracker(loss_fn, model, effective_every=2)  # steps 0 and 2 of each epoch
     for x, y in batches:
         tracker(model(x), y).backward()
         tracker.step()
     taken = [greediness_stats(loss_fn, model(x), y)["effective_active_ratio"] for x, y in batches[::2]]
     assert tracker.end_epoch()["effective_active_ratio"] == pytest.approx(np.mean(taken), rel=1e-5)
-    assert GreedinessTracker(loss_fn).effective_every == 10               # the trainer's default
+    assert GreedinessTracker(loss_fn).effective_every == 10  # the trainer's default

@@ -1,5 +1,6 @@
 """The training engine: sampler, config, the loop for all seven losses, greediness tracking, resume, the
 study's output folder and the ``vgteach study`` command line."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ from vgteach.diagnostics import gini, per_sample_grad_norms
 from vgteach.diagnostics.gini import gini_tensor, sort_last_dim
 from vgteach.losses import LOSS_NAMES, build_loss
 from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
-from vgteach.training.config import PROFILES, evaluation_epochs
 from vgteach.training import trainer as trainer_module
+from vgteach.training.config import PROFILES, evaluation_epochs
 from vgteach.training.tracking import STEP_KEYS, GreedinessTracker
 
 TIMING = ["epoch_time_s"]
@@ -25,8 +26,10 @@ TIMING = ["epoch_time_s"]
 @pytest.fixture(scope="module")
 def digits_runs():
     """One smoke run per loss (shared by several tests: training is the slow part)."""
-    return {name: train(make_config("smoke", dataset="digits", loss=name, keep_embeddings=True), progress=False)
-            for name in LOSS_NAMES}
+    return {
+        name: train(make_config("smoke", dataset="digits", loss=name, keep_embeddings=True), progress=False)
+        for name in LOSS_NAMES
+    }
 
 
 # -- sampler ------------------------------------------------------------------------------------------------
@@ -41,7 +44,7 @@ def test_sampler_gives_every_class_at_least_m_samples_per_batch():
 
 
 def test_sampler_with_few_classes_fills_the_batch_evenly():
-    labels = torch.arange(1257) % 10                    # digits-like: 10 classes, batch 512
+    labels = torch.arange(1257) % 10  # digits-like: 10 classes, batch 512
     sampler = MPerClassBatches(labels, batch_size=512, m_per_class=4, seed=0)
     batch = sampler.epoch(1)[0]
     assert len(batch) == 510 and torch.bincount(labels[batch]).tolist() == [51] * 10
@@ -53,7 +56,7 @@ def test_sampler_is_a_function_of_seed_and_epoch_and_covers_the_data():
     assert all(torch.equal(x, y) for x, y in zip(a.epoch(2), b.epoch(2)))
     assert not all(torch.equal(x, y) for x, y in zip(a.epoch(2), a.epoch(3)))
     seen = torch.cat(a.epoch(1)).unique()
-    assert len(seen) >= 0.85 * len(labels)             # without replacement within a class pool
+    assert len(seen) >= 0.85 * len(labels)  # without replacement within a class pool
 
 
 def test_sampler_rejects_a_single_class():
@@ -62,11 +65,19 @@ def test_sampler_rejects_a_single_class():
 
 
 # -- config -------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("field, value, word", [
-    ("dataset", "mnist", "dataset"), ("loss", "hinge", "loss"), ("backbone", "vgg", "backbone"),
-    ("epochs", 0, "epochs"), ("batch_size", 4, "batch_size"), ("lr", -1.0, "lr"), ("head", "deep", "head"),
-    ("seed", -1, "seed"),
-])
+@pytest.mark.parametrize(
+    "field, value, word",
+    [
+        ("dataset", "mnist", "dataset"),
+        ("loss", "hinge", "loss"),
+        ("backbone", "vgg", "backbone"),
+        ("epochs", 0, "epochs"),
+        ("batch_size", 4, "batch_size"),
+        ("lr", -1.0, "lr"),
+        ("head", "deep", "head"),
+        ("seed", -1, "seed"),
+    ],
+)
 def test_bad_config_names_the_field(field, value, word):
     with pytest.raises(ValueError, match=word):
         make_config("smoke", **{field: value})
@@ -88,11 +99,25 @@ def test_every_loss_trains_and_reports_finite_metrics(digits_runs, name):
     result = digits_runs[name]
     history = result.history
     assert history["epoch"].tolist() == [0, 1, 2, 3]
-    columns = ["train_loss", "active_ratio", "grad_norm_mean", "grad_gini", "head_grad_norm", "recall@1",
-               "map@r", "intra", "inter", "ratio", "centroid_dist_cv", "alignment", "uniformity", "nc1"]
+    columns = [
+        "train_loss",
+        "active_ratio",
+        "grad_norm_mean",
+        "grad_gini",
+        "head_grad_norm",
+        "recall@1",
+        "map@r",
+        "intra",
+        "inter",
+        "ratio",
+        "centroid_dist_cv",
+        "alignment",
+        "uniformity",
+        "nc1",
+    ]
     assert np.isfinite(history[columns].to_numpy()).all()
     assert 0 <= history["active_ratio"].min() and history["active_ratio"].max() <= 1
-    assert result.summary["recall@1"] > 0.8            # digits is easy: a broken loop would not get there
+    assert result.summary["recall@1"] > 0.8  # digits is easy: a broken loop would not get there
     assert set(result.embeddings) == {0, 1, 2, 3} and result.embeddings[3].shape == (540, 128)
     if result.loss_fn.proxies is not None:
         assert np.isfinite(history["proxy_grad_norm"]).all() and (history["proxy_grad_norm"] > 0).all()
@@ -108,13 +133,14 @@ def test_proxies_are_optimised_with_the_head(digits_runs):
 
 def test_training_moves_the_geometry(digits_runs):
     h = digits_runs["supcon"].history
-    assert h["inter"].iloc[-1] > h["inter"].iloc[0]    # classes separate
+    assert h["inter"].iloc[-1] > h["inter"].iloc[0]  # classes separate
     assert h["map@r"].iloc[-1] > h["map@r"].iloc[0]
 
 
 # -- speeds relative to the untrained head (DESIGN.md §3) ---------------------------------------------------
 def loop_speeds(history):
     """The four speeds by their DESIGN.md §3 definitions, one evaluated epoch at a time (float64)."""
+
     def evaluated(column):
         return [(int(e), float(v)) for e, v in zip(history["epoch"], history[column]) if not math.isnan(v)]
 
@@ -129,16 +155,21 @@ def loop_speeds(history):
         return value - start >= 0.9 * (final - start)
 
     intra = evaluated("intra")
-    return {"convergence_epoch": first("recall@1", converged), "map_convergence_epoch": first("map@r", converged),
-            "compaction_epoch": first("intra", lambda v, start, final: abs(v - final) <= 0.1 * abs(start - final)),
-            "intra_change": intra[-1][1] - intra[0][1]}
+    return {
+        "convergence_epoch": first("recall@1", converged),
+        "map_convergence_epoch": first("map@r", converged),
+        "compaction_epoch": first("intra", lambda v, start, final: abs(v - final) <= 0.1 * abs(start - final)),
+        "intra_change": intra[-1][1] - intra[0][1],
+    }
 
 
 def speeds(history):
-    return {"convergence_epoch": trainer_module.convergence_epoch(history),
-            "map_convergence_epoch": trainer_module.map_convergence_epoch(history),
-            "compaction_epoch": trainer_module.compaction_epoch(history),
-            "intra_change": trainer_module.intra_change(history)}
+    return {
+        "convergence_epoch": trainer_module.convergence_epoch(history),
+        "map_convergence_epoch": trainer_module.map_convergence_epoch(history),
+        "compaction_epoch": trainer_module.compaction_epoch(history),
+        "intra_change": trainer_module.intra_change(history),
+    }
 
 
 NAN = math.nan
@@ -147,26 +178,43 @@ HAND_MADE = {
     # R@1 starts at 0.97 (digits-like): 90 % of the *final* value is reached at epoch 0, but 90 % of the
     # gain (0.02) only at epoch 4; intra shrinks 0.9 → 0.1, within 0.08 of the end at epoch 4
     "saturated start, compacting": (
-        dict(epoch=[0, 1, 2, 3, 4, 5], **{"recall@1": [0.97, 0.975, 0.98, 0.985, 0.989, 0.99],
-             "map@r": [0.50, 0.70, 0.80, 0.87, 0.88, 0.90], "intra": [0.9, 0.5, 0.3, 0.2, 0.12, 0.1]}),
-        dict(convergence_epoch=4, map_convergence_epoch=3, compaction_epoch=4, intra_change=-0.8)),
+        dict(
+            epoch=[0, 1, 2, 3, 4, 5],
+            **{
+                "recall@1": [0.97, 0.975, 0.98, 0.985, 0.989, 0.99],
+                "map@r": [0.50, 0.70, 0.80, 0.87, 0.88, 0.90],
+                "intra": [0.9, 0.5, 0.3, 0.2, 0.12, 0.1],
+            },
+        ),
+        dict(convergence_epoch=4, map_convergence_epoch=3, compaction_epoch=4, intra_change=-0.8),
+    ),
     # InfoNCE-like: intra RISES 0.46 → 0.54; settled (within 0.008) at epoch 3, not at epoch 1 as
     # "within 10 % of the final value" would say; epochs 4-9 not evaluated, so the MAP@R crossing between
     # epochs 3 and 10 is seen at 10
     "spreading, sparse schedule": (
-        dict(epoch=list(range(11)), **{"recall@1": [0.5, 0.6, 0.8, 0.93] + [NAN] * 6 + [0.96],
-             "map@r": [0.14, 0.2, 0.3, 0.4] + [NAN] * 6 + [0.48],
-             "intra": [0.46, 0.50, 0.53, 0.535] + [NAN] * 6 + [0.54]}),
-        dict(convergence_epoch=3, map_convergence_epoch=10, compaction_epoch=3, intra_change=0.08)),
+        dict(
+            epoch=list(range(11)),
+            **{
+                "recall@1": [0.5, 0.6, 0.8, 0.93] + [NAN] * 6 + [0.96],
+                "map@r": [0.14, 0.2, 0.3, 0.4] + [NAN] * 6 + [0.48],
+                "intra": [0.46, 0.50, 0.53, 0.535] + [NAN] * 6 + [0.54],
+            },
+        ),
+        dict(convergence_epoch=3, map_convergence_epoch=10, compaction_epoch=3, intra_change=0.08),
+    ),
     # nothing changes (final == epoch 0): every speed is 0 and the change is 0
     "no change": (
         dict(epoch=[0, 1, 2], **{"recall@1": [0.8] * 3, "map@r": [0.4] * 3, "intra": [0.3] * 3}),
-        dict(convergence_epoch=0, map_convergence_epoch=0, compaction_epoch=0, intra_change=0.0)),
+        dict(convergence_epoch=0, map_convergence_epoch=0, compaction_epoch=0, intra_change=0.0),
+    ),
     # R@1 ends below where it started: no gain to wait for (0); an overshooting intra settles late
     "worse at the end, overshoot": (
-        dict(epoch=[0, 1, 2, 3], **{"recall@1": [0.9, 0.95, 0.7, 0.8], "map@r": [0.3, 0.2, 0.5, 0.4],
-             "intra": [0.5, 0.1, 0.35, 0.3]}),
-        dict(convergence_epoch=0, map_convergence_epoch=2, compaction_epoch=3, intra_change=-0.2)),
+        dict(
+            epoch=[0, 1, 2, 3],
+            **{"recall@1": [0.9, 0.95, 0.7, 0.8], "map@r": [0.3, 0.2, 0.5, 0.4], "intra": [0.5, 0.1, 0.35, 0.3]},
+        ),
+        dict(convergence_epoch=0, map_convergence_epoch=2, compaction_epoch=3, intra_change=-0.2),
+    ),
 }
 
 
@@ -175,7 +223,7 @@ def test_speeds_on_hand_made_histories(name):
     columns, expected = HAND_MADE[name]
     history = pd.DataFrame(columns)
     got = speeds(history)
-    assert loop_speeds(history) == pytest.approx(expected, abs=1e-12)          # the hand-worked numbers
+    assert loop_speeds(history) == pytest.approx(expected, abs=1e-12)  # the hand-worked numbers
     assert got == pytest.approx(expected, abs=1e-12), got
     assert all(isinstance(got[k], int) for k in expected if k != "intra_change")
 
@@ -184,10 +232,11 @@ def test_speeds_match_the_loop_reference_on_random_histories():
     rng = np.random.default_rng(0)
     for trial in range(200):
         epochs = int(rng.integers(1, 30))
-        history = pd.DataFrame({"epoch": np.arange(epochs + 1), **{c: rng.random(epochs + 1)
-                                for c in ("recall@1", "map@r", "intra")}})
+        history = pd.DataFrame(
+            {"epoch": np.arange(epochs + 1), **{c: rng.random(epochs + 1) for c in ("recall@1", "map@r", "intra")}}
+        )
         skipped = rng.random(epochs + 1) < 0.4
-        skipped[[0, -1]] = False                                             # always evaluated
+        skipped[[0, -1]] = False  # always evaluated
         history.loc[skipped, ["recall@1", "map@r", "intra"]] = np.nan
         assert speeds(history) == pytest.approx(loop_speeds(history), rel=0, abs=1e-15), trial
 
@@ -196,7 +245,7 @@ def test_speeds_need_epoch_0_and_are_nan_without_evaluations():
     late = pd.DataFrame({"epoch": [1, 2], "recall@1": [0.5, 0.6], "map@r": [0.1, 0.2], "intra": [0.3, 0.2]})
     with pytest.raises(ValueError, match="epoch 0"):
         trainer_module.convergence_epoch(late)
-    unevaluated = pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5]})          # a non-main rank's history
+    unevaluated = pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5]})  # a non-main rank's history
     assert all(math.isnan(v) for v in speeds(unevaluated).values())
 
 
@@ -211,7 +260,7 @@ def test_the_summary_holds_the_speeds_of_the_history(digits_runs):
 def test_default_schedule_is_the_design_one_for_every_profile():
     expected = [*range(11), 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100]
     assert list(evaluation_epochs(100)) == expected
-    assert list(evaluation_epochs(57)) == [*range(11), 15, 20, 25, 30, 35, 40, 45, 50, 57]      # last always
+    assert list(evaluation_epochs(57)) == [*range(11), 15, 20, 25, 30, 35, 40, 45, 50, 57]  # last always
     for profile in PROFILES:
         config = make_config(profile)
         assert config.eval_epochs == "default"
@@ -220,10 +269,17 @@ def test_default_schedule_is_the_design_one_for_every_profile():
     assert evaluation_epochs(12, [7, np.int64(3), 3]) == (0, 3, 7, 12)
 
 
-@pytest.mark.parametrize("value, error, words", [
-    ("weekly", ValueError, "schedule"), (0, ValueError, "n >= 1"), ([1, 40], ValueError, "between 0 and"),
-    ([1.5], ValueError, "between 0 and"), (2.0, TypeError, "eval_epochs"), (True, TypeError, "eval_epochs"),
-])
+@pytest.mark.parametrize(
+    "value, error, words",
+    [
+        ("weekly", ValueError, "schedule"),
+        (0, ValueError, "n >= 1"),
+        ([1, 40], ValueError, "between 0 and"),
+        ([1.5], ValueError, "between 0 and"),
+        (2.0, TypeError, "eval_epochs"),
+        (True, TypeError, "eval_epochs"),
+    ],
+)
 def test_bad_schedule_names_the_field(value, error, words):
     with pytest.raises(error, match=words):
         make_config("smoke", epochs=30, eval_epochs=value)
@@ -255,7 +311,7 @@ def test_gini_tensor_matches_diagnostics():
     rows = torch.rand(3, 40, generator=torch.Generator().manual_seed(2))
     torch.testing.assert_close(gini_tensor(rows.sort(dim=1).values, is_sorted=True), gini_tensor(rows))
     rows[1, 5] = float("nan")
-    for dtype in (torch.float32, torch.float64, torch.bfloat16):       # NumPy path, and torch's for bfloat16
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):  # NumPy path, and torch's for bfloat16
         torch.testing.assert_close(sort_last_dim(rows.to(dtype)), rows.to(dtype).sort(dim=-1).values, equal_nan=True)
 
 
@@ -298,8 +354,12 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
     model = torch.nn.Linear(6, 4)
     loss_fn = build_loss("arcface", num_classes=3, embedding_dim=4)
     tracker, expected = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters()), []
-    batches = [(torch.randn(12, 6), torch.arange(12) % 3), (torch.randn(7, 6), torch.arange(7) % 3),
-               (torch.randn(5, 6), torch.zeros(5, dtype=torch.long)), (torch.randn(12, 6), torch.arange(12) % 3)]
+    batches = [
+        (torch.randn(12, 6), torch.arange(12) % 3),
+        (torch.randn(7, 6), torch.arange(7) % 3),
+        (torch.randn(5, 6), torch.zeros(5, dtype=torch.long)),
+        (torch.randn(12, 6), torch.arange(12) % 3),
+    ]
     for x, y in batches:
         model.zero_grad(set_to_none=True)
         loss_fn.zero_grad(set_to_none=True)
@@ -311,16 +371,21 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
         norms = embedding_grads[0].norm(dim=1)
         tracker.record(out.loss, out.num_terms, out.num_active, norms)
         proxy_grads = [p.grad.flatten() for p in loss_fn.parameters() if p.grad is not None]
-        expected.append({
-            "train_loss": float(out.loss.detach()), "grad_norm_max": float(norms.max()), "grad_gini": gini(norms),
-            "grad_norm_median": float(norms.sort().values[(len(norms) - 1) // 2]),
-            "head_grad_norm": float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()),
-            "proxy_grad_norm": float(torch.cat(proxy_grads).norm()) if proxy_grads else 0.0})
+        expected.append(
+            {
+                "train_loss": float(out.loss.detach()),
+                "grad_norm_max": float(norms.max()),
+                "grad_gini": gini(norms),
+                "grad_norm_median": float(norms.sort().values[(len(norms) - 1) // 2]),
+                "head_grad_norm": float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()),
+                "proxy_grad_norm": float(torch.cat(proxy_grads).norm()) if proxy_grads else 0.0,
+            }
+        )
     row = tracker.epoch_means()
     assert tracker.steps == len(batches)
     for key in expected[0]:
         assert math.isclose(row[key], float(np.mean([e[key] for e in expected])), rel_tol=1e-5, abs_tol=1e-7), key
-    assert any(e["proxy_grad_norm"] == 0.0 for e in expected)          # the degenerate batch was exercised
+    assert any(e["proxy_grad_norm"] == 0.0 for e in expected)  # the degenerate batch was exercised
 
 
 def test_tracker_without_proxies_reports_nan_and_empty_epoch_is_nan():
@@ -361,8 +426,7 @@ def test_resume_after_a_kill_gives_the_same_numbers(tmp_path, monkeypatch):
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
     train(make_config("smoke", loss="triplet", epochs=1), progress=False, checkpoint=tmp_path / "c.pt")
     with pytest.raises(ValueError, match="different configuration"):
-        train(make_config("smoke", loss="supcon", epochs=1), progress=False, checkpoint=tmp_path / "c.pt",
-              resume=True)
+        train(make_config("smoke", loss="supcon", epochs=1), progress=False, checkpoint=tmp_path / "c.pt", resume=True)
 
 
 def test_train_rejects_a_non_config():
@@ -373,8 +437,9 @@ def test_train_rejects_a_non_config():
 # -- study and command line ---------------------------------------------------------------------------------
 def test_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
     out = tmp_path / "study"
-    summary = run_study(dataset="digits", losses=("triplet", "ccl"), seeds=(0, 1), profile="smoke", out=out,
-                        progress=False, epochs=2)
+    summary = run_study(
+        dataset="digits", losses=("triplet", "ccl"), seeds=(0, 1), profile="smoke", out=out, progress=False, epochs=2
+    )
     assert sorted(summary["loss"].unique()) == ["ccl", "triplet"] and len(summary) == 4
     history = pd.read_csv(out / "history.csv")
     assert len(history) == 2 * 2 * 3 and {"loss", "seed", "epoch", "recall@1", "active_ratio"} <= set(history)
@@ -385,39 +450,67 @@ def test_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
     assert math.isclose(by_loss.set_index("loss").loc["ccl", "recall@1"], expected.mean(), rel_tol=1e-5)
     assert math.isclose(by_loss.set_index("loss").loc["ccl", "recall@1_std"], expected.std(ddof=1), rel_tol=1e-5)
     report = (out / "report.md").read_text()
-    for figure in ("learning_curves.png", "greediness_curves.png", "grad_norms.png", "projections.png",
-                   "recall_vs_intra.png"):
+    for figure in (
+        "learning_curves.png",
+        "greediness_curves.png",
+        "grad_norms.png",
+        "projections.png",
+        "recall_vs_intra.png",
+    ):
         assert f"]({figure})" in report and (out / figure).stat().st_size > 1000
     assert "| triplet |" in report and "±" in report
-    assert not list(out.rglob("*.tmp*"))                 # atomic writes leave no temporaries
+    assert not list(out.rglob("*.tmp*"))  # atomic writes leave no temporaries
 
     # resume: finished runs are read back, not retrained
     monkeypatch.setattr("vgteach.training.study.train", lambda *a, **k: pytest.fail("retrained a finished run"))
-    again = run_study(dataset="digits", losses=("triplet", "ccl"), seeds=(0, 1), profile="smoke", out=out,
-                      progress=False, epochs=2, resume=True)
+    again = run_study(
+        dataset="digits",
+        losses=("triplet", "ccl"),
+        seeds=(0, 1),
+        profile="smoke",
+        out=out,
+        progress=False,
+        epochs=2,
+        resume=True,
+    )
     pd.testing.assert_frame_equal(again, summary, check_dtype=False)
 
 
 def test_cli_study_runs_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "cli"
-    code = cli_main(["study", "--profile", "smoke", "--losses", "contrastive,npair", "--epochs", "1",
-                     "--out", str(out), "--no-progress"])
+    code = cli_main(
+        [
+            "study",
+            "--profile",
+            "smoke",
+            "--losses",
+            "contrastive,npair",
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0 and (out / "report.md").exists()
     assert pd.read_csv(out / "summary.csv")["loss"].tolist() == ["contrastive", "npair"]
     meta = json.loads((out / "study.json").read_text())
     assert meta["config"]["epochs"] == 1 and meta["losses"] == ["contrastive", "npair"]
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["study", "--dataset", "mnist"], ["unknown dataset 'mnist'", "digits", "cifar10"]),
-    (["study", "--losses", "triplet,hinge"], ["unknown loss 'hinge'", "supcon"]),
-    (["study", "--epochs", "0"], ["positive integer"]),
-    (["study", "--seeds", "a,b"], ["seeds"]),
-    (["study", "--profile", "huge"], ["unknown profile"]),
-    (["frobnicate"], ["invalid choice"]),
-    (["study", "--eval-epochs", "weekly"], ["--eval-epochs", "default"]),
-    (["study", "--eval-epochs", "0,5", "--eval-every", "2"], ["not allowed with"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["study", "--dataset", "mnist"], ["unknown dataset 'mnist'", "digits", "cifar10"]),
+        (["study", "--losses", "triplet,hinge"], ["unknown loss 'hinge'", "supcon"]),
+        (["study", "--epochs", "0"], ["positive integer"]),
+        (["study", "--seeds", "a,b"], ["seeds"]),
+        (["study", "--profile", "huge"], ["unknown profile"]),
+        (["frobnicate"], ["invalid choice"]),
+        (["study", "--eval-epochs", "weekly"], ["--eval-epochs", "default"]),
+        (["study", "--eval-epochs", "0,5", "--eval-every", "2"], ["not allowed with"]),
+    ],
+)
 def test_cli_bad_arguments_exit_2_with_one_line(argv, words, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli_main(argv)
@@ -428,10 +521,15 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, words, capsys):
         assert word in err
 
 
-@pytest.mark.parametrize("argv, expected", [
-    ([], None), (["--eval-epochs", "default"], "default"), (["--eval-epochs", "0,5,10"], (0, 5, 10)),
-    (["--eval-every", "10"], 10),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        ([], None),
+        (["--eval-epochs", "default"], "default"),
+        (["--eval-epochs", "0,5,10"], (0, 5, 10)),
+        (["--eval-every", "10"], 10),
+    ],
+)
 def test_cli_passes_the_evaluation_schedule(argv, expected, monkeypatch):
     seen = {}
     monkeypatch.setattr("vgteach.training.run_study", lambda **kwargs: seen.update(kwargs))
@@ -440,8 +538,9 @@ def test_cli_passes_the_evaluation_schedule(argv, expected, monkeypatch):
 
 
 def test_cli_missing_dataset_is_one_line_exit_2(tmp_path, capsys):
-    code = cli_main(["study", "--dataset", "cifar10", "--data-root", str(tmp_path), "--no-progress",
-                     "--out", str(tmp_path / "o")])
+    code = cli_main(
+        ["study", "--dataset", "cifar10", "--data-root", str(tmp_path), "--no-progress", "--out", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "cifar" in err.lower()
 
@@ -467,16 +566,21 @@ def test_cli_study_without_arguments_trains_on_the_shipped_features(monkeypatch)
     assert seen["dataset"] == "cifar10-features" and seen["profile"] == "book"
 
 
-@pytest.mark.parametrize("profile, dataset, backbone", [
-    ("smoke", "digits", "identity"), ("book", "cifar10-features", "identity"), ("paper", "cifar10", "vit_b_32"),
-])
+@pytest.mark.parametrize(
+    "profile, dataset, backbone",
+    [
+        ("smoke", "digits", "identity"),
+        ("book", "cifar10-features", "identity"),
+        ("paper", "cifar10", "vit_b_32"),
+    ],
+)
 def test_chapter_config_trains_on_the_profiles_data(profile, dataset, backbone):
     from vgteach.training import chapter_config
 
     config = chapter_config(profile, "triplet", device="cpu")
     assert (config.dataset, config.backbone, config.loss, config.device) == (dataset, backbone, "triplet", "cpu")
     assert config.epochs == make_config(profile).epochs
-    assert chapter_config(profile, "npair", dataset="digits").backbone == "identity"   # a reader's own choice
+    assert chapter_config(profile, "npair", dataset="digits").backbone == "identity"  # a reader's own choice
     assert chapter_config(profile, "npair", dataset="cifar10", backbone="resnet18").backbone == "resnet18"
     with pytest.raises(ValueError, match="unknown profile"):
         chapter_config("huge", "triplet")
@@ -497,8 +601,15 @@ def test_tracked_step_does_not_keep_its_graph_alive(loss):
     model = torch.nn.Linear(8, 4)
     loss_fn = build_loss(loss, num_classes=3, embedding_dim=4)
     seen = []
-    out = loss_step(model, loss_fn, torch.randn(12, 8), torch.arange(12) % 3, amp=False,
-                    on_grad=lambda grad: None, on_similarity_grad=lambda rule, grad: seen.append(grad.shape))
+    out = loss_step(
+        model,
+        loss_fn,
+        torch.randn(12, 8),
+        torch.arange(12) % 3,
+        amp=False,
+        on_grad=lambda grad: None,
+        on_similarity_grad=lambda rule, grad: seen.append(grad.shape),
+    )
     assert seen == [out.similarity.matrix.shape]
     alive = weakref.ref(out.similarity.matrix)
     del out

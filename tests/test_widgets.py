@@ -1,4 +1,5 @@
 """Widgets: frames and browser-side links exist, live callbacks redraw, the state embeds, forces are right."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,17 @@ import torch
 
 widgets = pytest.importorskip("ipywidgets")
 
+from ipywidgets.widgets.widget_link import DirectionalLink, Link  # noqa: E402
+
 from vgteach.losses import build_loss  # noqa: E402
-from vgteach.widgets import greediness_dashboard, loss_landscape, training_scrubber  # noqa: E402
-from vgteach.widgets import _frames  # noqa: E402
+from vgteach.widgets import (  # noqa: E402
+    _frames,  # noqa: E402
+    greediness_dashboard,
+    loss_landscape,
+    training_scrubber,
+)
 from vgteach.widgets.landscape import CircleScene, default_hparams, forces, make_loss  # noqa: E402
 from vgteach.widgets.scrubber import pick_epochs  # noqa: E402
-
-from ipywidgets.widgets.widget_link import DirectionalLink, Link  # noqa: E402
 
 LINK_TYPES = (Link, DirectionalLink)
 
@@ -44,7 +49,7 @@ def landscape():
 def test_landscape_has_one_frame_per_loss_and_angle(landscape):
     assert len(landscape.frames) == 4
     assert all(png_uri(frame) for frame in landscape.frames)
-    assert len({png_uri(frame) for frame in landscape.frames}) == 4          # four different pictures
+    assert len({png_uri(frame) for frame in landscape.frames}) == 4  # four different pictures
     assert "<b>triplet</b>" in caption(landscape.frames[0]) and "n₁ at 30°" in caption(landscape.frames[0])
     assert "<b>infonce</b>" in caption(landscape.frames[3]) and "n₁ at 120°" in caption(landscape.frames[3])
 
@@ -120,12 +125,12 @@ def test_live_margin_slider_redraws_the_selected_loss():
     shown = float(re.search(r"<b>L = ([-0-9.e]+)</b>", caption(triplet_frames[0])).group(1))
     assert shown == pytest.approx(expected, rel=1e-3)
 
-    controls["loss"].index = 1                                  # switch to InfoNCE
+    controls["loss"].index = 1  # switch to InfoNCE
     assert controls["margin"].disabled and not controls["temperature"].disabled
     assert controls["temperature"].value == pytest.approx(0.1)
     controls["temperature"].value = 0.5
     assert "temperature = 0.5" in caption(infonce_frames[0])
-    assert "margin = 0.8" in caption(triplet_frames[0])         # the other loss keeps its value
+    assert "margin = 0.8" in caption(triplet_frames[0])  # the other loss keeps its value
 
 
 def test_live_positive_slider_redraws_lazily():
@@ -134,7 +139,7 @@ def test_live_positive_slider_redraws_lazily():
     supcon_before = explorer.frames[1].value
     controls["positive"].value = 120
     assert "L = " in caption(explorer.frames[0])
-    assert explorer.frames[1].value == supcon_before           # not redrawn until shown
+    assert explorer.frames[1].value == supcon_before  # not redrawn until shown
     controls["loss"].index = 1
     assert explorer.frames[1].value != supcon_before
 
@@ -159,8 +164,10 @@ def blob_embeddings(epochs=4, n_per_class=10, classes=3, dim=8, seed=0):
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(classes), n_per_class)
     centers = rng.normal(size=(classes, dim))
-    return {epoch: (epoch * centers[labels] + rng.normal(size=(len(labels), dim))).astype(np.float32)
-            for epoch in range(1, epochs + 1)}, labels
+    return {
+        epoch: (epoch * centers[labels] + rng.normal(size=(len(labels), dim))).astype(np.float32)
+        for epoch in range(1, epochs + 1)
+    }, labels
 
 
 def test_scrubber_one_frame_per_epoch_with_play_and_slider():
@@ -177,8 +184,11 @@ def test_scrubber_one_frame_per_epoch_with_play_and_slider():
 def test_scrubber_reads_a_train_result_and_quotes_its_history():
     embeddings, labels = blob_embeddings(epochs=3, dim=2)
     history = pd.DataFrame({"epoch": [1, 2, 3], "recall@1": [0.25, 0.5, 0.75], "intra": [0.3, 0.2, 0.1]})
-    result = SimpleNamespace(embeddings={e: torch.as_tensor(v) for e, v in embeddings.items()},
-                             eval_labels=torch.as_tensor(labels), history=history)
+    result = SimpleNamespace(
+        embeddings={e: torch.as_tensor(v) for e, v in embeddings.items()},
+        eval_labels=torch.as_tensor(labels),
+        history=history,
+    )
     scrubber = training_scrubber(result)
     assert "R@1 0.5" in caption(scrubber.frames[1]) and "intra 0.2" in caption(scrubber.frames[1])
     assert "unit circle" in caption(scrubber.frames[0])
@@ -211,8 +221,16 @@ def test_scrubber_rejects_bad_input():
 # --------------------------------------------------------------------------------------------- dashboard
 def toy_history(loss_scale: float, epochs: int = 4, seed: int = 0) -> pd.DataFrame:
     epoch = np.arange(1, epochs + 1)
-    return pd.DataFrame({"epoch": epoch, "seed": seed, "active_ratio": 1 / (loss_scale * epoch),
-                         "grad_norm_mean": 0.1 * epoch, "grad_gini": 0.5 / epoch, "recall@1": 0.2 * epoch})
+    return pd.DataFrame(
+        {
+            "epoch": epoch,
+            "seed": seed,
+            "active_ratio": 1 / (loss_scale * epoch),
+            "grad_norm_mean": 0.1 * epoch,
+            "grad_gini": 0.5 / epoch,
+            "recall@1": 0.2 * epoch,
+        }
+    )
 
 
 def test_dashboard_frames_all_then_one_per_loss():
@@ -227,26 +245,31 @@ def test_dashboard_frames_all_then_one_per_loss():
 
 
 def test_dashboard_accepts_a_loss_name_column_next_to_loss_values():
-    history = pd.concat([toy_history(1.0).assign(loss_name="triplet", loss=0.3),
-                         toy_history(2.0).assign(loss_name="ccl", loss=0.2)])
+    history = pd.concat(
+        [toy_history(1.0).assign(loss_name="triplet", loss=0.3), toy_history(2.0).assign(loss_name="ccl", loss=0.2)]
+    )
     assert list(greediness_dashboard(history).controls["highlight"].options) == ["all", "triplet", "ccl"]
 
 
 def test_dashboard_long_format_averages_seeds():
-    history = pd.concat([toy_history(1.0, seed=0).assign(loss="supcon", grad_gini=0.2),
-                         toy_history(1.0, seed=1).assign(loss="supcon", grad_gini=0.4),
-                         toy_history(3.0).assign(loss="npair")])
+    history = pd.concat(
+        [
+            toy_history(1.0, seed=0).assign(loss="supcon", grad_gini=0.2),
+            toy_history(1.0, seed=1).assign(loss="supcon", grad_gini=0.4),
+            toy_history(3.0).assign(loss="npair"),
+        ]
+    )
     dashboard = greediness_dashboard(history)
     assert list(dashboard.controls["highlight"].options) == ["all", "supcon", "npair"]
     row = re.search(r"<b>supcon</b></td>(.*?)</tr>", caption(dashboard.frames[1])).group(1)
     cells = re.findall(r"<td>([^<]*)</td>", row)
-    assert cells[0] == "4" and float(cells[3]) == pytest.approx(0.3)     # epoch, then the mean Gini
+    assert cells[0] == "4" and float(cells[3]) == pytest.approx(0.3)  # epoch, then the mean Gini
 
 
 def test_dashboard_rejects_bad_input():
     with pytest.raises(ValueError, match="column naming the loss"):
         greediness_dashboard(toy_history(1.0))
-    with pytest.raises(ValueError, match="column naming the loss"):                  # loss values, not names
+    with pytest.raises(ValueError, match="column naming the loss"):  # loss values, not names
         greediness_dashboard(toy_history(1.0).assign(loss=0.5))
     with pytest.raises(ValueError, match="grad_gini"):
         greediness_dashboard({"triplet": toy_history(1.0).drop(columns="grad_gini")})
@@ -264,12 +287,13 @@ def test_embedded_state_holds_every_view_and_frame(tmp_path, landscape):
     path = tmp_path / "widgets.html"
     embed_minimal_html(str(path), views=[landscape, dashboard], title="vgteach widgets")
     page = path.read_text(encoding="utf-8")
-    state_json = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', page,
-                           re.S).group(1)
+    state_json = re.search(
+        r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', page, re.S
+    ).group(1)
     state = json.loads(state_json)["state"]
     for view in (landscape, dashboard):
         assert view.model_id in state
-        assert f'"model_id": "{view.model_id}"' in page                    # a view tag for each widget
+        assert f'"model_id": "{view.model_id}"' in page  # a view tag for each widget
     for frame in [*landscape.frames, *dashboard.frames]:
         assert state[frame.model_id]["state"]["value"].startswith('<figure class="vgteach-frame"')
     link_models = [model for model in state.values() if model["model_name"] in ("LinkModel", "DirectionalLinkModel")]
@@ -288,11 +312,12 @@ def test_ipywidgets7_fallback_switches_frames_in_python(monkeypatch):
 
 
 def test_dashboard_highlight_shows_that_loss_first():
-    dashboard = greediness_dashboard({"contrastive": toy_history(1.0), "triplet": toy_history(2.0)},
-                                     highlight="triplet")
+    dashboard = greediness_dashboard(
+        {"contrastive": toy_history(1.0), "triplet": toy_history(2.0)}, highlight="triplet"
+    )
     toggle, stack = dashboard.controls["highlight"], dashboard.children[2]
     assert toggle.value == "triplet" and toggle.index == 2
-    assert stack.selected_index == 2                       # the static page opens on the same frame
+    assert stack.selected_index == 2  # the static page opens on the same frame
     assert "<b>triplet</b>" in caption(dashboard.frames[2])
     with pytest.raises(ValueError, match="highlight 'npair'"):
         greediness_dashboard({"triplet": toy_history(1.0)}, highlight="npair")
@@ -302,7 +327,7 @@ def test_dashboard_joins_evaluated_epochs_and_marks_them():
     from vgteach.widgets.dashboard import DASHBOARD_METRICS, draw_dashboard, histories_by_loss
 
     history = toy_history(1.0, epochs=30)
-    history.loc[~history["epoch"].isin([1, 5, 10, 20, 30]), "recall@1"] = np.nan     # evaluated epochs only
+    history.loc[~history["epoch"].isin([1, 5, 10, 20, 30]), "recall@1"] = np.nan  # evaluated epochs only
     fig = draw_dashboard(histories_by_loss({"triplet": history}, DASHBOARD_METRICS), DASHBOARD_METRICS, "all")
     panels = {ax.get_title(): ax for ax in fig.axes}
     (recall,) = panels["R@1"].lines
@@ -324,7 +349,7 @@ def run_history(epochs=60, evaluated=(0, 10, 20, 40, 60)) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     epoch = np.arange(epochs + 1)
     frame = pd.DataFrame({"epoch": epoch, **{column: rng.random(len(epoch)) for column, _ in HISTORY_PANELS}})
-    for column in ("recall@1", "intra", "inter"):                      # evaluation columns: NaN in between
+    for column in ("recall@1", "intra", "inter"):  # evaluation columns: NaN in between
         frame.loc[~frame["epoch"].isin(evaluated), column] = np.nan
     return frame
 
@@ -364,23 +389,32 @@ def test_plot_history_rejects_bad_input():
     with pytest.raises(ValueError, match="empty"):
         plot_history(run_history(), panels=[])
     from matplotlib.figure import Figure
+
     with pytest.raises(ValueError, match="6 panels need as many axes"):
         plot_history(run_history(), axes=Figure().subplots(1, 2))
 
 
 def per_seed_summary() -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    rows = [{"loss": loss, "seed": seed, "recall@1": rng.random(), "intra": rng.random(),
-             "map_convergence_epoch": float(rng.integers(1, 30))}
-            for loss in ("triplet", "contrastive") for seed in range(3)]
+    rows = [
+        {
+            "loss": loss,
+            "seed": seed,
+            "recall@1": rng.random(),
+            "intra": rng.random(),
+            "map_convergence_epoch": float(rng.integers(1, 30)),
+        }
+        for loss in ("triplet", "contrastive")
+        for seed in range(3)
+    ]
     return pd.DataFrame(rows)
 
 
 def test_summary_table_means_and_spread_over_seeds():
     summary = per_seed_summary()
     table = summary_table(summary)
-    assert list(table.index) == ["contrastive", "triplet"]                    # LOSS_NAMES order
-    assert list(table.columns) == ["R@1", "intra", "MAP@R conv. epoch"]      # only the columns present
+    assert list(table.index) == ["contrastive", "triplet"]  # LOSS_NAMES order
+    assert list(table.columns) == ["R@1", "intra", "MAP@R conv. epoch"]  # only the columns present
     for loss in ("contrastive", "triplet"):
         values = [row["recall@1"] for _, row in summary.iterrows() if row["loss"] == loss]
         mean = sum(values) / len(values)
@@ -431,9 +465,9 @@ def test_eval_batch_takes_the_same_class_balanced_samples_at_every_epoch():
     embeddings = {epoch: np.arange(len(labels) * 3, dtype=np.float64).reshape(-1, 3) + epoch for epoch in (0, 5)}
     result = SimpleNamespace(embeddings=embeddings, eval_labels=labels)
     z, y = eval_batch(result, per_class=2)
-    expected = [1, 3, 2, 6, 0, 4]                           # the first two of classes 0, 1, 2
+    expected = [1, 3, 2, 6, 0, 4]  # the first two of classes 0, 1, 2
     assert y.tolist() == labels[expected].tolist() and z.dtype == torch.float32
-    np.testing.assert_array_equal(z.numpy(), embeddings[5][expected])          # default: the last epoch
+    np.testing.assert_array_equal(z.numpy(), embeddings[5][expected])  # default: the last epoch
     np.testing.assert_array_equal(eval_batch(result, 0, per_class=2)[0].numpy(), embeddings[0][expected])
     with pytest.raises(ValueError, match="epoch 3 was not evaluated"):
         eval_batch(result, 3)

@@ -10,6 +10,7 @@ metric-learning losses" (ICASSP 2026). The API in five lines::
     greediness_stats(loss_fn, embeddings, labels)["active_ratio"]
     retrieval_metrics(embeddings, labels)["recall@1"]
 """
+
 from .diagnostics import geometry_stats, greediness_stats, variance_stats
 from .losses import LOSS_NAMES, build_loss
 from .retrieval import retrieval_metrics
@@ -18,5 +19,13 @@ __version__ = "0.1.0"
 #: The project's repository: every chapter's Colab install cell installs from it, and the book's
 #: ``_config.yml`` links to it (tests/test_notebooks.py checks that they agree).
 REPOSITORY_URL = "https://github.com/vgteach/vgteach"
-__all__ = ["LOSS_NAMES", "build_loss", "variance_stats", "greediness_stats", "geometry_stats",
-           "retrieval_metrics", "__version__", "REPOSITORY_URL"]
+__all__ = [
+    "LOSS_NAMES",
+    "build_loss",
+    "variance_stats",
+    "greediness_stats",
+    "geometry_stats",
+    "retrieval_metrics",
+    "__version__",
+    "REPOSITORY_URL",
+]

@@ -1,4 +1,5 @@
 """``python -m vgteach study ...`` and ``python -m vgteach diagnose ...`` (also what ``torchrun -m vgteach`` runs)."""
+
 import sys
 
 from .cli import main

@@ -10,6 +10,7 @@ wraps its step in :func:`value_checks_once`: the value checks then run on the fi
 are skipped afterwards (the trainer's data do not change between steps; a NaN from a diverging run shows up
 in the logged loss). ``VGTEACH_DEBUG=1`` in the environment keeps every value check on, on every step.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,7 +25,7 @@ from torch import Tensor
 #: ``VGTEACH_DEBUG=1``: value checks on every call, also inside :func:`skip_value_checks`
 DEBUG = os.environ.get("VGTEACH_DEBUG", "0") not in ("", "0")
 _SKIP_VALUE_CHECKS = contextvars.ContextVar("vgteach_skip_value_checks", default=False)
-_CHECKED = weakref.WeakKeyDictionary()              # owner -> batch keys whose values were checked once
+_CHECKED = weakref.WeakKeyDictionary()  # owner -> batch keys whose values were checked once
 
 
 def checks_values() -> bool:

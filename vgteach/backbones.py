@@ -19,6 +19,7 @@ features are extracted once and cached (:mod:`vgteach.features`), so that only t
 tensor the module expects (``None`` for ``identity``); ``out_dim`` is the feature size (``None`` for
 ``identity``, where it is the input's own size).
 """
+
 from __future__ import annotations
 
 import os
@@ -113,13 +114,22 @@ class SmallCNN(nn.Module):
         self.in_channels, self.out_dim = in_channels, 4 * width
 
         def stage(c_in, c_out):
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-                    nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            return [
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
 
         self.features = nn.Sequential(
-            *stage(in_channels, width), nn.MaxPool2d(2),
-            *stage(width, 2 * width), nn.MaxPool2d(2),
-            *stage(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1),
+            *stage(in_channels, width),
+            nn.MaxPool2d(2),
+            *stage(width, 2 * width),
+            nn.MaxPool2d(2),
+            *stage(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(1),
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -194,8 +204,11 @@ def _compose(*steps):
 def _efficientnet_lite0_backbone(pretrained: bool):
     network, weights_id = efficientnet_lite0.build(pretrained)
     transform = _compose(ToRGB(), *efficientnet_lite0.transform_steps())
-    return FrozenBackbone("efficientnet_lite0", network, efficientnet_lite0.OUT_DIM, weights_id), transform, \
-        efficientnet_lite0.OUT_DIM
+    return (
+        FrozenBackbone("efficientnet_lite0", network, efficientnet_lite0.OUT_DIM, weights_id),
+        transform,
+        efficientnet_lite0.OUT_DIM,
+    )
 
 
 # --------------------------------------------------------------------------------------------------

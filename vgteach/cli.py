@@ -8,6 +8,7 @@
 
 Bad arguments exit with status 2 and a one-line reason.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +32,7 @@ def _choice(valid, what):
         if value not in valid:
             raise argparse.ArgumentTypeError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
         return value
+
     return parse
 
 
@@ -43,6 +45,7 @@ def _losses(value: str) -> tuple:
 
 def _number(kind, check, what):
     """An argparse type: ``kind(value)`` that must pass ``check``, else a one-line error naming ``what``."""
+
     def parse(value: str):
         try:
             number = kind(value)
@@ -51,6 +54,7 @@ def _number(kind, check, what):
         if number is None or not check(number):
             raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
         return number
+
     return parse
 
 
@@ -77,8 +81,9 @@ def _eval_epochs(value: str):
     try:
         epochs = tuple(int(v) for v in value.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--eval-epochs takes {' or '.join(EVAL_SCHEDULES)} or comma-separated "
-                                         f"epochs, got {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--eval-epochs takes {' or '.join(EVAL_SCHEDULES)} or comma-separated epochs, got {value!r}"
+        ) from None
     if any(e < 0 for e in epochs):
         raise argparse.ArgumentTypeError(f"epochs must be >= 0, got {value!r}")
     return epochs
@@ -88,25 +93,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="vgteach", description="Variance & Greediness of metric-learning losses.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     study = commands.add_parser("study", help="train every loss with one configuration and write a report")
-    study.add_argument("--dataset", type=_choice(DATASET_NAMES, "dataset"), default="cifar10-features",
-                       help=f"one of {', '.join(DATASET_NAMES)} (default cifar10-features: real CIFAR-10 "
-                            "features shipped with vgteach)")
-    study.add_argument("--losses", type=_losses, default=LOSS_NAMES,
-                       help="comma-separated loss names or 'all' (default all seven)")
-    study.add_argument("--profile", type=_choice(tuple(PROFILES), "profile"), default="book",
-                       help="smoke (seconds), book (about a minute on a CPU, default), paper (DESIGN.md §4)")
+    study.add_argument(
+        "--dataset",
+        type=_choice(DATASET_NAMES, "dataset"),
+        default="cifar10-features",
+        help=f"one of {', '.join(DATASET_NAMES)} (default cifar10-features: real CIFAR-10 "
+        "features shipped with vgteach)",
+    )
+    study.add_argument(
+        "--losses", type=_losses, default=LOSS_NAMES, help="comma-separated loss names or 'all' (default all seven)"
+    )
+    study.add_argument(
+        "--profile",
+        type=_choice(tuple(PROFILES), "profile"),
+        default="book",
+        help="smoke (seconds), book (about a minute on a CPU, default), paper (DESIGN.md §4)",
+    )
     study.add_argument("--epochs", type=_positive, help="override the profile's epochs")
     study.add_argument("--batch-size", type=_positive, help="override the profile's batch size")
     study.add_argument("--lr", type=_lr, help="override the profile's learning rate")
     evaluation = study.add_mutually_exclusive_group()
-    evaluation.add_argument("--eval-epochs", type=_eval_epochs, help="when to evaluate: 'default' (every epoch "
-                            "up to 10, every 5 up to 50, then every 10) or a list such as 0,5,10,100; epoch 0 "
-                            "and the last epoch are always evaluated")
+    evaluation.add_argument(
+        "--eval-epochs",
+        type=_eval_epochs,
+        help="when to evaluate: 'default' (every epoch "
+        "up to 10, every 5 up to 50, then every 10) or a list such as 0,5,10,100; epoch 0 "
+        "and the last epoch are always evaluated",
+    )
     evaluation.add_argument("--eval-every", type=_positive, help="evaluate every N epochs instead")
-    study.add_argument("--max-per-class", type=_positive,
-                       help="train on the first N training samples of each class only (CPU budget)")
-    study.add_argument("--backbone", type=_choice(BACKBONE_NAMES, "backbone"), default="identity",
-                       help="identity (raw inputs, default), cnn (trained end to end) or a frozen backbone")
+    study.add_argument(
+        "--max-per-class", type=_positive, help="train on the first N training samples of each class only (CPU budget)"
+    )
+    study.add_argument(
+        "--backbone",
+        type=_choice(BACKBONE_NAMES, "backbone"),
+        default="identity",
+        help="identity (raw inputs, default), cnn (trained end to end) or a frozen backbone",
+    )
     study.add_argument("--head", type=_choice(("linear", "mlp"), "head"), default="linear")
     study.add_argument("--device", type=_choice(("auto", "cpu", "cuda"), "device"), default="auto")
     study.add_argument("--seeds", type=_seeds, default=(0,), help="comma-separated, e.g. 0,1,2 (default 0)")
@@ -134,17 +157,32 @@ def _ks(value: str) -> tuple:
 
 
 def add_diagnose_parser(commands) -> None:
-    diagnose = commands.add_parser("diagnose", help="VARIANCE, geometry, retrieval and GREEDINESS of your own "
-                                   "embeddings, as report.md + metrics.json + figures")
-    diagnose.add_argument("embeddings", help="embeddings [N, D]: .npy, .npz, .pt (tensors only), .csv/.tsv/.txt; "
-                          "or one file holding embeddings and labels")
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="VARIANCE, geometry, retrieval and GREEDINESS of your own "
+        "embeddings, as report.md + metrics.json + figures",
+    )
+    diagnose.add_argument(
+        "embeddings",
+        help="embeddings [N, D]: .npy, .npz, .pt (tensors only), .csv/.tsv/.txt; "
+        "or one file holding embeddings and labels",
+    )
     diagnose.add_argument("labels", nargs="?", help="labels [N] (integers or strings), same formats")
-    diagnose.add_argument("--out", required=True, help="report folder (written all-or-nothing; an earlier "
-                          "report there is replaced)")
-    diagnose.add_argument("--losses", type=_losses, default=LOSS_NAMES,
-                          help="losses whose GREEDINESS to evaluate, comma-separated or 'all' (default all)")
-    diagnose.add_argument("--batch-size", type=_positive, default=512,
-                          help="class-balanced batch size for GREEDINESS (default 512, the paper's)")
+    diagnose.add_argument(
+        "--out", required=True, help="report folder (written all-or-nothing; an earlier report there is replaced)"
+    )
+    diagnose.add_argument(
+        "--losses",
+        type=_losses,
+        default=LOSS_NAMES,
+        help="losses whose GREEDINESS to evaluate, comma-separated or 'all' (default all)",
+    )
+    diagnose.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=512,
+        help="class-balanced batch size for GREEDINESS (default 512, the paper's)",
+    )
     diagnose.add_argument("--batches", type=_positive, default=4, help="batches averaged per loss (default 4)")
     diagnose.add_argument("--ks", type=_ks, default=(1, 2, 4, 8), help="the K of recall@K (default 1,2,4,8)")
     diagnose.add_argument("--seed", type=_positive_or_zero, default=0, help="seeds samples, batches, k-means")
@@ -154,9 +192,17 @@ def add_diagnose_parser(commands) -> None:
 def diagnose_command(args) -> int:
     from .diagnose import diagnose
 
-    metrics = diagnose(args.embeddings, args.labels, args.out, ks=args.ks, losses=args.losses,
-                       batch_size=args.batch_size, batches=args.batches, seed=args.seed,
-                       progress=not args.no_progress)
+    metrics = diagnose(
+        args.embeddings,
+        args.labels,
+        args.out,
+        ks=args.ks,
+        losses=args.losses,
+        batch_size=args.batch_size,
+        batches=args.batches,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
     for warning in metrics["input"]["warnings"]:
         print(f"vgteach: warning: {warning}", file=sys.stderr)
     print(f"wrote {args.out}/report.md, metrics.json and figures")
@@ -182,9 +228,9 @@ def out_folder_problem(out: str):
 
 
 def study_command(args) -> int:
-    from .training import run_study
-    from .training import distributed as dist
     from .device import resolve_device
+    from .training import distributed as dist
+    from .training import run_study
 
     if args.device == "cuda":
         import torch
@@ -193,19 +239,38 @@ def study_command(args) -> int:
             print("vgteach: error: --device cuda but no CUDA device is available", file=sys.stderr)
             return 2
     dist.init_from_environment(resolve_device(args.device))
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
-                                                  ("eval_epochs", args.eval_epochs or args.eval_every),
-                                                  ("max_per_class", args.max_per_class))
-                 if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("epochs", args.epochs),
+            ("batch_size", args.batch_size),
+            ("lr", args.lr),
+            ("eval_epochs", args.eval_epochs or args.eval_every),
+            ("max_per_class", args.max_per_class),
+        )
+        if v is not None
+    }
     out = args.out or f"runs/study-{args.dataset}-{args.profile}"
     problem = out_folder_problem(out)
     if problem:
         print(f"vgteach: error: {problem}", file=sys.stderr)
         return 2
-    run_study(dataset=args.dataset, losses=args.losses, seeds=args.seeds, profile=args.profile, out=out,
-              device=args.device, resume=args.resume, progress=not args.no_progress, backbone=args.backbone,
-              head=args.head, data_root=args.data_root, cache_dir=args.cache_dir, download=args.download,
-              **overrides)
+    run_study(
+        dataset=args.dataset,
+        losses=args.losses,
+        seeds=args.seeds,
+        profile=args.profile,
+        out=out,
+        device=args.device,
+        resume=args.resume,
+        progress=not args.no_progress,
+        backbone=args.backbone,
+        head=args.head,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        download=args.download,
+        **overrides,
+    )
     if dist.is_main_process():
         print(f"wrote {out}/report.md, summary.csv, history.csv and figures")
     return 0
@@ -215,7 +280,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"study": study_command, "diagnose": diagnose_command}[args.command](args)
-    except (ValueError, MissingDataError, ImportError, OSError) as error:     # OSError: e.g. a full disk
+    except (ValueError, MissingDataError, ImportError, OSError) as error:  # OSError: e.g. a full disk
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"vgteach: error: {first_line}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
 """Where tensors live: one rule for every ``device=`` argument of the package."""
+
 from __future__ import annotations
 
 import torch

@@ -24,6 +24,7 @@ by ``bench/bench_diagnose.py``): retrieval is exact and chunked (faiss when inst
 sample, and the pair-based geometry and NMI's k-means run on a class-stratified sample of at most
 :data:`SAMPLE_SIZE` embeddings (stated in the report).
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,10 @@ def _read_npy(path: Path):
         return np.load(path, allow_pickle=False)
     except ValueError as error:
         if "allow_pickle" in str(error):
-            raise InputError(f"{path}: holds pickled Python objects, which vgteach does not load; save a "
-                             "numeric (or string) array with allow_pickle=False") from None
+            raise InputError(
+                f"{path}: holds pickled Python objects, which vgteach does not load; save a "
+                "numeric (or string) array with allow_pickle=False"
+            ) from None
         raise
 
 
@@ -87,8 +90,10 @@ def _read_npz(path: Path) -> dict:
             return {name: archive[name] for name in archive.files}
     except ValueError as error:
         if "allow_pickle" in str(error):
-            raise InputError(f"{path}: an array in it holds pickled Python objects, which vgteach does not "
-                             "load; save numeric (or string) arrays with allow_pickle=False") from None
+            raise InputError(
+                f"{path}: an array in it holds pickled Python objects, which vgteach does not "
+                "load; save numeric (or string) arrays with allow_pickle=False"
+            ) from None
         raise
 
 
@@ -98,16 +103,20 @@ def _read_pt(path: Path):
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise InputError(f"{path}: not a tensor file: torch.load(weights_only=True) refused it (it holds "
-                         "pickled Python objects); save a tensor, a dict or a tuple of tensors") from None
+        raise InputError(
+            f"{path}: not a tensor file: torch.load(weights_only=True) refused it (it holds "
+            "pickled Python objects); save a tensor, a dict or a tuple of tensors"
+        ) from None
     if isinstance(content, (tuple, list)) and len(content) == 2 and isinstance(content[0], torch.Tensor):
         content = {"embeddings": content[0], "labels": content[1]}
     if isinstance(content, dict):
         return {str(k): v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v) for k, v in content.items()}
     if isinstance(content, torch.Tensor):
         return content.numpy()
-    raise InputError(f"{path}: holds a {type(content).__name__}; expected a tensor, a dict of tensors or "
-                     "a tuple (embeddings, labels)")
+    raise InputError(
+        f"{path}: holds a {type(content).__name__}; expected a tensor, a dict of tensors or "
+        "a tuple (embeddings, labels)"
+    )
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -128,8 +137,11 @@ def _read_table(path: Path):
     sep = {".csv": ",", ".tsv": "\t"}.get(path.suffix.lower(), r"\s+")
     head = pd.read_csv(path, sep=sep, header=None, nrows=2, dtype=str, keep_default_na=False)
     first, second = head.iloc[0].tolist(), head.iloc[1].tolist() if len(head) > 1 else None
-    header = (second is not None and any(not _looks_numeric(a) and _looks_numeric(b) for a, b in zip(first, second))
-              or (len(first) == 1 and first[0].strip().lower() in LABEL_KEYS))
+    header = (
+        second is not None
+        and any(not _looks_numeric(a) and _looks_numeric(b) for a, b in zip(first, second))
+        or (len(first) == 1 and first[0].strip().lower() in LABEL_KEYS)
+    )
     frame = pd.read_csv(path, sep=sep, header=0 if header else None)
     if not header:
         return frame.to_numpy() if frame.shape[1] > 1 else frame.iloc[:, 0].to_numpy()
@@ -138,14 +150,23 @@ def _read_table(path: Path):
     if frame.shape[1]:
         not_numeric = [str(c) for c in frame.columns if frame[c].dtype.kind not in "fiub"]
         if not_numeric:
-            raise InputError(f"{path}: column {not_numeric[0]!r} is not numeric (embedding columns must be "
-                             f"numbers; name the label column one of {', '.join(LABEL_KEYS[:3])})")
+            raise InputError(
+                f"{path}: column {not_numeric[0]!r} is not numeric (embedding columns must be "
+                f"numbers; name the label column one of {', '.join(LABEL_KEYS[:3])})"
+            )
         out["embeddings"] = frame.to_numpy()
     return out
 
 
-READERS = {".npy": _read_npy, ".npz": _read_npz, ".pt": _read_pt, ".pth": _read_pt,
-           ".csv": _read_table, ".tsv": _read_table, ".txt": _read_table}
+READERS = {
+    ".npy": _read_npy,
+    ".npz": _read_npz,
+    ".pt": _read_pt,
+    ".pth": _read_pt,
+    ".csv": _read_table,
+    ".tsv": _read_table,
+    ".txt": _read_table,
+}
 
 
 def read_file(path) -> "np.ndarray | dict":
@@ -166,7 +187,7 @@ def read_file(path) -> "np.ndarray | dict":
         raise
     except PermissionError as error:
         raise InputError(f"{path}: cannot read it ({error.strerror})") from None
-    except Exception as error:              # a corrupt or foreign file: whatever the parser raised, one line
+    except Exception as error:  # a corrupt or foreign file: whatever the parser raised, one line
         raise InputError(f"{path}: not a readable {path.suffix} file ({_first_line(error)})") from None
 
 
@@ -186,11 +207,14 @@ def read_inputs(embeddings, labels=None) -> tuple[np.ndarray, np.ndarray]:
     """``(embeddings, labels)`` as read from one or two files (see the module docstring), not yet checked."""
     content = read_file(embeddings)
     if labels is not None:
-        return _pick(content, EMBEDDING_KEYS, embeddings, "embeddings"), _pick(read_file(labels), LABEL_KEYS,
-                                                                              labels, "labels")
+        return _pick(content, EMBEDDING_KEYS, embeddings, "embeddings"), _pick(
+            read_file(labels), LABEL_KEYS, labels, "labels"
+        )
     if not isinstance(content, dict) or len(content) < 2:
-        raise InputError(f"{embeddings}: no labels: pass a LABELS file, or save both in one file (an .npz or "
-                         ".pt dict with 'embeddings' and 'labels', a table with a 'label' column)")
+        raise InputError(
+            f"{embeddings}: no labels: pass a LABELS file, or save both in one file (an .npz or "
+            ".pt dict with 'embeddings' and 'labels', a table with a 'label' column)"
+        )
     return _pick(content, EMBEDDING_KEYS, embeddings, "embeddings"), _pick(content, LABEL_KEYS, embeddings, "labels")
 
 
@@ -240,16 +264,22 @@ def check_inputs(embeddings, labels, names=("embeddings", "labels")):
         y = y.astype(str)
     classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     if len(classes) < 2:
-        raise InputError(f"{lab_name}: a single class ({_names(classes)}); VARIANCE, retrieval and GREEDINESS "
-                         "compare classes, so at least 2 are needed")
+        raise InputError(
+            f"{lab_name}: a single class ({_names(classes)}); VARIANCE, retrieval and GREEDINESS "
+            "compare classes, so at least 2 are needed"
+        )
     if (counts >= 2).sum() < 2:
-        raise InputError(f"{lab_name}: fewer than 2 classes have 2 or more samples; retrieval and GREEDINESS "
-                         "need positives (same-class pairs) in at least 2 classes")
+        raise InputError(
+            f"{lab_name}: fewer than 2 classes have 2 or more samples; retrieval and GREEDINESS "
+            "need positives (same-class pairs) in at least 2 classes"
+        )
     warnings = []
     single = classes[counts == 1]
     if len(single):
-        warnings.append(f"{len(single)} classes have a single sample ({_names(single)}): kept for VARIANCE, "
-                        "excluded as retrieval queries and from GREEDINESS batches")
+        warnings.append(
+            f"{len(single)} classes have a single sample ({_names(single)}): kept for VARIANCE, "
+            "excluded as retrieval queries and from GREEDINESS batches"
+        )
     zero = np.flatnonzero(~x.any(axis=1))
     if len(zero):
         warnings.append(f"{len(zero)} all-zero embeddings ({_rows(zero)}) have no direction; kept as the zero vector")
@@ -264,10 +294,10 @@ def stratified_sample(codes: np.ndarray, size: int, seed: int = 0) -> np.ndarray
         return np.arange(n)
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
-    order = order[np.argsort(codes[order], kind="stable")]            # by class, random within a class
+    order = order[np.argsort(codes[order], kind="stable")]  # by class, random within a class
     counts = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(n) - np.repeat(starts, counts)                  # position within its class
+    rank = np.arange(n) - np.repeat(starts, counts)  # position within its class
     quota = np.minimum(counts, np.maximum(2, np.floor(counts * size / n)))
     return np.sort(order[rank < np.repeat(quota, counts)])
 
@@ -282,9 +312,14 @@ def class_spread(x: torch.Tensor, codes: torch.Tensor) -> dict:
     spread = mu.new_zeros(len(counts)).index_add_(0, inverse, squared) / counts.to(mu.dtype)
     dist = torch.cdist(mu, mu).fill_diagonal_(float("inf"))
     upper = torch.triu_indices(len(mu), len(mu), offset=1)
-    return {"spread": spread.numpy(), "size": counts.numpy(), "nearest": dist.min(dim=1).values.numpy(),
-            "nearest_class": dist.argmin(dim=1).numpy(), "pair_distances": dist[upper[0], upper[1]].numpy(),
-            "means": mu.float()}
+    return {
+        "spread": spread.numpy(),
+        "size": counts.numpy(),
+        "nearest": dist.min(dim=1).values.numpy(),
+        "nearest_class": dist.argmin(dim=1).numpy(),
+        "pair_distances": dist[upper[0], upper[1]].numpy(),
+        "means": mu.float(),
+    }
 
 
 def proxy_loss(name: str, means: torch.Tensor):
@@ -292,13 +327,14 @@ def proxy_loss(name: str, means: torch.Tensor):
     the state its proxies converge to when they follow the classes."""
     loss_fn = build_loss(name, num_classes=means.shape[0], embedding_dim=means.shape[1])
     with torch.no_grad():
-        for parameter in loss_fn.parameters():                         # the proxies; none for pair losses
+        for parameter in loss_fn.parameters():  # the proxies; none for pair losses
             parameter.copy_(torch.nn.functional.normalize(means, dim=1))
     return loss_fn
 
 
-def loss_greediness(x, codes, means, *, losses=LOSS_NAMES, batch_size=512, batches=4, m_per_class=4, seed=0,
-                    progress=False) -> tuple[dict, dict]:
+def loss_greediness(
+    x, codes, means, *, losses=LOSS_NAMES, batch_size=512, batches=4, m_per_class=4, seed=0, progress=False
+) -> tuple[dict, dict]:
     r"""The GREEDINESS each loss would have on these embeddings: :func:`greediness_stats` averaged over
     ``batches`` class-balanced batches (:class:`~vgteach.training.MPerClassBatches`, the trainer's sampler)
     of ``batch_size`` drawn from the classes with at least 2 samples. Returns ``(per-loss means, settings)``.
@@ -320,8 +356,14 @@ def loss_greediness(x, codes, means, *, losses=LOSS_NAMES, batch_size=512, batch
         loss_fn = proxy_loss(name, means)
         rows = [greediness_stats(loss_fn, x[b], y[b]) for b in drawn]
         result[name] = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
-    settings = {"batch_size": int(sampler.batch_len), "batches": len(drawn), "m_per_class": sampler.per_class,
-                "classes_per_batch": sampler.classes_per_batch, "proxies": "class means (arcface, ccl)", "seed": seed}
+    settings = {
+        "batch_size": int(sampler.batch_len),
+        "batches": len(drawn),
+        "m_per_class": sampler.per_class,
+        "classes_per_batch": sampler.classes_per_batch,
+        "proxies": "class means (arcface, ccl)",
+        "seed": seed,
+    }
     return result, settings
 
 
@@ -334,8 +376,17 @@ def projection(x: torch.Tensor, sample: np.ndarray, points: int = PROJECTION_POI
     return (centred @ v[:2].T).numpy(), keep
 
 
-def compute(x: np.ndarray, codes: np.ndarray, *, ks=(1, 2, 4, 8), losses=LOSS_NAMES, batch_size=512, batches=4,
-            seed=0, progress=True) -> tuple[dict, dict]:
+def compute(
+    x: np.ndarray,
+    codes: np.ndarray,
+    *,
+    ks=(1, 2, 4, 8),
+    losses=LOSS_NAMES,
+    batch_size=512,
+    batches=4,
+    seed=0,
+    progress=True,
+) -> tuple[dict, dict]:
     """Every number of the report on checked inputs; returns ``(metrics, arrays for the figures)``."""
     xt, yt = torch.from_numpy(x), torch.from_numpy(codes)
     sample = torch.from_numpy(stratified_sample(codes, SAMPLE_SIZE, seed))
@@ -351,21 +402,34 @@ def compute(x: np.ndarray, codes: np.ndarray, *, ks=(1, 2, 4, 8), losses=LOSS_NA
     def retrieval():
         metrics["retrieval"] = retrieval_metrics(xt, yt, ks=ks, nmi=len(sample) == len(x), seed=seed)
 
-    def nmi():                                       # k-means on the sample when N > SAMPLE_SIZE
+    def nmi():  # k-means on the sample when N > SAMPLE_SIZE
         if "nmi" not in metrics["retrieval"]:
             metrics["retrieval"]["nmi"] = retrieval_metrics(xt[sample], yt[sample], ks=(1,), seed=seed)["nmi"]
 
     def greediness():
         metrics["greediness"], metrics["greediness_settings"] = loss_greediness(
-            xt, codes, arrays.pop("means"), losses=losses, batch_size=batch_size, batches=batches, seed=seed,
-            progress=progress)
+            xt,
+            codes,
+            arrays.pop("means"),
+            losses=losses,
+            batch_size=batch_size,
+            batches=batches,
+            seed=seed,
+            progress=progress,
+        )
 
     def project():
         arrays["projection"], keep = projection(xt, sample.numpy(), seed=seed)
         arrays["projection_codes"] = codes[keep]
 
-    stages = {"VARIANCE": variance, "geometry": geometry, "retrieval": retrieval, "NMI": nmi,
-              "GREEDINESS": greediness, "projection": project}
+    stages = {
+        "VARIANCE": variance,
+        "geometry": geometry,
+        "retrieval": retrieval,
+        "NMI": nmi,
+        "GREEDINESS": greediness,
+        "projection": project,
+    }
     timings = {}
     bar = tqdm(stages.items(), desc="diagnose", disable=not progress)
     for name, run in bar:
@@ -377,8 +441,18 @@ def compute(x: np.ndarray, codes: np.ndarray, *, ks=(1, 2, 4, 8), losses=LOSS_NA
     return metrics, arrays
 
 
-def diagnose(embeddings, labels=None, out=None, *, ks=(1, 2, 4, 8), losses=LOSS_NAMES, batch_size=512, batches=4,
-             seed=0, progress=True) -> dict:
+def diagnose(
+    embeddings,
+    labels=None,
+    out=None,
+    *,
+    ks=(1, 2, 4, 8),
+    losses=LOSS_NAMES,
+    batch_size=512,
+    batches=4,
+    seed=0,
+    progress=True,
+) -> dict:
     r"""Diagnose embeddings: VARIANCE, geometry, retrieval and the GREEDINESS of each loss on them.
 
     On :math:`z_i = e_i/\lVert e_i \rVert` (DESIGN.md §3): ``variance`` is :func:`~vgteach.variance_stats`
@@ -430,12 +504,22 @@ def diagnose(embeddings, labels=None, out=None, *, ks=(1, 2, 4, 8), losses=LOSS_
     elif labels is None:
         raise InputError("labels are needed when embeddings are given as an array")
     x, codes, classes, warnings = check_inputs(_numpy(embeddings), _numpy(labels), names)
-    metrics, arrays = compute(x, codes, ks=ks, losses=losses, batch_size=batch_size, batches=batches, seed=seed,
-                              progress=progress)
+    metrics, arrays = compute(
+        x, codes, ks=ks, losses=losses, batch_size=batch_size, batches=batches, seed=seed, progress=progress
+    )
     counts = np.bincount(codes)
-    metrics = {"input": {"embeddings": names[0], "labels": names[1], "num_samples": len(x), "dim": x.shape[1],
-                         "num_classes": len(classes), "singleton_classes": int((counts == 1).sum()),
-                         "warnings": warnings}, **metrics}
+    metrics = {
+        "input": {
+            "embeddings": names[0],
+            "labels": names[1],
+            "num_samples": len(x),
+            "dim": x.shape[1],
+            "num_classes": len(classes),
+            "singleton_classes": int((counts == 1).sum()),
+            "warnings": warnings,
+        },
+        **metrics,
+    }
     if out is not None:
         atomic_folder(Path(out), lambda folder: write_report(folder, metrics, arrays, classes))
     return metrics
@@ -452,8 +536,10 @@ def check_out(out) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "metrics.json").is_file():
-        raise InputError(f"--out {out}: a folder with other files in it; choose a new or empty folder "
-                         "(an earlier diagnose report is replaced)")
+        raise InputError(
+            f"--out {out}: a folder with other files in it; choose a new or empty folder "
+            "(an earlier diagnose report is replaced)"
+        )
     ancestor = next(p for p in [out, *out.parents] if p.exists())
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
         raise InputError(f"--out {out}: cannot write there ({ancestor} is not a writable folder)")
@@ -470,7 +556,7 @@ def atomic_folder(out: Path, write) -> None:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".tmp", dir=out.parent))
         umask = os.umask(0o22)
         os.umask(umask)
-        tmp.chmod(0o777 & ~umask)                       # mkdtemp's 0700 would become the report's mode
+        tmp.chmod(0o777 & ~umask)  # mkdtemp's 0700 would become the report's mode
     except OSError as error:
         raise InputError(f"--out {out}: cannot write there ({_first_line(error)})") from None
     try:
@@ -494,6 +580,7 @@ def atomic_folder(out: Path, write) -> None:
 
 def to_json(metrics: dict) -> str:
     """``metrics.json``: NaN written as null (strict JSON)."""
+
     def clean(value):
         if isinstance(value, dict):
             return {str(k): clean(v) for k, v in value.items()}
@@ -502,6 +589,7 @@ def to_json(metrics: dict) -> str:
         if isinstance(value, (float, np.floating)):
             return None if math.isnan(value) else float(value)
         return value.item() if isinstance(value, np.generic) else value
+
     return json.dumps(clean(metrics), indent=1)
 
 
@@ -518,11 +606,15 @@ def variance_figure(arrays: dict, metrics: dict, path: Path) -> None:
     a.set(title="per-class spread  mean ‖z − μ_c‖²", xlabel="spread", ylabel="classes")
     a.legend(fontsize=8)
     b.hist(arrays["pair_distances"], bins=40, color="tab:orange")
-    b.set(title=f"spacing: ‖μ_c − μ_c'‖ (cv {metrics['variance']['centroid_dist_cv']:.2f})", xlabel="distance",
-          ylabel="class pairs")
+    b.set(
+        title=f"spacing: ‖μ_c − μ_c'‖ (cv {metrics['variance']['centroid_dist_cv']:.2f})",
+        xlabel="distance",
+        ylabel="class pairs",
+    )
     c.scatter(arrays["nearest"], arrays["spread"], s=6, alpha=0.6)
-    c.set(title="each class: spread vs nearest other class", xlabel="distance to the nearest class mean",
-          ylabel="spread")
+    c.set(
+        title="each class: spread vs nearest other class", xlabel="distance to the nearest class mean", ylabel="spread"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -533,8 +625,15 @@ def retrieval_figure(metrics: dict, path: Path) -> None:
     recall = {int(k.split("@")[1]): v for k, v in metrics["retrieval"].items() if k.startswith("recall@")}
     fig, ax = new_figure(1, 1, figsize=(4, 3))
     ax.plot(list(recall), list(recall.values()), marker="o")
-    ax.set(xscale="log", xticks=list(recall), xticklabels=[str(k) for k in recall], xlabel="K", ylabel="recall@K",
-           ylim=(0, 1.02), title=f"leave-one-out retrieval (MAP@R {metrics['retrieval']['map@r']:.3f})")
+    ax.set(
+        xscale="log",
+        xticks=list(recall),
+        xticklabels=[str(k) for k in recall],
+        xlabel="K",
+        ylabel="recall@K",
+        ylim=(0, 1.02),
+        title=f"leave-one-out retrieval (MAP@R {metrics['retrieval']['map@r']:.3f})",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -572,8 +671,11 @@ def _table(rows: dict, columns) -> list[str]:
     """Markdown table: one row per key of ``rows``, 4 significant digits."""
     lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, row in rows.items():
-        lines.append(f"| {name} | " + " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])
-                                                for c in columns) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns)
+            + " |"
+        )
     return lines
 
 
@@ -582,8 +684,9 @@ def _class_lines(arrays: dict, classes: np.ndarray, limit: int = 5) -> list[str]
     spread, nearest, partner = arrays["spread"], arrays["nearest"], arrays["nearest_class"]
     lines = ["| most spread classes | spread | size | nearest class (distance) |", "|---|---|---|---|"]
     for c in np.argsort(-spread)[:limit]:
-        lines.append(f"| {classes[c]} | {spread[c]:.4g} | {arrays['size'][c]} | {classes[partner[c]]} "
-                     f"({nearest[c]:.4g}) |")
+        lines.append(
+            f"| {classes[c]} | {spread[c]:.4g} | {arrays['size'][c]} | {classes[partner[c]]} ({nearest[c]:.4g}) |"
+        )
     return lines
 
 
@@ -593,37 +696,71 @@ def report_text(metrics: dict, arrays: dict, classes: np.ndarray) -> str:
     sample = metrics["sample_size"]
     sampled = f"a class-stratified sample of {sample:,}" if sample < info["num_samples"] else "all samples"
     greedy = next(iter(metrics["greediness"].values()))
-    columns = [c for c in ("loss", "active_ratio", "effective_active_ratio", "sample_active_ratio",
-                           "grad_norm_mean", "grad_gini") if c in greedy]
+    columns = [
+        c
+        for c in (
+            "loss",
+            "active_ratio",
+            "effective_active_ratio",
+            "sample_active_ratio",
+            "grad_norm_mean",
+            "grad_gini",
+        )
+        if c in greedy
+    ]
     lines = [
-        "# vgteach diagnose", "",
+        "# vgteach diagnose",
+        "",
         f"`{info['embeddings']}` ({info['num_samples']:,} × {info['dim']}) with labels `{info['labels']}` "
         f"({info['num_classes']:,} classes). Every number is on the L2-normalised embeddings z = e/‖e‖ "
-        "(DESIGN.md §3); `metrics.json` holds them all.", "",
-        *[f"> **warning:** {w}" for w in info["warnings"]], "",
-        "## VARIANCE", "",
-        *_table({"all samples": metrics["variance"]}, list(metrics["variance"])), "",
+        "(DESIGN.md §3); `metrics.json` holds them all.",
+        "",
+        *[f"> **warning:** {w}" for w in info["warnings"]],
+        "",
+        "## VARIANCE",
+        "",
+        *_table({"all samples": metrics["variance"]}, list(metrics["variance"])),
+        "",
         "`intra`: mean over classes of mean ‖z − μ_c‖²; `inter`: mean ‖μ_c − μ_c'‖² over class pairs; "
-        "`centroid_dist_cv`: how uneven the spacing of the class means is.", "",
-        "![VARIANCE](variance.png)", "", *_class_lines(arrays, classes), "",
-        "## Geometry", "", *_table({sampled: metrics["geometry"]}, list(metrics["geometry"])), "",
+        "`centroid_dist_cv`: how uneven the spacing of the class means is.",
+        "",
+        "![VARIANCE](variance.png)",
+        "",
+        *_class_lines(arrays, classes),
+        "",
+        "## Geometry",
+        "",
+        *_table({sampled: metrics["geometry"]}, list(metrics["geometry"])),
+        "",
         "Alignment and uniformity (Wang & Isola 2020, lower = tighter positives / more evenly spread), "
         "NC1 (Papyan et al. 2020, → 0 as classes collapse onto their means), effective rank (Roy & Vetterli "
-        "2007).", "",
-        "## Retrieval", "",
-        *_table({"leave-one-out": metrics["retrieval"]}, list(metrics["retrieval"])), "",
+        "2007).",
+        "",
+        "## Retrieval",
+        "",
+        *_table({"leave-one-out": metrics["retrieval"]}, list(metrics["retrieval"])),
+        "",
         f"Cosine kNN, each sample queries all others; classes with one sample are not queries. NMI: k-means "
-        f"with K = number of classes on {sampled}.", "",
-        "![retrieval](retrieval.png)", "",
-        "## GREEDINESS each loss would have on these embeddings", "",
-        *_table(metrics["greediness"], columns[1:]), "",
+        f"with K = number of classes on {sampled}.",
+        "",
+        "![retrieval](retrieval.png)",
+        "",
+        "## GREEDINESS each loss would have on these embeddings",
+        "",
+        *_table(metrics["greediness"], columns[1:]),
+        "",
         f"Means over {settings['batches']} class-balanced batches of {settings['batch_size']} "
         f"({settings['classes_per_batch']} classes × {settings['m_per_class']}), default hyper-parameters; "
         "ArcFace's and CCL's proxies are the class means (the state converged proxies reach). "
         "`active_ratio`: share of the loss's terms still pushing; `sample_active_ratio`: share of samples with "
-        "a gradient; `grad_gini`: inequality of the per-sample gradient norms (high = few large updates).", "",
-        "![GREEDINESS](greediness.png)", "",
-        "## 2-D projection", "", "![projection](projection.png)", "",
+        "a gradient; `grad_gini`: inequality of the per-sample gradient norms (high = few large updates).",
+        "",
+        "![GREEDINESS](greediness.png)",
+        "",
+        "## 2-D projection",
+        "",
+        "![projection](projection.png)",
+        "",
     ]
     return "\n".join(lines)
 

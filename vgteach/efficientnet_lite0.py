@@ -17,6 +17,7 @@ Inputs are ``uint8`` images ``[B, 3, 224, 224]`` (or float already in the networ
 normalisation ``(x − 127)/128`` of the TF Lite reference runs inside :meth:`EfficientNetLite0.forward`, so
 the data loader moves bytes, four times less than float32 tensors.
 """
+
 from __future__ import annotations
 
 import math
@@ -89,8 +90,15 @@ class MBConv(nn.Module):
 
 
 # (repeats, kernel, stride, expand, c_in, c_out) of EfficientNet-Lite0 (efficientnet_lite_builder.py).
-STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-          (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
+STAGES = [
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+]
 
 
 class EfficientNetLite0(nn.Module):

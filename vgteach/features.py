@@ -15,6 +15,7 @@ file whose metadata disagrees with the request, whose checksum (sha256 of the fe
 fails, or that does not load at all is reported with a warning and rebuilt. Writes are atomic
 (:func:`vgteach.io.atomic_torch_save`: a reader sees the old file or the new one, never half of one).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,9 +49,15 @@ def default_cache_dir(cache_dir=None) -> Path:
 
 
 @torch.no_grad()
-def extract_features(module: Optional[nn.Module], dataset: Dataset, batch_size: Optional[int] = None, device="auto",
-                     progress: bool = True, num_workers: Optional[int] = None,
-                     desc: str = "features") -> tuple[torch.Tensor, torch.Tensor]:
+def extract_features(
+    module: Optional[nn.Module],
+    dataset: Dataset,
+    batch_size: Optional[int] = None,
+    device="auto",
+    progress: bool = True,
+    num_workers: Optional[int] = None,
+    desc: str = "features",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``module`` over every item of ``dataset`` and return ``(features [N, F] float32, labels [N] long)``.
 
     ``dataset`` yields ``(tensor, label)`` (its transform already makes the tensor the module expects).
@@ -72,8 +79,9 @@ def extract_features(module: Optional[nn.Module], dataset: Dataset, batch_size: 
     if num_workers is None:
         # Decoding JPEGs in workers pays off when a GPU waits for them; on a shared CPU it only competes.
         num_workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, pin_memory=device.type == "cuda"
+    )
     if module is not None:
         was_training = module.training
         module.eval().to(device)
@@ -171,8 +179,13 @@ class FeatureCache:
             raise ValueError(f"{features.shape[0]} feature rows but {labels.shape[0]} labels")
         path = self.path(description)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"description": _canonical(description), "format_version": CACHE_FORMAT_VERSION,
-                "sha256": _sha256(features, labels), "shape": list(features.shape), "dtype": str(features.dtype)}
+        meta = {
+            "description": _canonical(description),
+            "format_version": CACHE_FORMAT_VERSION,
+            "sha256": _sha256(features, labels),
+            "shape": list(features.shape),
+            "dtype": str(features.dtype),
+        }
         return atomic_torch_save({"features": features, "labels": labels, "meta": meta}, path)
 
     def get_or_compute(self, description: dict, compute: Callable[[], tuple], expected_labels=None):

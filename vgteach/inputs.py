@@ -15,6 +15,7 @@ frozen backbones   cached features ``[N, F]`` (``vit_b_32`` 768, ``resnet18`` 51
 and ``y`` long ``[N]`` in ``0..K-1``. Real datasets' pixels for ``identity``/``cnn`` are cached too when a
 ``cache_dir`` is given (as ``uint8``, four times smaller than float; decoding 50,000 JPEGs takes a while).
 """
+
 from __future__ import annotations
 
 import torch
@@ -82,12 +83,25 @@ def _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, 
     transform = _pixel_transform(spec)
     dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
-    description = {"dataset": spec.name, "split": split, "backbone": "pixels", "weights": "none",
-                   "transform": repr(transform), "source": _source(dataset, spec.name), "num_samples": len(dataset)}
+    description = {
+        "dataset": spec.name,
+        "split": split,
+        "backbone": "pixels",
+        "weights": "none",
+        "transform": repr(transform),
+        "source": _source(dataset, spec.name),
+        "num_samples": len(dataset),
+    }
     if max_per_class is not None:
         description["max_per_class"] = max_per_class
-    compute = lambda: extract_features(None, dataset, batch_size=batch_size, device="cpu", progress=progress,  # noqa: E731
-                                       desc=f"{spec.name}/{split} pixels")
+    compute = lambda: extract_features(
+        None,
+        dataset,
+        batch_size=batch_size,
+        device="cpu",
+        progress=progress,  # noqa: E731
+        desc=f"{spec.name}/{split} pixels",
+    )
     return _cached(cache_dir, description, compute, labels)
 
 
@@ -103,28 +117,50 @@ def _vector_inputs(spec, split, backbone, max_per_class=None):
         if spec.image_shape is None:
             raise ValueError(f"dataset {spec.name!r} has no image structure; use backbone 'identity'")
         return (x.view(len(x), *spec.image_shape) - 0.5) / 0.5, y
-    raise ValueError(
-        f"backbone {backbone!r} needs images, but {spec.name!r} holds vectors; use 'identity' or 'cnn'"
-    )
+    raise ValueError(f"backbone {backbone!r} needs images, but {spec.name!r} holds vectors; use 'identity' or 'cnn'")
 
 
-def _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress,
-                     max_per_class=None):
+def _frozen_features(
+    spec, split, backbone, root, cache_dir, device, download, batch_size, progress, max_per_class=None
+):
     module, transform, _ = build_backbone(backbone, pretrained=True, download=download)
     dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
-    description = {"dataset": spec.name, "split": split, "backbone": backbone, "weights": module.weights_id,
-                   "transform": repr(transform), "source": _source(dataset, spec.name), "num_samples": len(dataset)}
+    description = {
+        "dataset": spec.name,
+        "split": split,
+        "backbone": backbone,
+        "weights": module.weights_id,
+        "transform": repr(transform),
+        "source": _source(dataset, spec.name),
+        "num_samples": len(dataset),
+    }
     if max_per_class is not None:
         description["max_per_class"] = max_per_class
-    compute = lambda: extract_features(module, dataset, batch_size=batch_size, device=device,  # noqa: E731
-                                       progress=progress, desc=f"{spec.name}/{split} {backbone}")
+    compute = lambda: extract_features(
+        module,
+        dataset,
+        batch_size=batch_size,
+        device=device,  # noqa: E731
+        progress=progress,
+        desc=f"{spec.name}/{split} {backbone}",
+    )
     # Frozen features are the expensive case: always cache (default folder when none is given).
     return FeatureCache(cache_dir).get_or_compute(description, compute, labels)
 
 
-def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, device="auto", download=False,
-                batch_size=None, progress=True, max_per_class=None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_inputs(
+    name,
+    split,
+    backbone="identity",
+    root=None,
+    cache_dir=None,
+    device="auto",
+    download=False,
+    batch_size=None,
+    progress=True,
+    max_per_class=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(X, y)`` for dataset ``name``, ``split`` as seen through ``backbone``.
 
     Parameters
@@ -165,8 +201,9 @@ def load_inputs(name, split, backbone="identity", root=None, cache_dir=None, dev
     if spec.kind == "vector":
         return _vector_inputs(spec, split, backbone, max_per_class)
     if backbone in FROZEN_BACKBONES:
-        x, y = _frozen_features(spec, split, backbone, root, cache_dir, device, download, batch_size, progress,
-                                max_per_class)
+        x, y = _frozen_features(
+            spec, split, backbone, root, cache_dir, device, download, batch_size, progress, max_per_class
+        )
         return x.float(), y.long()
     pixels, y = _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class)
     x = pixels.float() / 255.0

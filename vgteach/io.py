@@ -9,6 +9,7 @@ the new one, never half of one, and a failed write leaves no temporary behind.
     atomic_savez(folder / "final.npz", projection=points)
     atomic_torch_save(checkpoint, folder / "checkpoint.pt")
 """
+
 from __future__ import annotations
 
 import os

@@ -16,6 +16,7 @@ float64, so a loss that is right "on paper" but cuts the gradient (``.item()``, 
 The definitions checked against are those of DESIGN.md §2–3 (the project's reading of Zeng et al.,
 "Variance & Greediness", ICASSP 2026).
 """
+
 from __future__ import annotations
 
 import math
@@ -111,7 +112,7 @@ def _call(fn: Callable, *args):
         return fn(*args), None
     except NotImplementedError:
         return None, "NotImplementedError: it is not written yet. Fill in its body and run the check again"
-    except Exception as exc:   # noqa: BLE001 — any error in student code becomes a message
+    except Exception as exc:  # noqa: BLE001 — any error in student code becomes a message
         return None, f"{type(exc).__name__}: {exc}"
 
 
@@ -121,7 +122,7 @@ def _as_number(value) -> Optional[float]:
         return float(value.detach().reshape(-1)[0]) if value.numel() == 1 else None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    try:                                            # NumPy scalars and 0-d arrays
+    try:  # NumPy scalars and 0-d arrays
         return float(value)
     except (TypeError, ValueError):
         return None
@@ -138,24 +139,24 @@ def _fmt(x: float) -> str:
 # ------------------------------------------------------------------------------------------ loss checks
 LOSS_HINTS = {
     "contrastive": "L = ½·mean over positive pairs of d² + ½·mean over negative pairs of [m − d]₊², with "
-                   "unordered pairs i < j (no i = j), d = ||z_i − z_j|| on L2-normalised z, and an empty "
-                   "mean counted as 0.",
+    "unordered pairs i < j (no i = j), d = ||z_i − z_j|| on L2-normalised z, and an empty "
+    "mean counted as 0.",
     "triplet": "ℓ = [d²_ap − d²_an + α]₊ over every (a, p, n) with y_a = y_p, a ≠ p, y_n ≠ y_a, using "
-               "*squared* distances; the mean is over the active triplets (ℓ > 0) only, and 0 when none is "
-               "active (a mean over an empty set is NaN in torch — guard it).",
+    "*squared* distances; the mean is over the active triplets (ℓ > 0) only, and 0 when none is "
+    "active (a mean over an empty set is NaN in torch — guard it).",
     "npair": "one anchor per label that appears at least twice: its first sample in batch order, the "
-             "positive is its second; logits = scale · anchors @ positivesᵀ, cross-entropy with target k "
-             "for row k; 0 when fewer than two labels qualify.",
+    "positive is its second; logits = scale · anchors @ positivesᵀ, cross-entropy with target k "
+    "for row k; 0 when fewer than two labels qualify.",
     "infonce": "one term per *ordered* positive pair (i, p), i ≠ p: −log(e^{s_ip/τ} / (e^{s_ip/τ} + "
-               "Σ_{negatives n of i} e^{s_in/τ})). Other positives are not in the denominator. Use "
-               "torch.logsumexp for stability.",
+    "Σ_{negatives n of i} e^{s_in/τ})). Other positives are not in the denominator. Use "
+    "torch.logsumexp for stability.",
     "arcface": "normalise both z and the rows of the proxy matrix; only the target logit gets the angular "
-               "margin, cos(θ_y + m), with the fallback cos θ_y − m·sin(π − m) when θ_y + m > π; all "
-               "logits are multiplied by the scale s before the cross-entropy.",
+    "margin, cos(θ_y + m), with the fallback cos θ_y − m·sin(π − m) when θ_y + m > π; all "
+    "logits are multiplied by the scale s before the cross-entropy.",
     "supcon": "one term per anchor that has at least one positive; the denominator sums over *every* "
-              "a ≠ i (positives included); average −log p over the anchor's positives, then over anchors.",
+    "a ≠ i (positives included); average −log p over the anchor's positives, then over anchors.",
     "ccl": "logits (z·ĉ_k − m·[k = y]) / τ with L2-normalised centers ĉ, cross-entropy, plus λ·||z − ĉ_y||²; "
-           "mean over samples.",
+    "mean over samples.",
 }
 
 
@@ -201,40 +202,57 @@ def check_loss(fn: Callable, loss_name: str, seed: int = 0, **hparams) -> CheckR
             return _fail(name, f"{where} your function raised {error}", hint)
         value = _as_number(got)
         if value is None:
-            return _fail(name, f"{where} your function returned {type(got).__name__} "
-                               f"{tuple(getattr(got, 'shape', ()))}; a loss must be a single number "
-                               "(a 0-dim tensor): reduce the terms with .mean() or .sum().")
+            return _fail(
+                name,
+                f"{where} your function returned {type(got).__name__} "
+                f"{tuple(getattr(got, 'shape', ()))}; a loss must be a single number "
+                "(a 0-dim tensor): reduce the terms with .mean() or .sum().",
+            )
         if not math.isfinite(value):
-            return _fail(name, f"{where} your function returned {value}, vgteach gives {_fmt(expected)}.",
-                         "a mean over an empty set is NaN in torch; DESIGN.md defines it as 0. " + hint)
+            return _fail(
+                name,
+                f"{where} your function returned {value}, vgteach gives {_fmt(expected)}.",
+                "a mean over an empty set is NaN in torch; DESIGN.md defines it as 0. " + hint,
+            )
         if not _close(value, expected):
             message = f"{where} you return {_fmt(value)}, vgteach gives {_fmt(expected)}."
             return _fail(name, message, _normalisation_hint(fn, case, extra, expected) or hint)
         if not (isinstance(got, Tensor) and got.requires_grad):
-            return _fail(name, f"{where} the value is right, but no gradient flows back to the embeddings.",
-                         "build the loss from torch operations on the embeddings only (no .item(), "
-                         ".detach(), .numpy() or torch.tensor(...) around intermediate results).")
+            return _fail(
+                name,
+                f"{where} the value is right, but no gradient flows back to the embeddings.",
+                "build the loss from torch operations on the embeddings only (no .item(), "
+                ".detach(), .numpy() or torch.tensor(...) around intermediate results).",
+            )
         grad, error = _call(lambda: torch.autograd.grad(got, e_student, allow_unused=True)[0])
         if error or grad is None:
             return _fail(name, f"{where} autograd could not differentiate your loss ({error or 'unused input'}).")
         if not torch.allclose(grad, e_ref.grad, rtol=RTOL, atol=ATOL):
             worst = int((grad - e_ref.grad).norm(dim=1).argmax())
-            return _fail(name, f"{where} the value matches but the gradient does not: for sample {worst}, "
-                               f"||∂L/∂e|| is {_fmt(float(grad[worst].norm()))} instead of "
-                               f"{_fmt(float(e_ref.grad[worst].norm()))}.",
-                         _radial_hint(grad, e_ref.grad, case.embeddings) or (
-                             "a term that is clamped, detached or counted twice changes the gradient but "
-                             "not always the value. " + hint))
-    return _ok(name, f"your {loss_name} loss matches vgteach on all {len(cases)} batches, value and "
-                     "gradient (including the awkward ones: lengths ≠ 1, singleton classes, no negatives, "
-                     "no positives).")
+            return _fail(
+                name,
+                f"{where} the value matches but the gradient does not: for sample {worst}, "
+                f"||∂L/∂e|| is {_fmt(float(grad[worst].norm()))} instead of "
+                f"{_fmt(float(e_ref.grad[worst].norm()))}.",
+                _radial_hint(grad, e_ref.grad, case.embeddings)
+                or (
+                    "a term that is clamped, detached or counted twice changes the gradient but "
+                    "not always the value. " + hint
+                ),
+            )
+    return _ok(
+        name,
+        f"your {loss_name} loss matches vgteach on all {len(cases)} batches, value and "
+        "gradient (including the awkward ones: lengths ≠ 1, singleton classes, no negatives, "
+        "no positives).",
+    )
 
 
 def _reference_loss(loss_name: str, case: Case, seed: int, hparams: dict):
     """The library loss for ``case`` (float64) and the extra arguments the student's function gets."""
-    torch.manual_seed(seed)                                  # the proxies of ArcFace and CCL
+    torch.manual_seed(seed)  # the proxies of ArcFace and CCL
     reference = build_loss(loss_name, case.num_classes, case.embeddings.shape[1], **hparams).double()
-    return reference, tuple(p.detach() for p in reference.parameters())   # (proxies,); () for pair losses
+    return reference, tuple(p.detach() for p in reference.parameters())  # (proxies,); () for pair losses
 
 
 def _normalisation_hint(fn: Callable, case: Case, extra: tuple, expected: float) -> str:
@@ -245,8 +263,10 @@ def _normalisation_hint(fn: Callable, case: Case, extra: tuple, expected: float)
     got, error = _call(fn, unit, case.labels.clone(), *[p.clone() for p in extra])
     value = None if error else _as_number(got)
     if value is not None and _close(value, expected):
-        return ("your function is right on unit-length embeddings but not on these: normalise first, "
-                "z = e / ||e|| (torch.nn.functional.normalize(e, dim=1)). vgteach's losses all do.")
+        return (
+            "your function is right on unit-length embeddings but not on these: normalise first, "
+            "z = e / ||e|| (torch.nn.functional.normalize(e, dim=1)). vgteach's losses all do."
+        )
     return ""
 
 
@@ -257,9 +277,11 @@ def _radial_hint(grad: Tensor, expected: Tensor, embeddings: Tensor) -> str:
     z = embeddings / embeddings.norm(dim=1, keepdim=True)
     tangent = grad - (grad * z).sum(dim=1, keepdim=True) * z
     if torch.allclose(tangent, expected, rtol=RTOL, atol=ATOL):
-        return ("your gradient differs from vgteach's only along the embeddings themselves (radially): you "
-                "did not normalise. Use z = e / ||e|| first; the normalisation projects the gradient onto "
-                "the sphere's tangent plane, (I − z zᵀ) ∂L/∂z / ||e||.")
+        return (
+            "your gradient differs from vgteach's only along the embeddings themselves (radially): you "
+            "did not normalise. Use z = e / ||e|| first; the normalisation projects the gradient onto "
+            "the sphere's tangent plane, (I − z zᵀ) ∂L/∂z / ||e||."
+        )
     return ""
 
 
@@ -310,14 +332,19 @@ def check_squared_distances(fn: Callable) -> CheckResult:
         if error:
             return _fail(name, f"{where} your function raised {error}")
         if not isinstance(got, Tensor) or tuple(got.shape) != tuple(expected.shape):
-            return _fail(name, f"{where} expected a tensor of shape {tuple(expected.shape)}, got "
-                               f"{type(got).__name__} {tuple(getattr(got, 'shape', ()))}.")
+            return _fail(
+                name,
+                f"{where} expected a tensor of shape {tuple(expected.shape)}, got "
+                f"{type(got).__name__} {tuple(getattr(got, 'shape', ()))}.",
+            )
         if not torch.allclose(got.double(), expected, rtol=RTOL, atol=1e-5):
             i, j = divmod(int((got.double() - expected).abs().argmax()), len(z))
-            return _fail(name, f"{where} entry ({i}, {j}) is {_fmt(float(got[i, j]))}, expected "
-                               f"{_fmt(float(expected[i, j]))}.",
-                         "for unit vectors ||z_i − z_j||² = 2 − 2 z_i·z_j, so the whole matrix is "
-                         "2 − 2 z @ z.T (clamp tiny negatives to 0).")
+            return _fail(
+                name,
+                f"{where} entry ({i}, {j}) is {_fmt(float(got[i, j]))}, expected {_fmt(float(expected[i, j]))}.",
+                "for unit vectors ||z_i − z_j||² = 2 − 2 z_i·z_j, so the whole matrix is "
+                "2 − 2 z @ z.T (clamp tiny negatives to 0).",
+            )
     return _ok(name, "your squared distances match on every batch.")
 
 
@@ -330,9 +357,11 @@ def check_variance(fn: Callable) -> CheckResult:
     from .diagnostics import variance_stats
 
     name = "check_variance"
-    hint = ("normalise (z = e/||e||), take the class means μ_c of z, intra = mean over classes of "
-            "mean_i ||z_i − μ_c||² (every class counts once, whatever its size), inter = mean over "
-            "pairs c ≠ c' of ||μ_c − μ_c'||².")
+    hint = (
+        "normalise (z = e/||e||), take the class means μ_c of z, intra = mean over classes of "
+        "mean_i ||z_i − μ_c||² (every class counts once, whatever its size), inter = mean over "
+        "pairs c ≠ c' of ||μ_c − μ_c'||²."
+    )
     cases = [case for case in make_cases() if case.num_classes > 1 and "no negatives" not in case.description]
     for index, case in enumerate(cases, start=1):
         stats = variance_stats(case.embeddings, case.labels)
@@ -345,8 +374,12 @@ def check_variance(fn: Callable) -> CheckResult:
         for label, value, expected in (("intra", got[0], stats["intra"]), ("inter", got[1], stats["inter"])):
             value = _as_number(value)
             if value is None or not _close(value, expected):
-                return _fail(name, f"{where} your {label} is {value if value is None else _fmt(value)}, "
-                                   f"vgteach gives {_fmt(expected)}.", hint)
+                return _fail(
+                    name,
+                    f"{where} your {label} is {value if value is None else _fmt(value)}, "
+                    f"vgteach gives {_fmt(expected)}.",
+                    hint,
+                )
     return _ok(name, f"your intra- and inter-class variances match variance_stats on all {len(cases)} batches.")
 
 
@@ -356,9 +389,11 @@ def check_recall_at_k(fn: Callable, k: int = 1) -> CheckResult:
     from .retrieval import retrieval_metrics
 
     name = f"check_recall_at_k(k={k})"
-    hint = ("rank the *other* samples by cosine similarity (exclude the query itself), a query scores 1 "
-            "if any of its top-k neighbours shares its label, and queries whose class has no other member "
-            "are left out of the average.")
+    hint = (
+        "rank the *other* samples by cosine similarity (exclude the query itself), a query scores 1 "
+        "if any of its top-k neighbours shares its label, and queries whose class has no other member "
+        "are left out of the average."
+    )
     cases = [case for case in make_cases() if "no positives" not in case.description]
     for index, case in enumerate(cases, start=1):
         expected = retrieval_metrics(case.embeddings, case.labels, ks=(k,), nmi=False)[f"recall@{k}"]
@@ -377,8 +412,10 @@ def check_triplet_active(fn: Callable, margin: float = 0.2) -> CheckResult:
     """Check ``fn(embeddings, labels, margin) -> (num_active, num_terms)``: the active and valid triplets
     of the batch-all triplet loss (what :meth:`TripletLoss.compute` counts)."""
     name = "check_triplet_active"
-    hint = ("a valid triplet has y_a = y_p, a ≠ p and y_n ≠ y_a; it is active iff d²_ap − d²_an + α > 0. "
-            "With P(a) positives and N(a) negatives, anchor a has P(a)·N(a) valid triplets.")
+    hint = (
+        "a valid triplet has y_a = y_p, a ≠ p and y_n ≠ y_a; it is active iff d²_ap − d²_an + α > 0. "
+        "With P(a) positives and N(a) negatives, anchor a has P(a)·N(a) valid triplets."
+    )
     reference = build_loss("triplet", margin=margin)
     cases = make_cases()
     for index, case in enumerate(cases, start=1):
@@ -393,16 +430,22 @@ def check_triplet_active(fn: Callable, margin: float = 0.2) -> CheckResult:
         except (TypeError, ValueError, IndexError):
             return _fail(name, f"{where} expected a pair of integers (num_active, num_terms), got {got!r}.")
         if got_pair != expected:
-            return _fail(name, f"{where} you count {got_pair[0]} active of {got_pair[1]} triplets, vgteach "
-                               f"counts {expected[0]} of {expected[1]}.", hint)
+            return _fail(
+                name,
+                f"{where} you count {got_pair[0]} active of {got_pair[1]} triplets, vgteach "
+                f"counts {expected[0]} of {expected[1]}.",
+                hint,
+            )
     return _ok(name, f"your triplet counts match on all {len(cases)} batches.")
 
 
 def check_grad_norms(fn: Callable, loss_names: Sequence[str] = ("contrastive", "triplet", "infonce")) -> CheckResult:
     """Check ``fn(loss_fn, embeddings, labels) -> Tensor [B]`` of per-sample gradient norms ||∂L/∂e_i||."""
     name = "check_grad_norms"
-    hint = ("make a leaf copy e = embeddings.detach().clone().requires_grad_(True), compute "
-            "loss_fn(e, labels), then torch.autograd.grad(loss, e)[0].norm(dim=1).")
+    hint = (
+        "make a leaf copy e = embeddings.detach().clone().requires_grad_(True), compute "
+        "loss_fn(e, labels), then torch.autograd.grad(loss, e)[0].norm(dim=1)."
+    )
     cases = make_cases(edge_cases=False)
     for loss_name in loss_names:
         loss_fn = build_loss(loss_name).double()
@@ -414,11 +457,16 @@ def check_grad_norms(fn: Callable, loss_names: Sequence[str] = ("contrastive", "
             if error:
                 return _fail(name, f"{where} your function raised {error}", hint)
             if not isinstance(got, Tensor) or got.shape != expected.shape:
-                return _fail(name, f"{where} expected a tensor of shape {tuple(expected.shape)}, got "
-                                   f"{type(got).__name__} {tuple(getattr(got, 'shape', ()))}.", hint)
+                return _fail(
+                    name,
+                    f"{where} expected a tensor of shape {tuple(expected.shape)}, got "
+                    f"{type(got).__name__} {tuple(getattr(got, 'shape', ()))}.",
+                    hint,
+                )
             if not torch.allclose(got.detach().double(), expected, rtol=RTOL, atol=ATOL):
-                return _fail(name, f"{where} your norms {got.detach()[:3].tolist()}… differ from "
-                                   f"{expected[:3].tolist()}….", hint)
+                return _fail(
+                    name, f"{where} your norms {got.detach()[:3].tolist()}… differ from {expected[:3].tolist()}….", hint
+                )
     return _ok(name, f"your per-sample gradient norms match autograd for {', '.join(loss_names)}.")
 
 
@@ -427,8 +475,10 @@ def check_gini(fn: Callable) -> CheckResult:
     from .diagnostics import gini
 
     name = "check_gini"
-    hint = ("sort the values, then G = Σ_i (2i − n − 1)·x_(i) / (n·Σ x) with i = 1..n; all equal → 0, "
-            "a single non-zero value → (n − 1)/n.")
+    hint = (
+        "sort the values, then G = Σ_i (2i − n − 1)·x_(i) / (n·Σ x) with i = 1..n; all equal → 0, "
+        "a single non-zero value → (n − 1)/n."
+    )
     generator = torch.Generator().manual_seed(0)
     cases = [
         ("eight equal values", torch.full((8,), 0.3, dtype=torch.float64)),
@@ -453,15 +503,20 @@ def _toy_histories() -> list:
 
     epochs = list(range(0, 11))
     curves = {
-        "fast then flat": ([0.2, 0.7, 0.85, 0.9, 0.91, 0.92, 0.92, 0.93, 0.93, 0.93, 0.93],
-                           [0.9, 0.5, 0.3, 0.2, 0.15, 0.12, 0.11, 0.1, 0.1, 0.1, 0.1]),
+        "fast then flat": (
+            [0.2, 0.7, 0.85, 0.9, 0.91, 0.92, 0.92, 0.93, 0.93, 0.93, 0.93],
+            [0.9, 0.5, 0.3, 0.2, 0.15, 0.12, 0.11, 0.1, 0.1, 0.1, 0.1],
+        ),
         "slow and steady": ([0.1 + 0.08 * e for e in epochs], [1.0 - 0.05 * e for e in epochs]),
-        "overshoot": ([0.3, 0.56, 0.99, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6],
-                      [0.5, 0.2, 0.4, 0.35, 0.3, 0.33, 0.31, 0.3, 0.3, 0.3, 0.3]),
+        "overshoot": (
+            [0.3, 0.56, 0.99, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6],
+            [0.5, 0.2, 0.4, 0.35, 0.3, 0.33, 0.31, 0.3, 0.3, 0.3, 0.3],
+        ),
         "already there": ([0.96] * 11, [0.3] * 11),
     }
-    return [(name, pd.DataFrame({"epoch": epochs, "recall@1": r1, "intra": intra}))
-            for name, (r1, intra) in curves.items()]
+    return [
+        (name, pd.DataFrame({"epoch": epochs, "recall@1": r1, "intra": intra})) for name, (r1, intra) in curves.items()
+    ]
 
 
 def _check_epoch_function(fn: Callable, name: str, reference: Callable, hint: str) -> CheckResult:
@@ -480,8 +535,10 @@ def check_convergence_epoch(fn: Callable) -> CheckResult:
     over epoch 0, the untrained head (:func:`vgteach.training.convergence_epoch`)."""
     from .training import convergence_epoch
 
-    hint = ("start, final = history['recall@1'].iloc[0], history['recall@1'].iloc[-1]; the first row with "
-            "recall@1 - start >= 0.9 * (final - start); return its epoch.")
+    hint = (
+        "start, final = history['recall@1'].iloc[0], history['recall@1'].iloc[-1]; the first row with "
+        "recall@1 - start >= 0.9 * (final - start); return its epoch."
+    )
     return _check_epoch_function(fn, "check_convergence_epoch", convergence_epoch, hint)
 
 
@@ -490,14 +547,31 @@ def check_compaction_epoch(fn: Callable) -> CheckResult:
     change from epoch 0 to the end (:func:`vgteach.training.compaction_epoch`)."""
     from .training import compaction_epoch
 
-    hint = ("start, final = history['intra'].iloc[0], history['intra'].iloc[-1]; the first row with "
-            "|intra - final| <= 0.1 * |start - final|; its epoch.")
+    hint = (
+        "start, final = history['intra'].iloc[0], history['intra'].iloc[-1]; the first row with "
+        "|intra - final| <= 0.1 * |start - final|; its epoch."
+    )
     return _check_epoch_function(fn, "check_compaction_epoch", compaction_epoch, hint)
 
 
 __all__ = [
-    "CheckResult", "Case", "make_cases", "check_loss", "check_contrastive", "check_triplet", "check_npair",
-    "check_infonce", "check_arcface", "check_supcon", "check_ccl", "check_squared_distances", "check_variance",
-    "check_recall_at_k", "check_triplet_active", "check_grad_norms", "check_gini", "check_convergence_epoch",
+    "CheckResult",
+    "Case",
+    "make_cases",
+    "check_loss",
+    "check_contrastive",
+    "check_triplet",
+    "check_npair",
+    "check_infonce",
+    "check_arcface",
+    "check_supcon",
+    "check_ccl",
+    "check_squared_distances",
+    "check_variance",
+    "check_recall_at_k",
+    "check_triplet_active",
+    "check_grad_norms",
+    "check_gini",
+    "check_convergence_epoch",
     "check_compaction_epoch",
 ]

@@ -27,6 +27,7 @@ the granularity claims (``intra``, ``within_class_rank``) and the efficiency cla
     from vgteach.reproduction import score_claims
     table = score_claims(pd.read_csv("results/cifar10-efficientnet_lite0/summary.csv"))
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-GRANULAR = ("triplet", "supcon")           # "Triplet and SCL preserve higher within-class variance"
-COMPACTING = ("contrastive", "infonce")    # "Contrastive and InfoNCE compact embeddings ... quickly"
+GRANULAR = ("triplet", "supcon")  # "Triplet and SCL preserve higher within-class variance"
+COMPACTING = ("contrastive", "infonce")  # "Contrastive and InfoNCE compact embeddings ... quickly"
 VERDICTS = ("reproduced", "mixed", "not reproduced", "inconclusive", "no difference", "not testable")
 #: two values closer than this (relative to the largest value of the claim's table) are equal
 TIE_TOLERANCE = 1e-9
@@ -66,30 +67,90 @@ class Claim:
 
 #: the paper's claims (sentences of its abstract, arXiv 2601.21450), written once
 CLAIMS = (
-    Claim("Triplet and SCL preserve higher within-class variance", "intra", GRANULAR, COMPACTING,
-          "final intra-class variance"),
-    Claim("[Triplet and SCL preserve] clearer inter-class margins", "centroid_dist_min", GRANULAR, COMPACTING,
-          "the smallest distance between two class centroids: the tightest margin"),
-    Claim("leading to stronger top-1 retrieval in fine-grained settings", "recall@1", GRANULAR, COMPACTING,
-          "final R@1 (our data are coarse-grained: a weaker test of the same statement)"),
-    Claim("Contrastive and InfoNCE compact embeddings", "intra_change", GRANULAR, COMPACTING,
-          "intra at the end minus at epoch 0: more negative = compacted more"),
-    Claim("Contrastive and InfoNCE compact embeddings ... quickly", "compaction_epoch", GRANULAR, COMPACTING,
-          "first epoch within 10 % of the total change of intra: later = slower"),
-    Claim("through many small updates", "effective_active_ratio", COMPACTING, GRANULAR,
-          "many: the effective share of pairs that carry the update"),
-    Claim("through many small updates", "grad_gini", GRANULAR, COMPACTING,
-          "small: an even spread of per-sample gradient norms (low Gini)"),
-    Claim("accelerating convergence", "convergence_epoch", GRANULAR, COMPACTING,
-          "first epoch with 90 % of the run's R@1 gain: later = slower"),
-    Claim("accelerating convergence", "map_convergence_epoch", GRANULAR, COMPACTING,
-          "the same on MAP@R, which still moves where R@1 starts high"),
-    Claim("but potentially oversimplifying class structures", "within_class_rank", GRANULAR, COMPACTING,
-          "effective rank of each class's centred embeddings: its dimensionality"),
-    Claim("N-pair achieves a large mean separation", "centroid_dist_mean", ("npair",), None,
-          "mean distance between class centroids, against every other loss"),
-    Claim("but with uneven spacing", "centroid_dist_cv", ("npair",), None,
-          "coefficient of variation of the centroid distances, against every other loss"),
+    Claim(
+        "Triplet and SCL preserve higher within-class variance",
+        "intra",
+        GRANULAR,
+        COMPACTING,
+        "final intra-class variance",
+    ),
+    Claim(
+        "[Triplet and SCL preserve] clearer inter-class margins",
+        "centroid_dist_min",
+        GRANULAR,
+        COMPACTING,
+        "the smallest distance between two class centroids: the tightest margin",
+    ),
+    Claim(
+        "leading to stronger top-1 retrieval in fine-grained settings",
+        "recall@1",
+        GRANULAR,
+        COMPACTING,
+        "final R@1 (our data are coarse-grained: a weaker test of the same statement)",
+    ),
+    Claim(
+        "Contrastive and InfoNCE compact embeddings",
+        "intra_change",
+        GRANULAR,
+        COMPACTING,
+        "intra at the end minus at epoch 0: more negative = compacted more",
+    ),
+    Claim(
+        "Contrastive and InfoNCE compact embeddings ... quickly",
+        "compaction_epoch",
+        GRANULAR,
+        COMPACTING,
+        "first epoch within 10 % of the total change of intra: later = slower",
+    ),
+    Claim(
+        "through many small updates",
+        "effective_active_ratio",
+        COMPACTING,
+        GRANULAR,
+        "many: the effective share of pairs that carry the update",
+    ),
+    Claim(
+        "through many small updates",
+        "grad_gini",
+        GRANULAR,
+        COMPACTING,
+        "small: an even spread of per-sample gradient norms (low Gini)",
+    ),
+    Claim(
+        "accelerating convergence",
+        "convergence_epoch",
+        GRANULAR,
+        COMPACTING,
+        "first epoch with 90 % of the run's R@1 gain: later = slower",
+    ),
+    Claim(
+        "accelerating convergence",
+        "map_convergence_epoch",
+        GRANULAR,
+        COMPACTING,
+        "the same on MAP@R, which still moves where R@1 starts high",
+    ),
+    Claim(
+        "but potentially oversimplifying class structures",
+        "within_class_rank",
+        GRANULAR,
+        COMPACTING,
+        "effective rank of each class's centred embeddings: its dimensionality",
+    ),
+    Claim(
+        "N-pair achieves a large mean separation",
+        "centroid_dist_mean",
+        ("npair",),
+        None,
+        "mean distance between class centroids, against every other loss",
+    ),
+    Claim(
+        "but with uneven spacing",
+        "centroid_dist_cv",
+        ("npair",),
+        None,
+        "coefficient of variation of the centroid distances, against every other loss",
+    ),
 )
 
 
@@ -148,9 +209,9 @@ def failing_pairs(table: pd.DataFrame, high, low, scale) -> list:
 def decide(table: pd.DataFrame, high, low) -> dict:
     """The verdict of one claim on its seed × loss table, with the evidence that decided it."""
     scale = max(1.0, float(table.abs().max(axis=None)))
-    group = table[list(high)].mean(axis=1) - table[list(low)].mean(axis=1)       # per seed
+    group = table[list(high)].mean(axis=1) - table[list(low)].mean(axis=1)  # per seed
     group_signs = sign(group, scale)
-    pair_signs = np.stack([sign(table[h] - table[lo], scale) for h in high for lo in low])   # pairs × seeds
+    pair_signs = np.stack([sign(table[h] - table[lo], scale) for h in high for lo in low])  # pairs × seeds
     effect, noise = float(group.mean()), 2 * pooled_std(table)
     failing = failing_pairs(table, high, low, scale)
     n = len(table)
@@ -165,16 +226,28 @@ def decide(table: pd.DataFrame, high, low) -> dict:
         verdict, why = "not reproduced", f"the group direction reverses in all {n} seeds; {size}"
     elif (group_signs > 0).all():
         verdict = "inconclusive"
-        why = (f"every cross pair holds, but one seed cannot measure the noise ({size})" if n == 1 else
-               f"every cross pair holds in every seed, but the effect is within the noise: {size}")
+        why = (
+            f"every cross pair holds, but one seed cannot measure the noise ({size})"
+            if n == 1
+            else f"every cross pair holds in every seed, but the effect is within the noise: {size}"
+        )
     else:
         verdict = "inconclusive"
-        why = (f"the seeds disagree: the group direction holds in {seeds_text(table.index[group_signs > 0].tolist())}, "
-               f"not in {seeds_text(table.index[group_signs <= 0].tolist())}")
-    return {"a": mean_std(table[list(high)].mean(axis=1)), "b": mean_std(table[list(low)].mean(axis=1)),
-            "effect": effect, "2× pooled std": noise, "seeds holding": f"{int((group_signs > 0).sum())}/{n}",
-            "pairs holding": f"{int((pair_signs > 0).sum())}/{pair_signs.size}",
-            "reversed pairs": "; ".join(failing), "verdict": verdict, "evidence": why}
+        why = (
+            f"the seeds disagree: the group direction holds in {seeds_text(table.index[group_signs > 0].tolist())}, "
+            f"not in {seeds_text(table.index[group_signs <= 0].tolist())}"
+        )
+    return {
+        "a": mean_std(table[list(high)].mean(axis=1)),
+        "b": mean_std(table[list(low)].mean(axis=1)),
+        "effect": effect,
+        "2× pooled std": noise,
+        "seeds holding": f"{int((group_signs > 0).sum())}/{n}",
+        "pairs holding": f"{int((pair_signs > 0).sum())}/{pair_signs.size}",
+        "reversed pairs": "; ".join(failing),
+        "verdict": verdict,
+        "evidence": why,
+    }
 
 
 # -- every claim --------------------------------------------------------------------------------------------
@@ -209,8 +282,20 @@ def score_claims(summary: pd.DataFrame, claims=CLAIMS) -> pd.DataFrame:
         row = {"claim": claim.sentence, "measurement": claim.measurement(losses), "reading": claim.reading}
         table, reason = claim_table(summary, claim)
         if table is None:
-            rows.append({**row, "a": "", "b": "", "effect": np.nan, "2× pooled std": np.nan, "seeds holding": "",
-                         "pairs holding": "", "reversed pairs": "", "verdict": "not testable", "evidence": reason})
+            rows.append(
+                {
+                    **row,
+                    "a": "",
+                    "b": "",
+                    "effect": np.nan,
+                    "2× pooled std": np.nan,
+                    "seeds holding": "",
+                    "pairs holding": "",
+                    "reversed pairs": "",
+                    "verdict": "not testable",
+                    "evidence": reason,
+                }
+            )
         else:
             rows.append({**row, **decide(table, *claim.sides(losses))})
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ Each study folder holds the files ``vgteach study`` writes (see ``results/README
 ``summary_by_loss.csv`` (mean and ``<metric>_std`` over seeds) and ``study.json`` (configuration, command,
 versions, wall time).
 """
+
 from __future__ import annotations
 
 import json
@@ -136,10 +137,16 @@ def ranks(reference, loss: str, measures=RANK_MEASURES) -> pd.DataFrame:
         seed_ranks = table.rank(axis=1, ascending=False, method="min")[loss].dropna().astype(int)
         low, high = (seed_ranks.min(), seed_ranks.max()) if len(seed_ranks) else (0, 0)
         rows[heading] = {
-            "column": column, "mean": mean[loss], "std": table[loss].std(ddof=1),
+            "column": column,
+            "mean": mean[loss],
+            "std": table[loss].std(ddof=1),
             "rank": int(mean.rank(ascending=False, method="min")[loss]),
-            "seed ranks": f"{low}" if low == high else f"{low}–{high}", "of": int(mean.notna().sum()),
-            "best": mean.idxmax(), "worst": mean.idxmin(), "large means": meaning}
+            "seed ranks": f"{low}" if low == high else f"{low}–{high}",
+            "of": int(mean.notna().sum()),
+            "best": mean.idxmax(),
+            "worst": mean.idxmin(),
+            "large means": meaning,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -158,23 +165,31 @@ def describe_ranks(table: pd.DataFrame, label: str) -> str:
     """One Markdown sentence from :func:`ranks`: ``label``'s rank on every measure, with its value."""
     if table.empty:
         return f"The reference results hold none of the measures to rank {label} on."
-    parts = [f"{ordinal(row['rank'])} on {heading} ({value_text(row)}"
-             + (f"; {row['seed ranks']} seed by seed)" if "–" in row["seed ranks"] else ")")
-             for heading, row in table.iterrows()]
-    return (f"Among the {table['of'].max()} losses, **{label}** ranks " + ", ".join(parts[:-1])
-            + f" and {parts[-1]} (rank 1 = the largest value, mean ± std over seeds).")
+    parts = [
+        f"{ordinal(row['rank'])} on {heading} ({value_text(row)}"
+        + (f"; {row['seed ranks']} seed by seed)" if "–" in row["seed ranks"] else ")")
+        for heading, row in table.iterrows()
+    ]
+    return (
+        f"Among the {table['of'].max()} losses, **{label}** ranks "
+        + ", ".join(parts[:-1])
+        + f" and {parts[-1]} (rank 1 = the largest value, mean ± std over seeds)."
+    )
 
 
 def setting(reference: ReferenceResults) -> str:
     """How the reference runs differ from the paper's setting, from their ``study.json`` (Markdown)."""
     config = reference.meta["config"]
-    return (f"our runs use frozen `{config['backbone']}` features where the paper uses a frozen ViT-B/32, "
-            f"{config['dataset']} only where the paper also has four harder, mostly fine-grained datasets, and "
-            f"a {config.get('head', 'linear')} {config['embedding_dim']}-d head on cached features")
+    return (
+        f"our runs use frozen `{config['backbone']}` features where the paper uses a frozen ViT-B/32, "
+        f"{config['dataset']} only where the paper also has four harder, mostly fine-grained datasets, and "
+        f"a {config.get('head', 'linear')} {config['embedding_dim']}-d head on cached features"
+    )
 
 
-def check_statement(reference: ReferenceResults, loss: str, column: str, expect: str, statement: str,
-                    label: Optional[str] = None) -> str:
+def check_statement(
+    reference: ReferenceResults, loss: str, column: str, expect: str, statement: str, label: Optional[str] = None
+) -> str:
     """A Markdown sentence saying whether the reference runs back a chapter's ``statement`` about ``loss``.
 
     The statement says that ``loss`` has a large (``expect="high"``) or small (``"low"``) ``column``
@@ -205,8 +220,10 @@ def check_statements(reference: ReferenceResults, loss: str, checks, label: Opti
     backed, one closing sentence says how our setting differs from the paper's (:func:`setting`)."""
     sentences = [check_statement(reference, loss, *check, label=label) for check in checks]
     if any(sentence.startswith("Our reference runs do not show") for sentence in sentences):
-        sentences.append(f"Where our runs differ from the paper, the setting may be why: {setting(reference)}; "
-                         "a mechanism can be real and still not decide the ranking here.")
+        sentences.append(
+            f"Where our runs differ from the paper, the setting may be why: {setting(reference)}; "
+            "a mechanism can be real and still not decide the ranking here."
+        )
     return " ".join(sentences)
 
 
@@ -241,8 +258,10 @@ def claim_sentence(row) -> str:
     and the evidence that decided it."""
     numbers = f": {row['a']} vs {row['b']}" if row["a"] != "" else ""
     evidence = str(row["evidence"])
-    return (f"- **{row['verdict']}** — “{row['claim']}” (`{row['measurement']}`{numbers}). "
-            f"{evidence[:1].upper()}{evidence[1:]}.")
+    return (
+        f"- **{row['verdict']}** — “{row['claim']}” (`{row['measurement']}`{numbers}). "
+        f"{evidence[:1].upper()}{evidence[1:]}."
+    )
 
 
 def findings(scores: pd.DataFrame, label: str) -> str:
@@ -262,8 +281,11 @@ def findings(scores: pd.DataFrame, label: str) -> str:
     if len(parts):
         held = (parts["verdict"] == "reproduced").all()
         verdicts = "; ".join(f"`{c}` {v}" for c, v in zip(column[parts.index], parts["verdict"]))
-        lines += ["", f"The efficiency–granularity trade-off holds only if all of its parts do ({verdicts}): "
-                      f"{'it is reproduced here' if held else 'on these runs it is not reproduced as a whole'}."]
+        lines += [
+            "",
+            f"The efficiency–granularity trade-off holds only if all of its parts do ({verdicts}): "
+            f"{'it is reproduced here' if held else 'on these runs it is not reproduced as a whole'}.",
+        ]
     return "\n".join(lines)
 
 
@@ -278,8 +300,9 @@ def curve(reference: ReferenceResults, loss: str, column: str) -> pd.Series:
     return history[history["loss"] == loss].groupby("epoch")[column].mean().dropna()
 
 
-def trend_sentence(reference: ReferenceResults, loss: str, column: str, label: Optional[str] = None,
-                   settled: float = 0.1) -> str:
+def trend_sentence(
+    reference: ReferenceResults, loss: str, column: str, label: Optional[str] = None, settled: float = 0.1
+) -> str:
     """A Markdown sentence on where ``column`` goes for ``loss``: untrained, mid-training and final values,
     and whether the second half still moves it (more than ``settled`` of the whole change), in which way."""
     values = curve(reference, loss, column)
@@ -296,5 +319,7 @@ def trend_sentence(reference: ReferenceResults, loss: str, column: str, label: O
         verdict = f"it is still {'falling' if late < 0 else 'rising'} in the second half"
     else:
         verdict = f"it turns back in the second half ({'rising' if late > 0 else 'falling'} again)"
-    return (f"In our reference runs {label}'s `{column}` goes from {start:.3f} (untrained head) to {mid:.3f} at "
-            f"epoch {middle} and {end:.3f} at epoch {last}: {verdict}.")
+    return (
+        f"In our reference runs {label}'s `{column}` goes from {start:.3f} (untrained head) to {mid:.3f} at "
+        f"epoch {middle} and {end:.3f} at epoch {last}: {verdict}."
+    )

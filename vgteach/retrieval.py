@@ -9,6 +9,7 @@ device; for large galleries on the CPU it can use faiss (``IndexFlatIP``, also e
 Reference: K. Musgrave, S. Belongie, S.-N. Lim, "A Metric Learning Reality Check", ECCV 2020 — R-precision
 and MAP@R, and why recall@1 alone hides differences between losses.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ FAISS_AUTO_MIN_PAIRS = 400_000_000
 KMEANS_N_INIT = 4  # k-means restarts for NMI (sklearn keeps the best inertia)
 
 
-def retrieval_metrics(embeddings, labels, ks=(1, 2, 4, 8), *, nmi=True, chunk_size=1024, use_faiss="auto",
-                      seed=0) -> dict:
+def retrieval_metrics(
+    embeddings, labels, ks=(1, 2, 4, 8), *, nmi=True, chunk_size=1024, use_faiss="auto", seed=0
+) -> dict:
     r"""Leave-one-out retrieval metrics of ``embeddings`` [N, D] with class ``labels`` [N].
 
     Each sample :math:`q` queries all other samples, ranked by cosine similarity
@@ -102,16 +104,16 @@ def retrieval_metrics(embeddings, labels, ks=(1, 2, 4, 8), *, nmi=True, chunk_si
     ks = _check_ks(ks)
     _check_options(chunk_size, use_faiss)
     z = F.normalize(embeddings.detach().to(torch.promote_types(embeddings.dtype, torch.float32)), dim=1)
-    labels = torch.unique(labels, return_inverse=True)[1]       # class ids 0..C-1
-    other = torch.bincount(labels)[labels] - 1                  # R_q: other members of q's class
+    labels = torch.unique(labels, return_inverse=True)[1]  # class ids 0..C-1
+    other = torch.bincount(labels)[labels] - 1  # R_q: other members of q's class
     queries = torch.nonzero(other > 0).squeeze(1)
 
     search = _faiss_search(z) if _wants_faiss(use_faiss, z) else _torch_search(z, chunk_size)
     scores = [torch.zeros(0, len(ks) + 2, dtype=torch.float64, device=z.device)]
     for start in range(0, len(queries), chunk_size):
-        q = queries[start:start + chunk_size]
+        q = queries[start : start + chunk_size]
         k = min(max(max(ks), int(other[q].max())), len(z) - 1)
-        relevant = labels[search(q, k)] == labels[q, None]      # [chunk, k], neighbours in rank order
+        relevant = labels[search(q, k)] == labels[q, None]  # [chunk, k], neighbours in rank order
         scores.append(_per_query(relevant, other[q], ks))
 
     # one sum over all queries at the end: the result does not depend on chunk_size, bit for bit
@@ -143,12 +145,13 @@ def _per_query(relevant: Tensor, r: Tensor, ks) -> Tensor:
 
 def _torch_search(z: Tensor, chunk_size: int):
     """Return ``search(q, k)``: indices [len(q), k] of each query's k nearest others, in rank order."""
-    buffer = z.new_empty(min(chunk_size, len(z)), len(z))   # reused: a fresh [chunk, N] each time page-faults
+    buffer = z.new_empty(min(chunk_size, len(z)), len(z))  # reused: a fresh [chunk, N] each time page-faults
 
     def search(q: Tensor, k: int) -> Tensor:
-        sim = torch.matmul(z[q], z.T, out=buffer[:len(q)])     # [chunk, N]
+        sim = torch.matmul(z[q], z.T, out=buffer[: len(q)])  # [chunk, N]
         sim[torch.arange(len(q), device=z.device), q] = -float("inf")  # exclude self
         return _topk_by_index(sim, k)
+
     return search
 
 
@@ -183,11 +186,16 @@ def _topk(sim: Tensor, k: int) -> tuple[Tensor, Tensor]:
     if b < 5:
         return sim.topk(k, dim=1)
     g = n // b
-    group_max = sim[:, :g * b].unflatten(1, (b, g)).amax(dim=1)        # [rows, g]
+    group_max = sim[:, : g * b].unflatten(1, (b, g)).amax(dim=1)  # [rows, g]
     groups = group_max.topk(k, dim=1).indices
     arange = partial(torch.arange, device=sim.device)
-    cols = torch.cat([(groups[:, :, None] + g * arange(b)).flatten(1),  # members of the k best groups
-                      arange(g * b, n).expand(len(sim), -1)], dim=1)    # leftover columns
+    cols = torch.cat(
+        [
+            (groups[:, :, None] + g * arange(b)).flatten(1),  # members of the k best groups
+            arange(g * b, n).expand(len(sim), -1),
+        ],
+        dim=1,
+    )  # leftover columns
     values, pos = sim.gather(1, cols).topk(k, dim=1)
     return values, cols.gather(1, pos)
 
@@ -222,6 +230,7 @@ def _faiss_search(z: Tensor):
         keep = torch.arange(k + 1) != drop[:, None]
         values, found = values[keep].view(-1, k), found[keep].view(-1, k)
         return _order_ties_by_index(values, found).to(device)
+
     return search
 
 
@@ -252,8 +261,10 @@ def _import_faiss():
     try:
         import faiss
     except ImportError as error:
-        raise ImportError("use_faiss=True needs faiss: install it with `pip install faiss-cpu` "
-                          "(or use use_faiss=False for the exact torch search)") from error
+        raise ImportError(
+            "use_faiss=True needs faiss: install it with `pip install faiss-cpu` "
+            "(or use use_faiss=False for the exact torch search)"
+        ) from error
     return faiss
 
 
@@ -264,7 +275,7 @@ def _to_torch(x):
 def _check_ks(ks) -> tuple:
     if not isinstance(ks, (tuple, list, range)) or len(ks) == 0:
         raise ValueError(f"ks must be a non-empty sequence of positive integers, got {ks!r}")
-    return tuple(dict.fromkeys(check_positive_int(k, f"every k in ks={ks!r}") for k in ks))   # drop repeats
+    return tuple(dict.fromkeys(check_positive_int(k, f"every k in ks={ks!r}") for k in ks))  # drop repeats
 
 
 def _check_options(chunk_size, use_faiss) -> None:

@@ -16,6 +16,7 @@ Per step it keeps a few small tensors on the device (no host synchronisation); t
 for the median and the Gini coefficient, the means) run once per epoch, by the same code as the study's
 trainer (:class:`vgteach.training.tracking.GreedinessTracker`).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,18 @@ from .training.tracking import EFFECTIVE_EVERY
 from .training.tracking import GreedinessTracker as _EpochTable
 
 #: the columns of :meth:`GreedinessTracker.to_frame` (after ``epoch`` and ``steps``)
-COLUMNS = ("loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_norm_mean",
-           "grad_norm_median", "grad_norm_max", "grad_gini", "param_grad_norm", "proxy_grad_norm")
+COLUMNS = (
+    "loss",
+    "active_ratio",
+    "effective_active_ratio",
+    "sample_active_ratio",
+    "grad_norm_mean",
+    "grad_norm_median",
+    "grad_norm_max",
+    "grad_gini",
+    "param_grad_norm",
+    "proxy_grad_norm",
+)
 _RENAMED = {"train_loss": "loss", "head_grad_norm": "param_grad_norm"}
 
 
@@ -85,8 +96,9 @@ class GreedinessTracker:
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable as loss_fn(embeddings, labels), got {type(loss_fn).__name__}")
         if model is not None and not isinstance(model, nn.Module) and not hasattr(model, "__iter__"):
-            raise TypeError(f"model must be an nn.Module, an iterable of parameters or None, "
-                            f"got {type(model).__name__}")
+            raise TypeError(
+                f"model must be an nn.Module, an iterable of parameters or None, got {type(model).__name__}"
+            )
         self.loss_fn = loss_fn
         params = model.parameters() if isinstance(model, nn.Module) else (model or ())
         self.model_parameters = [p for p in params if p.requires_grad]
@@ -104,23 +116,27 @@ class GreedinessTracker:
         if not (torch.is_grad_enabled() and isinstance(embeddings, Tensor) and embeddings.requires_grad):
             return self.loss_fn(embeddings, labels, *args, **kwargs)
         if self._pending is not None:
-            raise RuntimeError("the loss was called again before tracker.step(): call step() after each "
-                               "loss.backward() (before optimizer.step())")
-        e = embeddings.view_as(embeddings)            # an identity node: its gradient is this loss's alone
+            raise RuntimeError(
+                "the loss was called again before tracker.step(): call step() after each "
+                "loss.backward() (before optimizer.step())"
+            )
+        e = embeddings.view_as(embeddings)  # an identity node: its gradient is this loss's alone
         table = self._epoch_table(e.device)
         norms, effective = [], []
         e.register_hook(lambda grad: norms.append(torch.linalg.vector_norm(grad.detach(), dim=1)))
         if isinstance(self.loss_fn, MetricLoss) and not args and not kwargs:
-            out = self.loss_fn.compute(e, labels)     # the same value, plus the term counts and S
+            out = self.loss_fn.compute(e, labels)  # the same value, plus the term counts and S
             loss, counts, sim = out.loss, (out.num_terms, out.num_active), out.similarity
             if table.wants_effective_ratio and sim is not None and sim.matrix.requires_grad:
-                rule = sim.without_matrix()             # the hook must not hold S (a leak, see there)
+                rule = sim.without_matrix()  # the hook must not hold S (a leak, see there)
                 sim.matrix.register_hook(lambda grad: effective.append(rule.effective_active_ratio(grad)))
         else:
             loss, counts = self.loss_fn(e, labels, *args, **kwargs), None
         if not isinstance(loss, Tensor) or loss.numel() != 1:
-            raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}"
-                            f"{tuple(loss.shape) if isinstance(loss, Tensor) else ''}")
+            raise TypeError(
+                f"loss_fn must return a scalar tensor, got {type(loss).__name__}"
+                f"{tuple(loss.shape) if isinstance(loss, Tensor) else ''}"
+            )
         self._pending = (loss, counts, norms, effective, len(e))
         return loss
 
@@ -133,12 +149,12 @@ class GreedinessTracker:
         if not norms:
             if loss.requires_grad:
                 raise RuntimeError("tracker.step() before loss.backward(): no gradient reached the embeddings")
-            norms = [loss.new_zeros(batch)]           # a loss with no path to the embeddings: no push at all
+            norms = [loss.new_zeros(batch)]  # a loss with no path to the embeddings: no push at all
         self._pending = None
         zero = torch.zeros((), dtype=torch.long, device=loss.device)
         terms, active = counts if counts is not None else (zero, zero)
         wanted = counts is not None and self._table.wants_effective_ratio
-        if wanted and not effective:                  # no gradient reached S: every pair weight is 0
+        if wanted and not effective:  # no gradient reached S: every pair weight is 0
             effective = [torch.zeros((), device=loss.device)]
         self._table.record(loss, terms, active, norms[0], effective[0] if wanted else None)
         self._counted = counts is not None
@@ -193,8 +209,18 @@ class GreedinessTracker:
         rows = self.rows + ([current] if current is not None else [])
         return pd.DataFrame(rows, columns=["epoch", "steps", *COLUMNS])
 
-    def plot(self, columns=("loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_gini",
-                            "param_grad_norm"), axes=None):
+    def plot(
+        self,
+        columns=(
+            "loss",
+            "active_ratio",
+            "effective_active_ratio",
+            "sample_active_ratio",
+            "grad_gini",
+            "param_grad_norm",
+        ),
+        axes=None,
+    ):
         """One panel per column against the epoch (columns that are all NaN are left out), drawn by the
         study's :func:`~vgteach.training.report.plot_history`; returns the matplotlib Figure."""
         from .training.report import plot_history

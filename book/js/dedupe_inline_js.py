@@ -7,6 +7,7 @@ browser reports "Identifier 'THEBE_JS_URL' has already been declared" — a Java
 browser check (tests/check_browser.py) rightly fails on. This handler drops the duplicates page by page.
 Enabled in _config.yml: ``sphinx: local_extensions: {dedupe_inline_js: book/js}``.
 """
+
 from __future__ import annotations
 
 
@@ -27,7 +28,7 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    scripts[:] = unique        # in place: Sphinx restores its own list after each page
+    scripts[:] = unique  # in place: Sphinx restores its own list after each page
 
 
 def setup(app):

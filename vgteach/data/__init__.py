@@ -10,6 +10,7 @@ Modules: :mod:`~vgteach.data.synthetic` (digits, blobs), :mod:`~vgteach.data.cif
 :mod:`~vgteach.data.fashion_mnist`, :mod:`~vgteach.data.tiny_imagenet`, :mod:`~vgteach.data.cub200`,
 :mod:`~vgteach.data.cars196`; :mod:`~vgteach.data.registry` ties them together.
 """
+
 from .base import SPLITS, MissingDataError
 from .registry import DATASET_NAMES, dataset_info, get_dataset
 

@@ -4,6 +4,7 @@ Every dataset that :func:`vgteach.data.get_dataset` returns yields ``(x, label)`
 ``targets`` (a list of ``int`` in ``0..K-1``) and ``classes`` (a list of ``K`` names), so that labels can
 be read without decoding a single image (the feature cache relies on that).
 """
+
 from __future__ import annotations
 
 import os
@@ -55,9 +56,7 @@ class MissingDataError(FileNotFoundError):
 def missing(name: str, looked_at: Sequence[Path], how_to_get: str) -> MissingDataError:
     """Build the error raised when none of ``looked_at`` holds the dataset ``name``."""
     places = "\n".join(f"  - {path}" for path in looked_at)
-    return MissingDataError(
-        f"dataset {name!r} not found. Looked for:\n{places}\n{how_to_get}"
-    )
+    return MissingDataError(f"dataset {name!r} not found. Looked for:\n{places}\n{how_to_get}")
 
 
 def load_rgb(path) -> Image.Image:
@@ -91,8 +90,9 @@ class LabelledDataset(Dataset):
 class VectorDataset(LabelledDataset):
     """In-memory float vectors ``X [N, F]`` with integer labels (digits, blobs)."""
 
-    def __init__(self, features: np.ndarray, labels: Sequence[int], classes: Sequence[str],
-                 transform: Optional[Callable] = None):
+    def __init__(
+        self, features: np.ndarray, labels: Sequence[int], classes: Sequence[str], transform: Optional[Callable] = None
+    ):
         super().__init__(labels, classes, transform)
         self.data = torch.as_tensor(np.asarray(features, dtype=np.float32))
 
@@ -103,8 +103,9 @@ class VectorDataset(LabelledDataset):
 class ArrayImageDataset(LabelledDataset):
     """In-memory ``uint8`` images ``[N, H, W]`` (greyscale) or ``[N, H, W, 3]`` (RGB) served as PIL."""
 
-    def __init__(self, images: np.ndarray, labels: Sequence[int], classes: Sequence[str],
-                 transform: Optional[Callable] = None):
+    def __init__(
+        self, images: np.ndarray, labels: Sequence[int], classes: Sequence[str], transform: Optional[Callable] = None
+    ):
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim not in (3, 4):
             raise ValueError(f"images must be uint8 [N, H, W] or [N, H, W, 3], got {images.dtype} {images.shape}")
@@ -120,8 +121,9 @@ class ArrayImageDataset(LabelledDataset):
 class ImageListDataset(LabelledDataset):
     """Images read lazily from a list of files (ImageFolder CIFAR, Tiny ImageNet, CUB, Cars)."""
 
-    def __init__(self, paths: Sequence[Path], labels: Sequence[int], classes: Sequence[str],
-                 transform: Optional[Callable] = None):
+    def __init__(
+        self, paths: Sequence[Path], labels: Sequence[int], classes: Sequence[str], transform: Optional[Callable] = None
+    ):
         if len(paths) != len(labels):
             raise ValueError(f"{len(paths)} image paths but {len(labels)} labels")
         super().__init__(labels, classes, transform)

@@ -13,6 +13,7 @@ images -- classes 1-98 (8,054 images) train, classes 99-196 (8,131 images) test;
 ``0..97``. The original download URL is gone (torchvision cannot fetch it either), so ``download=True``
 is refused with a message.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,11 +40,20 @@ def _class_names(path):
 
 def _devkit_layout(base):
     devkit = base / "devkit"
-    test_annos = next((p for p in (base / "cars_test_annos_withlabels.mat", devkit / "cars_test_annos_withlabels.mat")
-                       if p.is_file()), None)
+    test_annos = next(
+        (
+            p
+            for p in (base / "cars_test_annos_withlabels.mat", devkit / "cars_test_annos_withlabels.mat")
+            if p.is_file()
+        ),
+        None,
+    )
     if test_annos is None:
-        raise missing("cars196", [base / "cars_test_annos_withlabels.mat"],
-                      "The test labels file of the devkit layout is missing.")
+        raise missing(
+            "cars196",
+            [base / "cars_test_annos_withlabels.mat"],
+            "The test labels file of the devkit layout is missing.",
+        )
     items = []
     for annos, images in ((devkit / "cars_train_annos.mat", base / "cars_train"), (test_annos, base / "cars_test")):
         items += [(images / str(record["fname"]), int(record["class"])) for record in _records(annos)]
@@ -52,7 +62,9 @@ def _devkit_layout(base):
 
 def _annos_layout(base):
     mat = _loadmat(base / "cars_annos.mat")
-    items = [(base / str(record["relative_im_path"]), int(record["class"])) for record in np.atleast_1d(mat["annotations"])]
+    items = [
+        (base / str(record["relative_im_path"]), int(record["class"])) for record in np.atleast_1d(mat["annotations"])
+    ]
     return items, [str(name) for name in np.atleast_1d(mat["class_names"])], "cars196/cars_annos"
 
 
@@ -66,9 +78,11 @@ def cars196(split: str, root=None, download: bool = False, transform=None):
     elif (annos / "cars_annos.mat").is_file():
         items, names, source = _annos_layout(annos)
     else:
-        hint = ("Put either torchvision's StanfordCars layout (devkit/cars_meta.mat, devkit/cars_train_annos.mat, "
-                "cars_train/, cars_test/, cars_test_annos_withlabels.mat) in the first folder, or cars_annos.mat "
-                "and car_ims/ in the second.")
+        hint = (
+            "Put either torchvision's StanfordCars layout (devkit/cars_meta.mat, devkit/cars_train_annos.mat, "
+            "cars_train/, cars_test/, cars_test_annos_withlabels.mat) in the first folder, or cars_annos.mat "
+            "and car_ims/ in the second."
+        )
         if download:
             hint += " Automatic download is not possible: the original Stanford URL no longer exists."
         raise missing("cars196", [devkit / "devkit" / "cars_train_annos.mat", annos / "cars_annos.mat"], hint)

@@ -10,6 +10,7 @@ Two on-disk layouts under ``root`` are read, in this order:
 
 ``download=True`` fetches layout 1 with torchvision when neither is present.
 """
+
 from __future__ import annotations
 
 from .base import ImageListDataset, check_split, default_root, missing
@@ -24,9 +25,12 @@ def _python_batches(root, split, transform):
     try:
         dataset = CIFAR10(str(root), train=split == "train", transform=transform, download=False)
     except RuntimeError as error:  # torchvision's md5 check of the batches failed
-        raise missing("cifar10", [root / "cifar-10-batches-py"],
-                      f"The python batches there are incomplete or corrupted (md5 check failed: {error}). "
-                      "Replace them with the official files, or delete the folder and pass download=True.") from error
+        raise missing(
+            "cifar10",
+            [root / "cifar-10-batches-py"],
+            f"The python batches there are incomplete or corrupted (md5 check failed: {error}). "
+            "Replace them with the official files, or delete the folder and pass download=True.",
+        ) from error
     dataset.source = "cifar10/python-batches"
     return dataset
 
@@ -60,6 +64,9 @@ def cifar10(split: str, root=None, download: bool = False, transform=None):
 
         CIFAR10(str(root), train=split == "train", download=True)
         return _python_batches(root, split, transform)
-    raise missing("cifar10", [batches, folder],
-                  "Put the python batches (data_batch_1..5, test_batch, batches.meta) in the first folder, or "
-                  "JPEGs as <class>/*.jpg in the second; or pass download=True (--download) to fetch them.")
+    raise missing(
+        "cifar10",
+        [batches, folder],
+        "Put the python batches (data_batch_1..5, test_batch, batches.meta) in the first folder, or "
+        "JPEGs as <class>/*.jpg in the second; or pass download=True (--download) to fetch them.",
+    )

@@ -27,6 +27,7 @@ The file (:data:`PATH`, an ``.npz`` read with ``allow_pickle=False``) holds
 ``scripts/make_cifar10_features.py`` regenerates it from ``../shared/data/cifar10`` (the JPEGs); a test
 recomputes a sample of rows from the images and compares.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,10 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 @lru_cache(maxsize=1)
 def _arrays() -> dict:
     if not PATH.is_file():
-        raise FileNotFoundError(f"the shipped CIFAR-10 features are missing from the package ({PATH}); "
-                                "regenerate them with scripts/make_cifar10_features.py")
+        raise FileNotFoundError(
+            f"the shipped CIFAR-10 features are missing from the package ({PATH}); "
+            "regenerate them with scripts/make_cifar10_features.py"
+        )
     with np.load(PATH, allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
 
@@ -72,5 +75,9 @@ def cifar10_features(split: str, root=None, download: bool = False, transform=No
     """
     check_split(split)
     arrays = _arrays()
-    return VectorDataset(arrays[f"x_{split}"].astype(np.float32), arrays[f"y_{split}"].tolist(),
-                         classes=list(CLASSES), transform=transform)
+    return VectorDataset(
+        arrays[f"x_{split}"].astype(np.float32),
+        arrays[f"y_{split}"].tolist(),
+        classes=list(CLASSES),
+        transform=transform,
+    )

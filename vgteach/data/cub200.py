@@ -7,6 +7,7 @@ Layout read: ``<root>/CUB_200_2011/`` with ``images.txt`` (``<id> <relative path
 train/test file list is not used. Labels are remapped to ``0..99`` within each split.
 ``download=True`` fetches the official archive from Caltech's data repository (about 1.1 GB).
 """
+
 from __future__ import annotations
 
 from .base import ImageListDataset, check_split, default_root, missing, remap_labels
@@ -40,7 +41,9 @@ def cub200(split: str, root=None, download: bool = False, transform=None):
 
         download_and_extract_archive(URL, download_root=str(root))
     if not all(path.exists() for path in needed):
-        raise missing("cub200", needed, f"Unpack CUB_200_2011.tgz ({URL}) into {root}, or pass download=True (--download).")
+        raise missing(
+            "cub200", needed, f"Unpack CUB_200_2011.tgz ({URL}) into {root}, or pass download=True (--download)."
+        )
     images, classes = _read_pairs(base / "images.txt"), _read_pairs(base / "image_class_labels.txt")
     if set(images) != set(classes):
         raise ValueError(f"{base}: images.txt and image_class_labels.txt list different image ids")

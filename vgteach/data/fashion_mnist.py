@@ -4,6 +4,7 @@ Layout read (torchvision's): ``<root>/FashionMNIST/raw/{train,t10k}-{images-idx3
 each file either uncompressed or as the ``.gz`` that Zalando distributes (read directly, never unpacked
 into the user's folder). ``download=True`` fetches them with ``torchvision.datasets.FashionMNIST``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -56,13 +57,18 @@ def fashion_mnist(split: str, root=None, download: bool = False, transform=None)
         FashionMNIST(str(root), train=split == "train", download=True)
         files = [_find(raw, stem) for stem in stems]
     if None in files:
-        raise missing("fashion-mnist", [raw / f"{stem}[.gz]" for stem in stems],
-                      "Put the four idx-ubyte(.gz) files of Fashion-MNIST in that folder, or pass download=True "
-                      "(--download) to fetch them.")
+        raise missing(
+            "fashion-mnist",
+            [raw / f"{stem}[.gz]" for stem in stems],
+            "Put the four idx-ubyte(.gz) files of Fashion-MNIST in that folder, or pass download=True "
+            "(--download) to fetch them.",
+        )
     images, labels = read_idx(files[0]), read_idx(files[1])
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{files[0]} / {files[1]}: expected images [N, 28, 28] and labels [N], "
-                         f"got {images.shape} and {labels.shape}")
+        raise ValueError(
+            f"{files[0]} / {files[1]}: expected images [N, 28, 28] and labels [N], "
+            f"got {images.shape} and {labels.shape}"
+        )
     dataset = ArrayImageDataset(images, labels.tolist(), CLASSES, transform=transform)
     dataset.source = "fashion-mnist/idx"
     return dataset

@@ -6,6 +6,7 @@ labelled ``val`` folder). The fine-grained ones (``cub200``, ``cars196``) use th
 split of deep metric learning (Oh Song et al., CVPR 2016): the first half of the classes trains, the
 second half, never seen in training, is the test split. Labels are remapped to ``0..K-1`` within a split.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -43,30 +44,77 @@ class DatasetSpec:
 REGISTRY: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        DatasetSpec("digits", "synthetic:digits", "vector", {"train": 10, "test": 10}, "closed-set",
-                    image_shape=(1, 8, 8),
-                    description="scikit-learn's bundled 8x8 digits, 64-d in [0,1], stratified 70/30 split (seed 0)"),
-        DatasetSpec("cifar10-features", "cifar10_features:cifar10_features", "vector", {"train": 10, "test": 10},
-                    "closed-set",
-                    description="real CIFAR-10 through a frozen ImageNet EfficientNet-Lite0, PCA to 128-d, "
-                                "a class-balanced subset shipped inside vgteach (no download)"),
-        DatasetSpec("blobs", "synthetic:blobs", "vector", {"train": 10, "test": 10}, "closed-set",
-                    description="10 Gaussian clusters on the unit sphere S^31 (seed 0), stratified 70/30 split"),
-        DatasetSpec("cifar10", "cifar10:cifar10", "image", {"train": 10, "test": 10}, "closed-set",
-                    image_shape=(3, 32, 32),
-                    description="CIFAR-10, 50k/10k 32x32 RGB; python batches or ImageFolder JPEGs"),
-        DatasetSpec("fashion-mnist", "fashion_mnist:fashion_mnist", "image", {"train": 10, "test": 10},
-                    "closed-set", image_shape=(1, 28, 28),
-                    description="Fashion-MNIST, 60k/10k 28x28 greyscale, idx-ubyte files"),
-        DatasetSpec("tiny-imagenet", "tiny_imagenet:tiny_imagenet", "image", {"train": 200, "test": 200},
-                    "closed-set", image_shape=(3, 64, 64),
-                    description="Tiny ImageNet 200, 100k train / 10k val (used as test), 64x64 RGB"),
-        DatasetSpec("cub200", "cub200:cub200", "image", {"train": 100, "test": 100}, "zero-shot",
-                    image_shape=(3, 64, 64),
-                    description="CUB-200-2011 birds; classes 1-100 train, 101-200 test; pixels resized to 64"),
-        DatasetSpec("cars196", "cars196:cars196", "image", {"train": 98, "test": 98}, "zero-shot",
-                    image_shape=(3, 64, 64),
-                    description="Stanford Cars 196; classes 1-98 train, 99-196 test; pixels resized to 64"),
+        DatasetSpec(
+            "digits",
+            "synthetic:digits",
+            "vector",
+            {"train": 10, "test": 10},
+            "closed-set",
+            image_shape=(1, 8, 8),
+            description="scikit-learn's bundled 8x8 digits, 64-d in [0,1], stratified 70/30 split (seed 0)",
+        ),
+        DatasetSpec(
+            "cifar10-features",
+            "cifar10_features:cifar10_features",
+            "vector",
+            {"train": 10, "test": 10},
+            "closed-set",
+            description="real CIFAR-10 through a frozen ImageNet EfficientNet-Lite0, PCA to 128-d, "
+            "a class-balanced subset shipped inside vgteach (no download)",
+        ),
+        DatasetSpec(
+            "blobs",
+            "synthetic:blobs",
+            "vector",
+            {"train": 10, "test": 10},
+            "closed-set",
+            description="10 Gaussian clusters on the unit sphere S^31 (seed 0), stratified 70/30 split",
+        ),
+        DatasetSpec(
+            "cifar10",
+            "cifar10:cifar10",
+            "image",
+            {"train": 10, "test": 10},
+            "closed-set",
+            image_shape=(3, 32, 32),
+            description="CIFAR-10, 50k/10k 32x32 RGB; python batches or ImageFolder JPEGs",
+        ),
+        DatasetSpec(
+            "fashion-mnist",
+            "fashion_mnist:fashion_mnist",
+            "image",
+            {"train": 10, "test": 10},
+            "closed-set",
+            image_shape=(1, 28, 28),
+            description="Fashion-MNIST, 60k/10k 28x28 greyscale, idx-ubyte files",
+        ),
+        DatasetSpec(
+            "tiny-imagenet",
+            "tiny_imagenet:tiny_imagenet",
+            "image",
+            {"train": 200, "test": 200},
+            "closed-set",
+            image_shape=(3, 64, 64),
+            description="Tiny ImageNet 200, 100k train / 10k val (used as test), 64x64 RGB",
+        ),
+        DatasetSpec(
+            "cub200",
+            "cub200:cub200",
+            "image",
+            {"train": 100, "test": 100},
+            "zero-shot",
+            image_shape=(3, 64, 64),
+            description="CUB-200-2011 birds; classes 1-100 train, 101-200 test; pixels resized to 64",
+        ),
+        DatasetSpec(
+            "cars196",
+            "cars196:cars196",
+            "image",
+            {"train": 98, "test": 98},
+            "zero-shot",
+            image_shape=(3, 64, 64),
+            description="Stanford Cars 196; classes 1-98 train, 99-196 test; pixels resized to 64",
+        ),
     )
 }
 

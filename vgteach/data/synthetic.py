@@ -4,6 +4,7 @@ Both are small enough to train all seven losses in seconds on a laptop CPU, whic
 the default of ``vgteach study``. Their train/test split is fixed: stratified, 70 % / 30 %, seed
 :data:`SPLIT_SEED`, so every run, notebook and test sees the same samples.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,9 +47,13 @@ def digits(split: str, root=None, download: bool = False, transform=None) -> Vec
     return VectorDataset(x, y, classes=[str(digit) for digit in range(10)], transform=transform)
 
 
-def make_sphere_blobs(num_classes: int = BLOBS_NUM_CLASSES, dim: int = BLOBS_DIM,
-                      per_class: int = BLOBS_PER_CLASS, noise: float = BLOBS_NOISE,
-                      seed: int = BLOBS_SEED) -> tuple[np.ndarray, np.ndarray]:
+def make_sphere_blobs(
+    num_classes: int = BLOBS_NUM_CLASSES,
+    dim: int = BLOBS_DIM,
+    per_class: int = BLOBS_PER_CLASS,
+    noise: float = BLOBS_NOISE,
+    seed: int = BLOBS_SEED,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Gaussian clusters projected onto the unit sphere :math:`S^{d-1}`.
 
     Class centres :math:`\mu_c = g_c / \lVert g_c \rVert` with :math:`g_c \sim \mathcal N(0, I_d)`, and

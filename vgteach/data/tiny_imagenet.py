@@ -6,6 +6,7 @@ Layout read: ``<root>/tiny-imagenet-200/`` with ``wnids.txt`` (the 200 WordNet i
 ``"test"`` split is the labelled ``val`` folder (the usual practice). Labels: position of the wnid in the
 sorted ``wnids.txt``. ``download=True`` fetches and unpacks the official zip (about 240 MB).
 """
+
 from __future__ import annotations
 
 from .base import ImageListDataset, check_split, default_root, missing
@@ -26,7 +27,9 @@ def _train_items(base, wnids):
     for label, wnid in enumerate(wnids):
         folder = base / "train" / wnid / "images"
         if not folder.is_dir():
-            raise missing("tiny-imagenet", [folder], f"The train folder of class {wnid} (listed in wnids.txt) is missing.")
+            raise missing(
+                "tiny-imagenet", [folder], f"The train folder of class {wnid} (listed in wnids.txt) is missing."
+            )
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
         paths += files
         labels += [label] * len(files)
@@ -44,7 +47,9 @@ def _val_items(base, wnids):
             continue
         fields = line.split("\t")
         if len(fields) < 2 or fields[1] not in label_of:
-            raise ValueError(f"{annotations}, line {number}: expected 'file<TAB>wnid...' with a wnid of wnids.txt, got {line!r}")
+            raise ValueError(
+                f"{annotations}, line {number}: expected 'file<TAB>wnid...' with a wnid of wnids.txt, got {line!r}"
+            )
         paths.append(base / "val" / "images" / fields[0])
         labels.append(label_of[fields[1]])
     return paths, labels
@@ -60,8 +65,11 @@ def tiny_imagenet(split: str, root=None, download: bool = False, transform=None)
 
         download_and_extract_archive(URL, download_root=str(root))
     if not (base / "wnids.txt").is_file():
-        raise missing("tiny-imagenet", [base / "wnids.txt"],
-                      f"Unzip tiny-imagenet-200.zip ({URL}) into {root}, or pass download=True (--download).")
+        raise missing(
+            "tiny-imagenet",
+            [base / "wnids.txt"],
+            f"Unzip tiny-imagenet-200.zip ({URL}) into {root}, or pass download=True (--download).",
+        )
     wnids = _read_wnids(base)
     paths, labels = _train_items(base, wnids) if split == "train" else _val_items(base, wnids)
     dataset = ImageListDataset(paths, labels, wnids, transform=transform)

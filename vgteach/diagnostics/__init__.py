@@ -10,6 +10,7 @@
 >>> variance_stats(embeddings, labels)["intra"]
 >>> greediness_stats(build_loss("triplet"), embeddings, labels)["active_ratio"]
 """
+
 from __future__ import annotations
 
 from .geometry import geometry_stats

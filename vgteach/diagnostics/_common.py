@@ -1,4 +1,5 @@
 """Input handling shared by the diagnostics: numpy → torch, validation, L2-normalisation in float64."""
+
 from __future__ import annotations
 
 import numpy as np

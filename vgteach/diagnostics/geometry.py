@@ -14,6 +14,7 @@ numbers stay what they are:
   in how many directions a class still varies, the "class structure" that Zeng et al. say Contrastive and
   InfoNCE oversimplify.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,24 +93,25 @@ def _nc1(z: Tensor, labels: Tensor) -> Tensor:
     r"""tr(Σ_W Σ_B⁺)/C (0-dim tensor)."""
     inverse, counts = class_index(labels)
     num_classes = len(counts)
-    mu = class_means(z, inverse, counts)                                     # [C, D]
-    residual = z - mu[inverse]                                               # [B, D]
-    sigma_w = residual.T @ residual / z.shape[0]                             # averaged over samples
-    centred = mu - z.mean(dim=0)                                             # around the global mean
+    mu = class_means(z, inverse, counts)  # [C, D]
+    residual = z - mu[inverse]  # [B, D]
+    sigma_w = residual.T @ residual / z.shape[0]  # averaged over samples
+    centred = mu - z.mean(dim=0)  # around the global mean
     sigma_b = centred.T @ centred / num_classes
     # pinv's usual relative cut-off, plus an absolute one at rounding level: with one class the centred
     # means are ~1e-17 of noise, not a direction to invert (1e33). z has unit rows, so the scale is 1.
     rounding = max(num_classes, z.shape[1]) * torch.finfo(z.dtype).eps
-    pinv = torch.linalg.pinv(sigma_b, atol=rounding**2 / num_classes, rtol=z.shape[1] * torch.finfo(z.dtype).eps,
-                             hermitian=True)
-    return (sigma_w * pinv).sum() / num_classes                              # tr(A B) = Σ A ⊙ Bᵀ, B = Bᵀ
+    pinv = torch.linalg.pinv(
+        sigma_b, atol=rounding**2 / num_classes, rtol=z.shape[1] * torch.finfo(z.dtype).eps, hermitian=True
+    )
+    return (sigma_w * pinv).sum() / num_classes  # tr(A B) = Σ A ⊙ Bᵀ, B = Bᵀ
 
 
 def _rank_of_singular_values(sigma: Tensor) -> Tensor:
     r"""exp(H(p)), p = σ / Σσ along the last dim (one value per row; 0 where every σ is 0)."""
     total = sigma.sum(dim=-1)
     p = sigma / total.clamp_min(torch.finfo(sigma.dtype).tiny)[..., None]
-    entropy = -torch.xlogy(p, p).sum(dim=-1)                                 # 0·log 0 = 0
+    entropy = -torch.xlogy(p, p).sum(dim=-1)  # 0·log 0 = 0
     return torch.where(total > 0, entropy.exp(), torch.zeros_like(entropy))
 
 
@@ -129,10 +131,10 @@ def _within_class_rank(z: Tensor, labels: Tensor) -> Tensor:
     centred = z - class_means(z, inverse, counts)[inverse]
     order = torch.argsort(inverse, stable=True)
     starts = torch.cumsum(counts, 0) - counts
-    slot = torch.arange(len(z), device=z.device) - starts[inverse[order]]      # position inside its class
+    slot = torch.arange(len(z), device=z.device) - starts[inverse[order]]  # position inside its class
     padded = z.new_zeros(len(counts), int(counts.max()), z.shape[1])
     padded[inverse[order], slot] = centred[order]
-    sigma = torch.linalg.svdvals(padded)                                         # [C, min(n_max, D)]
+    sigma = torch.linalg.svdvals(padded)  # [C, min(n_max, D)]
     rounding = counts.clamp_min(z.shape[1]).to(z.dtype)[:, None] * torch.finfo(z.dtype).eps
     ranks = _rank_of_singular_values(torch.where(sigma > rounding, sigma, 0.0))
     kept = (counts >= 2).to(z.dtype)
@@ -230,7 +232,13 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     embeddings, labels = as_batch(embeddings, labels)
     z = unit_float64(embeddings)
     alignment, uniformity = _alignment(z, labels, alpha), _uniformity(z, t)
-    nc1, effective_rank, within_class_rank = torch.stack([
-        _nc1(z, labels), _effective_rank(z), _within_class_rank(z, labels)]).tolist()
-    return {"alignment": alignment, "uniformity": uniformity, "nc1": nc1, "effective_rank": effective_rank,
-            "within_class_rank": within_class_rank}
+    nc1, effective_rank, within_class_rank = torch.stack(
+        [_nc1(z, labels), _effective_rank(z), _within_class_rank(z, labels)]
+    ).tolist()
+    return {
+        "alignment": alignment,
+        "uniformity": uniformity,
+        "nc1": nc1,
+        "effective_rank": effective_rank,
+        "within_class_rank": within_class_rank,
+    }

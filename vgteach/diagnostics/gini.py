@@ -4,6 +4,7 @@ GREEDINESS uses it on the per-sample gradient norms ||∂L/∂e_i||: a loss that
 (every sample receives a similar push) has a Gini near 0, a loss that makes *few large updates* (a handful of
 hard samples take all the gradient) has a Gini near 1.
 """
+
 from __future__ import annotations
 
 import numpy as np

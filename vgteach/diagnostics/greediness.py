@@ -8,6 +8,7 @@ batch: the fraction of active terms, and the distribution of the per-sample grad
 and, comparable across hinge and softmax losses, the effective share of pairs that carry the update (the
 participation ratio of |∂L/∂S| over the pairs of the similarity matrix S).
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,9 +25,7 @@ GRAD_EPS = 1e-8
 
 def _check_loss_fn(loss_fn) -> None:
     if not isinstance(loss_fn, MetricLoss):
-        raise TypeError(
-            f"loss_fn must be a vgteach loss (e.g. build_loss('triplet')), got {type(loss_fn).__name__}"
-        )
+        raise TypeError(f"loss_fn must be a vgteach loss (e.g. build_loss('triplet')), got {type(loss_fn).__name__}")
 
 
 def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple[LossOutput, Tensor, Tensor]:
@@ -49,11 +48,12 @@ def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple
         inputs = [e] if sim is None else [e, sim.matrix]
         if out.loss.requires_grad:
             grads = torch.autograd.grad(out.loss, inputs, allow_unused=True, materialize_grads=True)
-        else:                       # a loss with no path to e (never the case for vgteach's losses)
+        else:  # a loss with no path to e (never the case for vgteach's losses)
             grads = [torch.zeros_like(x) for x in inputs]
     loss = out.loss.detach()
-    ratio = e.new_zeros((), dtype=torch.float64) if sim is None else \
-        sim.effective_active_ratio(grads[1].to(torch.float64))
+    ratio = (
+        e.new_zeros((), dtype=torch.float64) if sim is None else sim.effective_active_ratio(grads[1].to(torch.float64))
+    )
     return LossOutput(loss, out.num_terms, out.num_active), grads[0], ratio
 
 
@@ -84,8 +84,9 @@ def per_sample_grad_norms(loss_fn: MetricLoss, embeddings, labels) -> Tensor:
     return torch.linalg.vector_norm(grad, dim=1)
 
 
-def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAULT_ACTIVE_EPS,
-                     grad_eps: float = GRAD_EPS) -> dict:
+def greediness_stats(
+    loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAULT_ACTIVE_EPS, grad_eps: float = GRAD_EPS
+) -> dict:
     r"""Active-term ratio, effective active ratio and the distribution of per-sample gradient norms of
     ``loss_fn`` on one batch.
 
@@ -171,17 +172,19 @@ def greediness_stats(loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAU
     grad_eps = check_positive(grad_eps, "grad_eps", allow_zero=True)
     out, grad, effective = _loss_and_grad(loss_fn, embeddings, labels, eps)
     norms = torch.linalg.vector_norm(grad.to(torch.float64), dim=1)
-    summary = torch.stack([
-        out.loss.to(torch.float64),
-        out.num_terms.to(torch.float64),
-        out.num_active.to(torch.float64),
-        (norms > grad_eps).to(torch.float64).mean(),
-        norms.mean(),
-        norms.quantile(0.5),
-        norms.max(),
-        gini_tensor(norms),
-        effective.to(norms.device),
-    ]).tolist()                                       # one synchronisation for all the scalars
+    summary = torch.stack(
+        [
+            out.loss.to(torch.float64),
+            out.num_terms.to(torch.float64),
+            out.num_active.to(torch.float64),
+            (norms > grad_eps).to(torch.float64).mean(),
+            norms.mean(),
+            norms.quantile(0.5),
+            norms.max(),
+            gini_tensor(norms),
+            effective.to(norms.device),
+        ]
+    ).tolist()  # one synchronisation for all the scalars
     loss, num_terms, num_active, sample_active, mean, median, maximum, grad_gini, effective = summary
     num_terms, num_active = int(num_terms), int(num_active)
     return {

@@ -4,6 +4,7 @@ Zeng et al. compare losses by the *within-class* variance they preserve (Triplet
 helps fine-grained retrieval) and by the *spacing* of the class means (N-pair separates means a lot on
 average but unevenly). :func:`variance_stats` returns these numbers for one set of embeddings.
 """
+
 from __future__ import annotations
 
 import torch
@@ -75,9 +76,9 @@ def variance_stats(embeddings, labels) -> dict:
     z = unit_float64(embeddings)
     inverse, counts = class_index(labels)
     num_classes = len(counts)
-    mu = class_means(z, inverse, counts)                                        # [C, D]
+    mu = class_means(z, inverse, counts)  # [C, D]
 
-    squared = (z - mu[inverse]).pow(2).sum(dim=1)                               # ||z_i − μ_{y_i}||²  [B]
+    squared = (z - mu[inverse]).pow(2).sum(dim=1)  # ||z_i − μ_{y_i}||²  [B]
     per_class = z.new_zeros(num_classes).index_add_(0, inverse, squared) / counts.to(z.dtype)
     intra = per_class.mean()
 
@@ -85,7 +86,7 @@ def variance_stats(embeddings, labels) -> dict:
     if num_classes >= 2:
         dist = torch.cdist(mu, mu, compute_mode="donot_use_mm_for_euclid_dist")  # [C, C]
         rows, cols = torch.triu_indices(num_classes, num_classes, offset=1, device=z.device)
-        pair = dist[rows, cols]                                                 # each unordered pair once
+        pair = dist[rows, cols]  # each unordered pair once
         # the mean over ordered pairs equals the mean over unordered ones (d_cc' = d_c'c)
         inter = pair.pow(2).mean()
         mean = pair.mean()

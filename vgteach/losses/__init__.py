@@ -6,6 +6,7 @@
 >>> out = loss_fn.compute(embeddings, labels)          # loss + GREEDINESS counts
 >>> loss_fn = build_loss(name, num_classes=K, embedding_dim=D)   # any of the seven; .proxies: [K, D] or None
 """
+
 from __future__ import annotations
 
 import inspect
@@ -36,8 +37,9 @@ PROXY_LOSSES = ("arcface", "ccl")
 _ALIASES = {"scl": "supcon", "centercontrastive": "ccl", "ntxent": "infonce", "npairs": "npair"}
 
 
-def build_loss(name: str, num_classes: Optional[int] = None, embedding_dim: Optional[int] = None,
-               **hparams) -> MetricLoss:
+def build_loss(
+    name: str, num_classes: Optional[int] = None, embedding_dim: Optional[int] = None, **hparams
+) -> MetricLoss:
     """Build a loss by its DESIGN.md name; one call shape for all seven.
 
     Parameters
@@ -72,8 +74,9 @@ def build_loss(name: str, num_classes: Optional[int] = None, embedding_dim: Opti
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "num_classes", "embedding_dim"}
     unknown = set(hparams) - accepted
     if unknown:
-        raise ValueError(f"{key} does not take {sorted(unknown)}; it accepts num_classes, embedding_dim and "
-                         f"{sorted(accepted)}")
+        raise ValueError(
+            f"{key} does not take {sorted(unknown)}; it accepts num_classes, embedding_dim and {sorted(accepted)}"
+        )
     num_classes = check_positive_int(num_classes, "num_classes", allow_none=True)
     embedding_dim = check_positive_int(embedding_dim, "embedding_dim", allow_none=True)
     if key not in PROXY_LOSSES:
@@ -86,7 +89,20 @@ def build_loss(name: str, num_classes: Optional[int] = None, embedding_dim: Opti
 
 
 __all__ = [
-    "LOSSES", "LOSS_NAMES", "PROXY_LOSSES", "build_loss", "MetricLoss", "Terms", "LossOutput", "Similarity",
+    "LOSSES",
+    "LOSS_NAMES",
+    "PROXY_LOSSES",
+    "build_loss",
+    "MetricLoss",
+    "Terms",
+    "LossOutput",
+    "Similarity",
     "DEFAULT_ACTIVE_EPS",
-    "ContrastiveLoss", "TripletLoss", "NPairLoss", "InfoNCELoss", "ArcFaceLoss", "SupConLoss", "CenterContrastiveLoss",
+    "ContrastiveLoss",
+    "TripletLoss",
+    "NPairLoss",
+    "InfoNCELoss",
+    "ArcFaceLoss",
+    "SupConLoss",
+    "CenterContrastiveLoss",
 ]

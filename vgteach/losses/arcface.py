@@ -1,4 +1,5 @@
 """ArcFace: additive angular margin (Deng et al., CVPR 2019)."""
+
 from __future__ import annotations
 
 import math
@@ -75,14 +76,16 @@ class ArcFaceLoss(MetricLoss):
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         sim = proxy_similarity(z, unit_rows(self.weight.to(z.dtype)))
-        cos = sim.matrix                                               # [B, K]
+        cos = sim.matrix  # [B, K]
         target = labels[:, None]
-        cos_y = cos.gather(1, target)                                  # [B, 1]
+        cos_y = cos.gather(1, target)  # [B, 1]
         # the clamp keeps sqrt finite when rounding pushes |cos θ_y| a hair above 1
         sin_y = (1.0 - cos_y * cos_y).clamp_min(1e-12).sqrt()
         m = self.margin
-        phi = torch.where(cos_y > math.cos(math.pi - m),
-                          torch.add(cos_y * math.cos(m), sin_y, alpha=-math.sin(m)),   # cos(θ_y + m)
-                          cos_y - m * math.sin(math.pi - m))
-        logits = self.scale * cos.scatter(1, target, phi)             # φ replaces cos θ_y
+        phi = torch.where(
+            cos_y > math.cos(math.pi - m),
+            torch.add(cos_y * math.cos(m), sin_y, alpha=-math.sin(m)),  # cos(θ_y + m)
+            cos_y - m * math.sin(math.pi - m),
+        )
+        logits = self.scale * cos.scatter(1, target, phi)  # φ replaces cos θ_y
         return Terms(F.cross_entropy(logits, labels, reduction="none"), similarity=sim)

@@ -10,6 +10,7 @@ Every loss also forms the cosine-similarity matrix S it depends on through one h
 graph: the gradient ∂L/∂S, taken with ``torch.autograd.grad`` or a tensor hook, says how hard each pair pushes
 (``effective_active_ratio``, DESIGN.md §3).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,7 +76,7 @@ class Similarity:
             # every pair twice (ij and ji): both sums double and the ratio stays. ``copy_`` of a transposed
             # view takes a cache-blocked path; ``grad + grad.T`` walks columns (~100× slower on a CPU at B=512)
             weights = torch.empty_like(grad, memory_format=torch.contiguous_format).copy_(grad.T).add_(grad)
-            weights.diagonal().zero_()                                   # s_ii is no pair
+            weights.diagonal().zero_()  # s_ii is no pair
             weights.abs_()
             pairs *= 2
         else:
@@ -128,11 +129,11 @@ class Terms:
             return self.values > 0
         if isinstance(self.floor, Tensor):
             return (self.values - self.floor) > eps
-        return self.values > self.floor + eps              # one pass when the floor is a constant
+        return self.values > self.floor + eps  # one pass when the floor is a constant
 
     def count_active(self, eps: float = DEFAULT_ACTIVE_EPS) -> Tensor:
         """Number of active terms, a 0-dim long tensor (``active(eps).sum()``, computed faster for hinges)."""
-        if self.hinge and self.values.numel() < 2 ** 24 and self.values.dtype in (torch.float32, torch.float64):
+        if self.hinge and self.values.numel() < 2**24 and self.values.dtype in (torch.float32, torch.float64):
             # a hinge term is ≥ 0, so sign() is its active indicator (nansum skips a NaN as the mask would);
             # summing it in float is ~3× faster on a CPU than summing a bool mask, and exact below 2**24
             return torch.sign(self.values.detach()).nansum().long()
@@ -208,18 +209,18 @@ class _L2Normalize(torch.autograd.Function):
         finfo = torch.finfo(embeddings.dtype)
         k_min = math.floor(math.log2(finfo.tiny / (finfo.eps * eps)))
         largest = embeddings.abs().amax(dim=1, keepdim=True)
-        k = torch.frexp(largest).exponent.clamp_min_(k_min)      # frexp(0) = (0, 0): a zero row keeps 2⁰
-        scale = torch.exp2(-k.to(embeddings.dtype))              # exact: a power of two
-        unit = embeddings * scale                                # u: largest |entry| in [½, 1)
+        k = torch.frexp(largest).exponent.clamp_min_(k_min)  # frexp(0) = (0, 0): a zero row keeps 2⁰
+        scale = torch.exp2(-k.to(embeddings.dtype))  # exact: a power of two
+        unit = embeddings * scale  # u: largest |entry| in [½, 1)
         inverse = torch.linalg.vector_norm(unit, dim=1, keepdim=True).clamp_min_(eps).reciprocal_()
-        unit.mul_(inverse)                                       # z = u / max(‖u‖, ε)
-        ctx.save_for_backward(unit, inverse.mul_(scale))         # 1 / ‖e‖ (2⁻ᵏ/ε on a zero row)
+        unit.mul_(inverse)  # z = u / max(‖u‖, ε)
+        ctx.save_for_backward(unit, inverse.mul_(scale))  # 1 / ‖e‖ (2⁻ᵏ/ε on a zero row)
         return unit
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         unit, inverse = ctx.saved_tensors
-        along = (unit * grad).sum(dim=1, keepdim=True)           # ⟨z, g⟩ (0 on a zero row: F.normalize's I/ε)
+        along = (unit * grad).sum(dim=1, keepdim=True)  # ⟨z, g⟩ (0 on a zero row: F.normalize's I/ε)
         return torch.addcmul(grad, unit, along, value=-1.0).mul_(inverse), None
 
 
@@ -276,7 +277,7 @@ class MetricLoss(nn.Module):
             terms = self._terms(z, labels)
             loss = self._reduce(terms, z)
             active = terms.count_active(eps)
-        count = z.new_full((), terms.values.numel(), dtype=torch.long)   # a fill: no host-to-GPU copy, no sync
+        count = z.new_full((), terms.values.numel(), dtype=torch.long)  # a fill: no host-to-GPU copy, no sync
         return LossOutput(loss, count, active, terms.similarity)
 
     def terms(self, embeddings: Tensor, labels: Tensor) -> Terms:

@@ -1,4 +1,5 @@
 """Center contrastive loss (after Cai et al., 2023)."""
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,14 @@ class CenterContrastiveLoss(MetricLoss):
 
     name = "ccl"
 
-    def __init__(self, num_classes: int, embedding_dim: int = 128, temperature: float = 0.1,
-                 margin: float = 0.2, pull_weight: float = 1.0):
+    def __init__(
+        self,
+        num_classes: int,
+        embedding_dim: int = 128,
+        temperature: float = 0.1,
+        margin: float = 0.2,
+        pull_weight: float = 1.0,
+    ):
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
@@ -68,17 +75,19 @@ class CenterContrastiveLoss(MetricLoss):
         return self.centers
 
     def extra_repr(self) -> str:
-        return (f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, temperature={self.temperature}, "
-                f"margin={self.margin}, pull_weight={self.pull_weight}")
+        return (
+            f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, temperature={self.temperature}, "
+            f"margin={self.margin}, pull_weight={self.pull_weight}"
+        )
 
     def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
         check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "CenterContrastiveLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         sim = proxy_similarity(z, unit_rows(self.centers.to(z.dtype)))
-        cos = sim.matrix                                               # [B, K]
+        cos = sim.matrix  # [B, K]
         target = labels[:, None]
-        cos_y = cos.gather(1, target)                                  # [B, 1]
+        cos_y = cos.gather(1, target)  # [B, 1]
         # the margin replaces cos θ_y by cos θ_y − m (a scatter: F.one_hot would read the labels on the host)
         logits = cos.scatter(1, target, cos_y - self.margin) / self.temperature
         pull = (2.0 - 2.0 * cos_y.squeeze(1)).clamp_min(0.0)

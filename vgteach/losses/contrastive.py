@@ -1,4 +1,5 @@
 """Contrastive loss (Hadsell, Chopra & LeCun, CVPR 2006)."""
+
 from __future__ import annotations
 
 import functools
@@ -48,12 +49,12 @@ class ContrastiveLoss(MetricLoss):
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         i, j, flat = unordered_pairs(len(z), z.device)
         sim = pair_similarity(z)
-        d2 = (2.0 - 2.0 * sim.matrix.flatten().index_select(0, flat)).clamp_min(0.0)   # d² = 2 − 2 z·z'
+        d2 = (2.0 - 2.0 * sim.matrix.flatten().index_select(0, flat)).clamp_min(0.0)  # d² = 2 − 2 z·z'
         is_pos = labels.index_select(0, i) == labels.index_select(0, j)
         # clamp before sqrt: d = 0 would give an infinite gradient
         d = d2.clamp_min(1e-12).sqrt()
         values = torch.where(is_pos, d2, (self.margin - d).clamp_min(0.0) ** 2)
-        num_pos = is_pos.sum().to(d2.dtype)                   # counts stay on the device: no host sync
+        num_pos = is_pos.sum().to(d2.dtype)  # counts stay on the device: no host sync
         num_neg = len(is_pos) - num_pos
         weights = torch.where(is_pos, 0.5 / num_pos.clamp_min(1.0), 0.5 / num_neg.clamp_min(1.0))
         return Terms(values, hinge=True, weights=weights, similarity=sim)

@@ -1,4 +1,5 @@
 """Supervised InfoNCE / NT-Xent (Oord et al. 2018; Chen et al., SimCLR 2020)."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -50,6 +51,6 @@ class InfoNCELoss(MetricLoss):
         sim = pair_similarity(z)
         logits = sim.matrix / self.temperature
         pos, neg = same_label_masks(labels)
-        neg_lse = masked_logsumexp(logits, neg, dim=1)            # [B], −inf when no negatives
-        values = F.softplus(neg_lse[:, None] - logits)[pos]      # row-major ordered positive pairs
+        neg_lse = masked_logsumexp(logits, neg, dim=1)  # [B], −inf when no negatives
+        values = F.softplus(neg_lse[:, None] - logits)[pos]  # row-major ordered positive pairs
         return Terms(values, similarity=sim)

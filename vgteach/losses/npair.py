@@ -1,4 +1,5 @@
 """N-pair loss (Sohn, NeurIPS 2016)."""
+
 from __future__ import annotations
 
 import torch
@@ -12,7 +13,7 @@ from .base import MetricLoss, Similarity, Terms
 def first_two_per_label(labels: Tensor) -> tuple[Tensor, Tensor]:
     """For each label present at least twice: the batch index of its first and of its second sample,
     ordered by label value."""
-    order = torch.argsort(labels, stable=True)           # stable: keeps batch order within a label
+    order = torch.argsort(labels, stable=True)  # stable: keeps batch order within a label
     _, counts = torch.unique_consecutive(labels[order], return_counts=True)
     starts = torch.cumsum(counts, 0) - counts
     starts = starts[counts >= 2]

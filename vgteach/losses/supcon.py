@@ -1,4 +1,5 @@
 """Supervised contrastive loss, L_out (Khosla et al., NeurIPS 2020)."""
+
 from __future__ import annotations
 
 import torch
@@ -55,5 +56,5 @@ class SupConLoss(MetricLoss):
         # ℓ_i = −mean_{p∈P(i)} (s_ip/τ − log_denominator_i), on every row; the clamp keeps rows without a
         # positive finite (they have no term) so that no NaN reaches the backward
         values = log_denominator - torch.where(pos, logits, 0.0).sum(dim=1) / num_pos.clamp_min(1.0)
-        anchors = num_pos > 0                    # a mask, not `if not anchors.all()`: no host synchronisation
+        anchors = num_pos > 0  # a mask, not `if not anchors.all()`: no host synchronisation
         return Terms(values[anchors], floor=torch.log(num_pos[anchors]), similarity=sim)

@@ -4,6 +4,7 @@
 triplets. :class:`TripletLoss` computes the same value and the same gradient chunk by chunk, in O(B²·chunk)
 memory (at the paper's B = 512 the cube would hold 134 M entries); a test holds the two equal.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,10 +37,10 @@ def batch_all_triplet_loss(z: Tensor, labels: Tensor, margin: float = 0.2) -> Te
     Dense: it holds the whole [B, B, B] cube of triplets (134 M entries at B = 512). :class:`TripletLoss`
     computes the same value and gradient in O(B²·chunk) memory.
     """
-    d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)                      # d²_ij = ‖z_i − z_j‖² on the sphere
+    d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)  # d²_ij = ‖z_i − z_j‖² on the sphere
     same = labels[:, None] == labels[None, :]
     positive = same & ~torch.eye(len(labels), dtype=torch.bool, device=z.device)
-    valid = positive[:, :, None] & ~same[:, None, :]               # [a, p, n]
+    valid = positive[:, :, None] & ~same[:, None, :]  # [a, p, n]
     ell = (d2[:, :, None] - d2[:, None, :] + margin).clamp_min(0.0) * valid
     return ell.sum() / (ell > 0).sum().clamp_min(1)
 
@@ -94,18 +95,18 @@ class TripletLoss(MetricLoss):
         super().__init__()
         self.margin = check_positive(margin, "margin", allow_zero=True)
         self.chunk_size = check_positive_int(chunk_size, "chunk_size")
-        self._hot_widths = {}                             # batch size -> P, for the trainer's hot path
+        self._hot_widths = {}  # batch size -> P, for the trainer's hot path
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}"
 
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return self.compute(embeddings, labels).loss     # the counting *is* the loss here
+        return self.compute(embeddings, labels).loss  # the counting *is* the loss here
 
     def compute(self, embeddings: Tensor, labels: Tensor, eps: float = DEFAULT_ACTIVE_EPS) -> LossOutput:
         z, labels = self._prepare(embeddings, labels)
         with self._full_precision(z):
-            sim = pair_similarity(z)                      # one [B, B] node: the chunks below only read it
+            sim = pair_similarity(z)  # one [B, B] node: the chunks below only read it
             d2 = (2.0 - 2.0 * sim.matrix).clamp_min(0.0)
             pos, neg = same_label_masks(labels)
             num_terms = (pos.sum(1) * neg.sum(1)).sum()
@@ -126,10 +127,10 @@ class TripletLoss(MetricLoss):
             # 1.0 where ℓ > 0, in place: the chunk's only [c, P, B] tensor (a bool mask would be cast to a
             # float copy by each sum)
             active = self._violations(d_ap[rows], d_an[rows]).gt_(0)
-            per_pos = active.sum(2)                                       # [c, P]: active negatives of (a, p)
+            per_pos = active.sum(2)  # [c, P]: active negatives of (a, p)
             weight[rows].scatter_add_(1, pos_idx[rows], per_pos)
-            weight[rows] -= active.sum(1)                                 # [c, B]: active positives of (a, n)
-            num_active += per_pos.sum(dtype=torch.long)                   # exact: each count is ≤ B
+            weight[rows] -= active.sum(1)  # [c, B]: active positives of (a, n)
+            num_active += per_pos.sum(dtype=torch.long)  # exact: each count is ≤ B
         return weight, num_active
 
     def _packing_width(self, pos: Tensor) -> int:
@@ -149,8 +150,11 @@ class TripletLoss(MetricLoss):
         width = self._hot_widths.get(len(pos))
         if width is None:
             width = self._hot_widths[len(pos)] = int(most)
-        torch._assert_async(most <= width, f"TripletLoss: an anchor has more than the {width} positives of the "
-                            "first batch of this size; run with VGTEACH_DEBUG=1 to size every batch")
+        torch._assert_async(
+            most <= width,
+            f"TripletLoss: an anchor has more than the {width} positives of the "
+            "first batch of this size; run with VGTEACH_DEBUG=1 to size every batch",
+        )
         return width
 
     @staticmethod

@@ -9,13 +9,26 @@ Modules: :mod:`~vgteach.training.config` (TrainConfig, profiles), :mod:`~vgteach
 step), :mod:`~vgteach.training.trainer` (the loop, checkpoints), :mod:`~vgteach.training.distributed`
 (torchrun), :mod:`~vgteach.training.study` and :mod:`~vgteach.training.report`.
 """
+
 from .config import CHAPTER_DATA, PROFILES, TrainConfig, chapter_config, make_config
 from .head import EmbeddingHead
 from .sampler import MPerClassBatches
 from .study import run_study
-from .trainer import (TrainResult, compaction_epoch, convergence_epoch, intra_change, map_convergence_epoch,
-                      train)
+from .trainer import TrainResult, compaction_epoch, convergence_epoch, intra_change, map_convergence_epoch, train
 
-__all__ = ["CHAPTER_DATA", "PROFILES", "TrainConfig", "chapter_config", "make_config", "EmbeddingHead", "MPerClassBatches", "run_study",
-           "TrainResult", "train", "convergence_epoch", "map_convergence_epoch", "compaction_epoch",
-           "intra_change"]
+__all__ = [
+    "CHAPTER_DATA",
+    "PROFILES",
+    "TrainConfig",
+    "chapter_config",
+    "make_config",
+    "EmbeddingHead",
+    "MPerClassBatches",
+    "run_study",
+    "TrainResult",
+    "train",
+    "convergence_epoch",
+    "map_convergence_epoch",
+    "compaction_epoch",
+    "intra_change",
+]

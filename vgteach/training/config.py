@@ -12,6 +12,7 @@ Profiles
            30 epochs, and the book wants to show training dynamics, not a flat line.
 ``smoke``  seconds: 3 epochs, a small batch; what the tests and CI run.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -87,7 +88,7 @@ class TrainConfig:
 
     def __post_init__(self):
         check_config(self)
-        if isinstance(self.eval_epochs, (list, tuple)):        # JSON gives a list: store one canonical form
+        if isinstance(self.eval_epochs, (list, tuple)):  # JSON gives a list: store one canonical form
             self.eval_epochs = tuple(sorted({_epoch(e) for e in self.eval_epochs}))
 
     def evaluated_epochs(self) -> Tuple[int, ...]:
@@ -100,7 +101,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
-        if "eval_every" in values and "eval_epochs" not in values:     # written before eval_epochs existed
+        if "eval_every" in values and "eval_epochs" not in values:  # written before eval_epochs existed
             values = {**values, "eval_epochs": values["eval_every"]}
             values.pop("eval_every")
         unknown = set(values) - known
@@ -118,17 +119,23 @@ def check_config(config: TrainConfig) -> None:
     from ..data import DATASET_NAMES
     from ..losses import LOSS_NAMES
 
-    for name, valid in (("dataset", DATASET_NAMES), ("backbone", BACKBONE_NAMES), ("loss", LOSS_NAMES),
-                        ("head", HEADS), ("device", ("auto", "cpu", "cuda"))):
+    for name, valid in (
+        ("dataset", DATASET_NAMES),
+        ("backbone", BACKBONE_NAMES),
+        ("loss", LOSS_NAMES),
+        ("head", HEADS),
+        ("device", ("auto", "cpu", "cuda")),
+    ):
         value = getattr(config, name)
         if value not in valid and not (name == "device" and isinstance(value, str) and value.startswith("cuda:")):
             raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
     for name in ("embedding_dim", "hidden_dim", "epochs", "batch_size", "m_per_class"):
-        setattr(config, name, check_positive_int(getattr(config, name), name))     # NumPy integers -> int
+        setattr(config, name, check_positive_int(getattr(config, name), name))  # NumPy integers -> int
     check_eval_epochs(config.eval_epochs, config.epochs)
     if config.batch_size < 2 * config.m_per_class:
-        raise ValueError(f"batch_size={config.batch_size} must hold at least two classes of "
-                         f"m_per_class={config.m_per_class} samples")
+        raise ValueError(
+            f"batch_size={config.batch_size} must hold at least two classes of m_per_class={config.m_per_class} samples"
+        )
     if not (isinstance(config.lr, (int, float)) and config.lr > 0):
         raise ValueError(f"lr must be a positive number, got {config.lr!r}")
     if not isinstance(config.loss_kwargs, dict):
@@ -148,8 +155,10 @@ def check_eval_epochs(schedule, epochs: int) -> None:
     """Raise ``ValueError``/``TypeError`` unless ``schedule`` is a valid ``eval_epochs`` for ``epochs``."""
     if isinstance(schedule, str):
         if schedule not in EVAL_SCHEDULES:
-            raise ValueError(f"unknown eval_epochs schedule {schedule!r}; valid: {', '.join(EVAL_SCHEDULES)}, "
-                             "a positive integer (every n epochs) or a list of epochs")
+            raise ValueError(
+                f"unknown eval_epochs schedule {schedule!r}; valid: {', '.join(EVAL_SCHEDULES)}, "
+                "a positive integer (every n epochs) or a list of epochs"
+            )
     elif isinstance(schedule, numbers.Integral) and not isinstance(schedule, bool):
         if schedule < 1:
             raise ValueError(f"eval_epochs as an integer evaluates every n epochs: n >= 1, got {schedule}")
@@ -158,8 +167,9 @@ def check_eval_epochs(schedule, epochs: int) -> None:
         if bad:
             raise ValueError(f"eval_epochs must list epochs between 0 and epochs={epochs}, got {bad[0]!r}")
     else:
-        raise TypeError(f"eval_epochs must be a schedule name, an integer or a list of epochs, "
-                        f"got {type(schedule).__name__}")
+        raise TypeError(
+            f"eval_epochs must be a schedule name, an integer or a list of epochs, got {type(schedule).__name__}"
+        )
 
 
 def evaluation_epochs(epochs: int, schedule="default") -> Tuple[int, ...]:
@@ -175,7 +185,7 @@ def evaluation_epochs(epochs: int, schedule="default") -> Tuple[int, ...]:
     ((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25), (80, 90, 100))
     """
     check_eval_epochs(schedule, epochs)
-    if isinstance(schedule, str):            # "default", the only name
+    if isinstance(schedule, str):  # "default", the only name
         chosen = {e for e in range(epochs + 1) if e <= 10 or (e <= 50 and e % 5 == 0) or e % 10 == 0}
     elif isinstance(schedule, (list, tuple)):
         chosen = {_epoch(e) for e in schedule}
@@ -202,8 +212,9 @@ CHAPTER_DATA = {
 }
 
 
-def chapter_config(profile: str, loss: str, dataset: Optional[str] = None, backbone: Optional[str] = None,
-                   **overrides) -> TrainConfig:
+def chapter_config(
+    profile: str, loss: str, dataset: Optional[str] = None, backbone: Optional[str] = None, **overrides
+) -> TrainConfig:
     """The config of a chapter's live training: ``make_config(profile, ...)`` on the profile's data.
 
     ``dataset``/``backbone`` ``None`` take :data:`CHAPTER_DATA`'s choice for ``profile``; a dataset given

@@ -9,6 +9,7 @@ by W before ``backward``: (1/W) Σ_r W ∂L/∂e_r ∂e_r/∂θ = ∂L/∂θ, ex
 Proxies/centers see the whole batch on every rank (each rank computes W ∂L/∂P); they are averaged and
 divided by W. ``tests/test_distributed.py`` checks both against one process on the same global batch.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ def init_from_environment(device: torch.device) -> bool:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
     if device.type == "cuda":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))   # one GPU per rank, not all on GPU 0
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))  # one GPU per rank, not all on GPU 0
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return True
 
@@ -71,5 +72,5 @@ def average_proxy_grads(parameters) -> None:
 
 def shard(batch: Tensor) -> Tensor:
     """This rank's part of a global batch of indices (interleaved, so each shard mixes classes)."""
-    usable = len(batch) - len(batch) % world_size()      # all_gather needs equal shards
-    return batch[:usable][rank()::world_size()]
+    usable = len(batch) - len(batch) % world_size()  # all_gather needs equal shards
+    return batch[:usable][rank() :: world_size()]

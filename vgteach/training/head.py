@@ -1,4 +1,5 @@
 """The trainable part: an embedding head with an L2-normalised output (optionally after a small CNN)."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -18,8 +19,14 @@ class EmbeddingHead(nn.Module):
         A trainable feature extractor in front of the head (the end-to-end ``cnn`` backbone).
     """
 
-    def __init__(self, in_dim: int, embedding_dim: int = 128, kind: str = "linear", hidden_dim: int = 512,
-                 trunk: nn.Module = None):
+    def __init__(
+        self,
+        in_dim: int,
+        embedding_dim: int = 128,
+        kind: str = "linear",
+        hidden_dim: int = 512,
+        trunk: nn.Module = None,
+    ):
         super().__init__()
         self.trunk = trunk if trunk is not None else nn.Flatten()
         if kind == "linear":

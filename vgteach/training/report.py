@@ -1,4 +1,5 @@
 """The study's figures and ``report.md`` (matplotlib, Agg backend: works headless)."""
+
 from __future__ import annotations
 
 import math
@@ -10,9 +11,22 @@ import pandas as pd
 from ..io import atomic_write_text, run_folder
 
 #: the columns of the report's main table (summary_by_loss.csv holds every metric)
-REPORT_COLUMNS = ("recall@1", "map@r", "nmi", "intra", "inter", "ratio", "centroid_dist_cv", "active_ratio",
-                  "grad_norm_mean", "grad_gini", "convergence_epoch", "map_convergence_epoch", "compaction_epoch",
-                  "intra_change")
+REPORT_COLUMNS = (
+    "recall@1",
+    "map@r",
+    "nmi",
+    "intra",
+    "inter",
+    "ratio",
+    "centroid_dist_cv",
+    "active_ratio",
+    "grad_norm_mean",
+    "grad_gini",
+    "convergence_epoch",
+    "map_convergence_epoch",
+    "compaction_epoch",
+    "intra_change",
+)
 
 
 def new_figure(rows: int, cols: int, figsize, **kwargs):
@@ -89,11 +103,11 @@ def plot_history(history: pd.DataFrame, panels=HISTORY_PANELS, axes=None, title=
     axes = list(np.ravel(axes))
     if len(axes) < len(panels):
         raise ValueError(f"{len(panels)} panels need as many axes, got {len(axes)}")
-    mean = history.groupby("epoch", as_index=False)[[c for c, _ in panels]].mean()   # seeds -> their mean
+    mean = history.groupby("epoch", as_index=False)[[c for c, _ in panels]].mean()  # seeds -> their mean
     for ax, (column, label) in zip(axes, panels):
         plot_curve(ax, mean["epoch"], mean[column])
         ax.set(title=label, xlabel="epoch")
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     fig = axes[0].figure
     if title:
@@ -123,7 +137,7 @@ def plot_curves(history: pd.DataFrame, columns, axes=None, title=None):
             mean = runs.groupby("epoch")[column].mean()
             plot_curve(ax, mean.index, mean.values, label=loss)
         ax.set(xlabel="epoch", title=label)
-    for ax in axes[len(columns):]:
+    for ax in axes[len(columns) :]:
         ax.axis("off")
     axes[0].legend(fontsize=8)
     if title:
@@ -149,18 +163,22 @@ def per_loss_figure(out: Path, summary: pd.DataFrame, path: Path, title: str, dr
 
 def grad_norm_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
     """Histogram of the final per-sample gradient norms ||∂L/∂e_i|| of one batch, per loss."""
+
     def draw(ax, row, final):
         ax.hist(final["grad_norms"], bins=30, color="tab:blue")
         ax.set(title=f"{row['loss']}\nGini {row['grad_gini']:.2f}", xlabel="‖∂L/∂e_i‖")
+
     return per_loss_figure(out, summary, path, "per-sample gradient norms on one batch after training", draw)
 
 
 def projection_figure(out: Path, summary: pd.DataFrame, path: Path) -> str:
     """PCA projections of each loss's final evaluation embeddings, coloured by class."""
+
     def draw(ax, row, final):
         ax.scatter(*final["projection"].T, c=final["projection_labels"], cmap="tab10", s=4)
         ax.set(title=f"{row['loss']}\nintra {row['intra']:.2f}", xticks=[], yticks=[])
         ax.set_aspect("equal")
+
     return per_loss_figure(out, summary, path, "evaluation embeddings, first two principal components", draw)
 
 
@@ -172,8 +190,9 @@ def plot_tradeoff(by_loss: pd.DataFrame, ax=None):
         fig, ax = new_figure(1, 1, figsize=(5, 4))
         fig.set_layout_engine("tight")
     for _, row in by_loss.iterrows():
-        ax.errorbar(row["intra"], row["recall@1"], xerr=row.get("intra_std"), yerr=row.get("recall@1_std"),
-                    fmt="o", capsize=3)
+        ax.errorbar(
+            row["intra"], row["recall@1"], xerr=row.get("intra_std"), yerr=row.get("recall@1_std"), fmt="o", capsize=3
+        )
         ax.annotate(row["loss"], (row["intra"], row["recall@1"]), textcoords="offset points", xytext=(5, 4))
     ax.set(xlabel="intra-class variance (final)", ylabel="R@1 (final)", title="R@1 vs within-class variance")
     return ax.figure
@@ -202,15 +221,30 @@ def markdown_table(by_loss: pd.DataFrame) -> str:
 
 def write_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_loss: pd.DataFrame, meta: dict) -> Path:
     figures = {
-        "Learning curves": curves_figure(history, [("train_loss", "training loss"), ("recall@1", "R@1"),
-                                                   ("map@r", "MAP@R"), ("intra", "intra-class variance"),
-                                                   ("inter", "inter-class variance"), ("nmi", "NMI")],
-                                         out / "learning_curves.png", "learning curves (mean over seeds)"),
-        "Greediness curves": curves_figure(history, [("active_ratio", "active ratio"),
-                                                     ("grad_norm_mean", "mean ‖∂L/∂e_i‖"),
-                                                     ("grad_gini", "Gini of ‖∂L/∂e_i‖"),
-                                                     ("sample_active_ratio", "samples with a gradient")],
-                                           out / "greediness_curves.png", "greediness per epoch"),
+        "Learning curves": curves_figure(
+            history,
+            [
+                ("train_loss", "training loss"),
+                ("recall@1", "R@1"),
+                ("map@r", "MAP@R"),
+                ("intra", "intra-class variance"),
+                ("inter", "inter-class variance"),
+                ("nmi", "NMI"),
+            ],
+            out / "learning_curves.png",
+            "learning curves (mean over seeds)",
+        ),
+        "Greediness curves": curves_figure(
+            history,
+            [
+                ("active_ratio", "active ratio"),
+                ("grad_norm_mean", "mean ‖∂L/∂e_i‖"),
+                ("grad_gini", "Gini of ‖∂L/∂e_i‖"),
+                ("sample_active_ratio", "samples with a gradient"),
+            ],
+            out / "greediness_curves.png",
+            "greediness per epoch",
+        ),
         "Gradient-norm distributions": grad_norm_figure(out, summary, out / "grad_norms.png"),
         "Embeddings (2-D projections)": projection_figure(out, summary, out / "projections.png"),
         "R@1 vs intra-class variance": tradeoff_figure(by_loss, out / "recall_vs_intra.png"),

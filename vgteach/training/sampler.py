@@ -11,6 +11,7 @@ resumed run identical to an uninterrupted one. Every batch holds ``C`` distinct 
 has the same class sizes (a loss may size its work once per batch shape, see ``TripletLoss``), and an
 epoch's batches reach the device in one copy (a copy per step would wait for the GPU each time).
 """
+
 from __future__ import annotations
 
 import torch
@@ -56,9 +57,9 @@ class MPerClassBatches:
         for _ in range(self.num_batches):
             if len(class_order) < self.classes_per_batch:
                 fresh = torch.randperm(len(pools), generator=gen)
-                queued = torch.isin(fresh, class_order)       # still queued: last, so no batch holds a class twice
+                queued = torch.isin(fresh, class_order)  # still queued: last, so no batch holds a class twice
                 class_order = torch.cat([class_order, fresh[~queued], fresh[queued]])
-            chosen, class_order = class_order[:self.classes_per_batch], class_order[self.classes_per_batch:]
+            chosen, class_order = class_order[: self.classes_per_batch], class_order[self.classes_per_batch :]
             parts = []
             for k in chosen.tolist():
                 parts.append(self._take(pools, cursors, k, gen))
@@ -77,7 +78,7 @@ class MPerClassBatches:
             if cursors[k] >= len(pool):
                 pools[k] = self.members[k][torch.randperm(len(self.members[k]), generator=gen)]
                 cursors[k], pool = 0, pools[k]
-            part = pool[cursors[k]:cursors[k] + need]
+            part = pool[cursors[k] : cursors[k] + need]
             cursors[k] += len(part)
             need -= len(part)
             taken.append(part)

@@ -18,6 +18,7 @@ A killed study continues with ``resume=True`` (``--resume``): finished runs are 
 interrupted one continues from its last checkpoint. Every file is written atomically (temporary file +
 rename), so a kill never leaves a half-written table.
 """
+
 from __future__ import annotations
 
 import json
@@ -116,9 +117,18 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].reset_index()
 
 
-def run_study(dataset: str = "cifar10-features", losses: Iterable[str] = LOSS_NAMES, seeds: Sequence[int] = (0,),
-              profile: str = "book", out: os.PathLike = "runs/study", device: str = "auto",
-              resume: bool = False, progress: bool = True, figures: bool = True, **overrides) -> pd.DataFrame:
+def run_study(
+    dataset: str = "cifar10-features",
+    losses: Iterable[str] = LOSS_NAMES,
+    seeds: Sequence[int] = (0,),
+    profile: str = "book",
+    out: os.PathLike = "runs/study",
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+    figures: bool = True,
+    **overrides,
+) -> pd.DataFrame:
     """Train every loss in ``losses`` for every seed with one configuration; write the output folder.
 
     ``overrides`` are :class:`~vgteach.training.TrainConfig` fields (``backbone``, ``epochs``,
@@ -154,13 +164,24 @@ def run_study(dataset: str = "cifar10-features", losses: Iterable[str] = LOSS_NA
 
 def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: float) -> dict:
     return {
-        "command": " ".join(["vgteach", *sys.argv[1:]]) if Path(sys.argv[0]).name in ("vgteach", "__main__.py") else None,
-        "profile": profile, "losses": list(losses), "seeds": list(seeds),
+        "command": " ".join(["vgteach", *sys.argv[1:]])
+        if Path(sys.argv[0]).name in ("vgteach", "__main__.py")
+        else None,
+        "profile": profile,
+        "losses": list(losses),
+        "seeds": list(seeds),
         "config": {k: v for k, v in base.to_dict().items() if k not in ("loss", "seed")},
         "wall_time_s": round(wall_time, 2),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__, "pandas": pd.__version__},
-        "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-                     "cpu_threads": torch.get_num_threads(),
-                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+        },
+        "hardware": {
+            "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
     }

@@ -13,6 +13,7 @@ cores, +2 … +5 % of a paper-sized head step depending on the loss (README, per
 loop, Python bookkeeping after backward runs with cold caches and costs more than the arithmetic, so the
 tracker keeps its parameter lists rather than walking the model each step.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -24,10 +25,19 @@ from .._validation import check_positive_int
 from ..diagnostics.gini import gini_tensor, sort_last_dim
 from ..diagnostics.greediness import GRAD_EPS
 
-
 #: per-step statistics, in the order of the accumulator vector
-STEP_KEYS = ("train_loss", "active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_norm_mean",
-             "grad_norm_median", "grad_norm_max", "grad_gini", "head_grad_norm", "proxy_grad_norm")
+STEP_KEYS = (
+    "train_loss",
+    "active_ratio",
+    "effective_active_ratio",
+    "sample_active_ratio",
+    "grad_norm_mean",
+    "grad_norm_median",
+    "grad_norm_max",
+    "grad_gini",
+    "head_grad_norm",
+    "proxy_grad_norm",
+)
 
 #: default of :class:`GreedinessTracker`'s ``effective_every``: ``effective_active_ratio`` is taken on steps
 #: 0, 10, 20, … of each epoch. Its pass over ∂L/∂S [B, B] (a transposed copy, an add and three reductions)
@@ -83,8 +93,14 @@ class GreedinessTracker:
         return self.steps % self.effective_every == 0
 
     @torch.no_grad()
-    def record(self, loss: Tensor, num_terms: Tensor, num_active: Tensor, sample_grad_norms: Tensor,
-               effective_active_ratio: Optional[Tensor] = None) -> None:
+    def record(
+        self,
+        loss: Tensor,
+        num_terms: Tensor,
+        num_active: Tensor,
+        sample_grad_norms: Tensor,
+        effective_active_ratio: Optional[Tensor] = None,
+    ) -> None:
         """One step, after its backward. ``sample_grad_norms`` is ‖∂L/∂e_i‖ [B] over the batch the loss saw
         and ``effective_active_ratio`` a 0-dim tensor from ∂L/∂S (``None`` on a step where it was not taken);
         the trainer takes both in backward hooks, see :func:`~vgteach.training.trainer.train_step`. The
@@ -107,10 +123,14 @@ class GreedinessTracker:
         loss, active, terms = (torch.stack(column).to(self.device, torch.float32) for column in zip(*self.scalars))
         norm_stats = torch.cat([self._norm_stats(norms) for norms in self._same_length_groups()]).mean(0)
         head, proxy = self._parameter_norms()
-        effective = (torch.stack(self.effective).to(self.device, torch.float32).mean() if self.effective
-                     else loss.new_full((), float("nan")))
-        means = torch.stack([loss.mean(), (active / terms.clamp_min(1)).mean(), effective, *norm_stats,
-                             head.mean(), proxy.mean()]).tolist()
+        effective = (
+            torch.stack(self.effective).to(self.device, torch.float32).mean()
+            if self.effective
+            else loss.new_full((), float("nan"))
+        )
+        means = torch.stack(
+            [loss.mean(), (active / terms.clamp_min(1)).mean(), effective, *norm_stats, head.mean(), proxy.mean()]
+        ).tolist()
         row = dict(zip(STEP_KEYS, means))
         if not self.proxy_parameters:
             row["proxy_grad_norm"] = float("nan")
@@ -145,5 +165,13 @@ class GreedinessTracker:
         """[S, 5]: sample-active ratio, mean, lower median, max and Gini of each step's norms."""
         n = norms.shape[1]
         ordered = sort_last_dim(norms)
-        return torch.stack([(ordered > GRAD_EPS).float().mean(1), ordered.sum(1) / n, ordered[:, (n - 1) // 2],
-                            ordered[:, -1], gini_tensor(ordered, is_sorted=True)], dim=1)
+        return torch.stack(
+            [
+                (ordered > GRAD_EPS).float().mean(1),
+                ordered.sum(1) / n,
+                ordered[:, (n - 1) // 2],
+                ordered[:, -1],
+                gini_tensor(ordered, is_sorted=True),
+            ],
+            dim=1,
+        )

@@ -9,6 +9,7 @@ loss (ArcFace/CCL proxies are optimised with the head by the same Adam), then pe
 batches, step, and track greediness; evaluate on the evaluation split (retrieval, VARIANCE, geometry);
 checkpoint. Epoch 0 is measured with one no-update pass, so every curve starts from the untrained head.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,9 +76,17 @@ class TrainResult:
 
 # -- setup --------------------------------------------------------------------------------------------------
 def load_split(config: TrainConfig, split: str, progress: bool):
-    return load_inputs(config.dataset, split, backbone=config.backbone, root=config.data_root,
-                       cache_dir=config.cache_dir, device=config.device, download=config.download,
-                       progress=progress, max_per_class=config.max_per_class if split == "train" else None)
+    return load_inputs(
+        config.dataset,
+        split,
+        backbone=config.backbone,
+        root=config.data_root,
+        cache_dir=config.cache_dir,
+        device=config.device,
+        download=config.download,
+        progress=progress,
+        max_per_class=config.max_per_class if split == "train" else None,
+    )
 
 
 def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
@@ -92,7 +101,7 @@ def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
 
 
 def build_loss_for(config: TrainConfig, num_classes: int):
-    torch.manual_seed(config.seed + 1)                  # the proxies' initialisation (ArcFace, CCL)
+    torch.manual_seed(config.seed + 1)  # the proxies' initialisation (ArcFace, CCL)
     return build_loss(config.loss, num_classes, config.embedding_dim, **config.loss_kwargs)
 
 
@@ -126,12 +135,12 @@ def loss_step(model, loss_fn, x, y, amp: bool, on_grad=None, count: bool = True,
         out = loss_fn.compute(embeddings, labels) if count else LossOutput(loss_fn(embeddings, labels), None, None)
     sim = out.similarity
     if on_similarity_grad is not None and sim is not None and sim.matrix.requires_grad:
-        rule = sim.without_matrix()                     # the hook must not hold S (a leak, see there)
+        rule = sim.without_matrix()  # the hook must not hold S (a leak, see there)
         sim.matrix.register_hook(lambda grad: on_similarity_grad(rule, grad))
     if world == 1:
         out.loss.backward()
         return out
-    (out.loss * world).backward()                       # see distributed.py: DDP averages over ranks
+    (out.loss * world).backward()  # see distributed.py: DDP averages over ranks
     dist.average_proxy_grads(list(loss_fn.parameters()))
     return out
 
@@ -149,16 +158,17 @@ def train_step(model, loss_fn, optimizer, x, y, amp: bool, tracker=None, update:
     else:
         norms, effective = [], []
 
-        def keep_sample_norms(grad):                   # ‖∂L/∂e_i‖ for the tracker, taken in the backward
+        def keep_sample_norms(grad):  # ‖∂L/∂e_i‖ for the tracker, taken in the backward
             norms.append(torch.linalg.vector_norm(grad, dim=1))
 
-        def keep_effective_ratio(similarity, grad):    # from ∂L/∂S, also in the backward (DESIGN.md §3)
+        def keep_effective_ratio(similarity, grad):  # from ∂L/∂S, also in the backward (DESIGN.md §3)
             effective.append(similarity.effective_active_ratio(grad))
 
         wanted = tracker.wants_effective_ratio
-        out = loss_step(model, loss_fn, x, y, amp, keep_sample_norms,
-                        on_similarity_grad=keep_effective_ratio if wanted else None)
-        if wanted and not effective:                   # no gradient reached S: every pair weight is 0
+        out = loss_step(
+            model, loss_fn, x, y, amp, keep_sample_norms, on_similarity_grad=keep_effective_ratio if wanted else None
+        )
+        if wanted and not effective:  # no gradient reached S: every pair weight is 0
             effective.append(out.loss.new_zeros((), dtype=torch.float32))
         tracker.record(out.loss, out.num_terms, out.num_active, norms[0], effective[0] if wanted else None)
     if update:
@@ -172,7 +182,7 @@ def embed(model, x: torch.Tensor, device, amp: bool, chunk: int = 4096) -> torch
     parts = []
     for start in range(0, len(x), chunk):
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-            parts.append(model(x[start:start + chunk].to(device)).float())
+            parts.append(model(x[start : start + chunk].to(device)).float())
     model.train()
     return torch.cat(parts)
 
@@ -197,8 +207,10 @@ def evaluated_values(history: pd.DataFrame, column: str):
     if rows.empty:
         return None
     if rows["epoch"].iloc[0] != 0:
-        raise ValueError(f"history has no {column!r} at epoch 0 (the untrained head): speeds are relative "
-                         "to it, and the trainer always evaluates it")
+        raise ValueError(
+            f"history has no {column!r} at epoch 0 (the untrained head): speeds are relative "
+            "to it, and the trainer always evaluates it"
+        )
     return rows["epoch"].to_numpy(), rows[column].to_numpy(dtype=float)
 
 
@@ -256,8 +268,9 @@ def compaction_epoch(history: pd.DataFrame) -> int:
     classes shrank or grew is :func:`intra_change`. No change (:math:`v_T = v_0`): 0, as the rule holds
     at once. NaN when the history has no evaluation of ``intra``.
     """
-    return first_evaluated_epoch(history, "intra",
-                                 lambda v, start, final: np.abs(v - final) <= 0.1 * abs(start - final))
+    return first_evaluated_epoch(
+        history, "intra", lambda v, start, final: np.abs(v - final) <= 0.1 * abs(start - final)
+    )
 
 
 def summarize(history: pd.DataFrame, wall_time: float) -> dict:
@@ -282,17 +295,20 @@ def summarize(history: pd.DataFrame, wall_time: float) -> dict:
 # -- checkpoints --------------------------------------------------------------------------------------------
 def save_checkpoint(path: Path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_torch_save({
-        "version": CHECKPOINT_VERSION,
-        "config": json.dumps(config.to_dict(), sort_keys=True),
-        "epoch": epoch,
-        "model": unwrap(model).state_dict(),
-        "loss_fn": loss_fn.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "history": json.dumps(rows),
-        "embeddings": {str(k): torch.as_tensor(v) for k, v in embeddings.items()},
-        "elapsed": elapsed,
-    }, path)
+    atomic_torch_save(
+        {
+            "version": CHECKPOINT_VERSION,
+            "config": json.dumps(config.to_dict(), sort_keys=True),
+            "epoch": epoch,
+            "model": unwrap(model).state_dict(),
+            "loss_fn": loss_fn.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "history": json.dumps(rows),
+            "embeddings": {str(k): torch.as_tensor(v) for k, v in embeddings.items()},
+            "elapsed": elapsed,
+        },
+        path,
+    )
 
 
 def load_checkpoint(path: Path, config: TrainConfig) -> Optional[dict]:
@@ -303,8 +319,10 @@ def load_checkpoint(path: Path, config: TrainConfig) -> Optional[dict]:
     if state.get("version") != CHECKPOINT_VERSION:
         return None
     if json.loads(state["config"]) != json.loads(json.dumps(config.to_dict(), sort_keys=True)):
-        raise ValueError(f"checkpoint {path} was written by a different configuration; "
-                         "use another output folder or start without --resume")
+        raise ValueError(
+            f"checkpoint {path} was written by a different configuration; "
+            "use another output folder or start without --resume"
+        )
     return state
 
 
@@ -313,8 +331,14 @@ def unwrap(model):
 
 
 # -- the loop -----------------------------------------------------------------------------------------------
-def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.PathLike] = None,
-          resume: bool = False, track: bool = True, data=None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    progress: bool = True,
+    checkpoint: Optional[os.PathLike] = None,
+    resume: bool = False,
+    track: bool = True,
+    data=None,
+) -> TrainResult:
     """Train one head with one loss and return its :class:`TrainResult`.
 
     Parameters
@@ -335,17 +359,22 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         raise TypeError(f"config must be a TrainConfig (see make_config), got {type(config).__name__}")
     device = resolve_device(config.device)
     amp = device.type == "cuda" if config.amp is None else bool(config.amp)
-    x_train, y_train, x_eval, y_eval = data if data is not None else (
-        *load_split(config, "train", progress), *load_split(config, "test", progress))
+    x_train, y_train, x_eval, y_eval = (
+        data if data is not None else (*load_split(config, "train", progress), *load_split(config, "test", progress))
+    )
     num_classes = dataset_info(config.dataset)["num_classes"]["train"]
     model = build_model(config, x_train).to(device)
     loss_fn = build_loss_for(config, max(num_classes, int(y_train.max()) + 1)).to(device)
     # fused: one kernel for all parameters, with the step count kept on the device (the default reads it on
     # the host every step)
-    optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=config.lr,
-                                 weight_decay=config.weight_decay, fused=device.type in ("cpu", "cuda"))
+    optimizer = torch.optim.Adam(
+        [*model.parameters(), *loss_fn.parameters()],
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        fused=device.type in ("cpu", "cuda"),
+    )
     if dist.world_size() > 1:
-        ids = [torch.cuda.current_device()] if device.type == "cuda" else None       # set from LOCAL_RANK
+        ids = [torch.cuda.current_device()] if device.type == "cuda" else None  # set from LOCAL_RANK
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     sampler = MPerClassBatches(y_train, config.batch_size, config.m_per_class, seed=config.seed)
     x_train, y_train = x_train.to(device), y_train.to(device)
@@ -368,22 +397,28 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         losses = []
         for batch in batches:
             idx = dist.shard(batch)
-            out = train_step(model, loss_fn, optimizer, x_train[idx], y_train[idx], amp,
-                             tracker if track else None, update=epoch > 0)  # epoch 0: untrained head
+            out = train_step(
+                model, loss_fn, optimizer, x_train[idx], y_train[idx], amp, tracker if track else None, update=epoch > 0
+            )  # epoch 0: untrained head
             if not track:
                 losses.append(out.loss.detach())
         if track:
             return tracker.epoch_means()
         return {**dict.fromkeys(STEP_KEYS, math.nan), "train_loss": float(torch.stack(losses).mean())}
 
-    bar = tqdm(range(start_epoch, config.epochs + 1), desc=f"{config.loss} seed {config.seed}",
-               disable=not progress or not dist.is_main_process(), initial=start_epoch, total=config.epochs + 1)
+    bar = tqdm(
+        range(start_epoch, config.epochs + 1),
+        desc=f"{config.loss} seed {config.seed}",
+        disable=not progress or not dist.is_main_process(),
+        initial=start_epoch,
+        total=config.epochs + 1,
+    )
     for epoch in bar:
         tic = time.perf_counter()
         row = {"epoch": epoch, **run_epoch(epoch)}
         previous = rows[-1]["train_loss"] if rows else None
         row["loss_decay"] = (previous - row["train_loss"]) / abs(previous) if previous else 0.0
-        if dist.is_main_process() and epoch in evaluated:        # epoch 0 and the last always
+        if dist.is_main_process() and epoch in evaluated:  # epoch 0 and the last always
             z = embed(model, x_eval, device, amp)
             row.update(evaluate(z, y_eval.to(device), config.seed))
             if config.keep_embeddings:
@@ -395,5 +430,6 @@ def train(config: TrainConfig, progress: bool = True, checkpoint: Optional[os.Pa
         if path is not None and dist.is_main_process():
             save_checkpoint(path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed)
     history = pd.DataFrame(rows)
-    return TrainResult(config, history, summarize(history, elapsed), unwrap(model), loss_fn, embeddings,
-                       y_eval.cpu().numpy())
+    return TrainResult(
+        config, history, summarize(history, elapsed), unwrap(model), loss_fn, embeddings, y_eval.cpu().numpy()
+    )

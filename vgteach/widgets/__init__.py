@@ -11,12 +11,23 @@ and the helpers the chapters call (:mod:`vgteach.widgets.chapter`): ``plot_histo
 Each returns an ``ipywidgets`` box whose frames are precomputed images switched by browser-side links
 (see :mod:`vgteach.widgets._frames`), so no view is ever empty in the published book.
 """
+
 from ..training.report import HISTORY_PANELS, plot_history
 from .chapter import SUMMARY_COLUMNS, eval_batch, reference_view, summary_table
 from .dashboard import DASHBOARD_METRICS, greediness_dashboard
 from .landscape import DEFAULT_NEGATIVE_DEGREES, loss_landscape
 from .scrubber import training_scrubber
 
-__all__ = ["loss_landscape", "training_scrubber", "greediness_dashboard", "DASHBOARD_METRICS",
-           "DEFAULT_NEGATIVE_DEGREES", "plot_history", "HISTORY_PANELS", "summary_table", "SUMMARY_COLUMNS",
-           "reference_view", "eval_batch"]
+__all__ = [
+    "loss_landscape",
+    "training_scrubber",
+    "greediness_dashboard",
+    "DASHBOARD_METRICS",
+    "DEFAULT_NEGATIVE_DEGREES",
+    "plot_history",
+    "HISTORY_PANELS",
+    "summary_table",
+    "SUMMARY_COLUMNS",
+    "reference_view",
+    "eval_batch",
+]

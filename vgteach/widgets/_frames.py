@@ -14,6 +14,7 @@ callbacks may additionally redraw frames for hyper-parameters that were not prec
 falls back to a box whose children are shown one at a time by a Python observer there (live only, which is
 all Colab needs).
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,9 +44,19 @@ def loss_color(name: str) -> str:
     """One fixed colour per loss, shared by every widget and figure (tab10 in DESIGN.md's loss order)."""
     from ..losses import LOSS_NAMES
 
-    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf")
-    index = LOSS_NAMES.index(name) if name in LOSS_NAMES else zlib.crc32(name.encode())   # stable per name
+    palette = (
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
+    )
+    index = LOSS_NAMES.index(name) if name in LOSS_NAMES else zlib.crc32(name.encode())  # stable per name
     return palette[index % len(palette)]
 
 
@@ -110,11 +121,15 @@ def player(labels: Sequence[str], description: str, interval_ms: int = 800):
 
     Returns ``(box, slider, link)``; the slider's ``index`` is what frames are switched by.
     """
-    slider = widgets.SelectionSlider(options=list(labels), index=0, description=description,
-                                     continuous_update=True, style={"description_width": "initial"},
-                                     layout=widgets.Layout(width="min(100%, 32em)"))
-    play = widgets.Play(value=0, min=0, max=max(len(labels) - 1, 0), step=1, interval=interval_ms,
-                        description="play")
+    slider = widgets.SelectionSlider(
+        options=list(labels),
+        index=0,
+        description=description,
+        continuous_update=True,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="min(100%, 32em)"),
+    )
+    play = widgets.Play(value=0, min=0, max=max(len(labels) - 1, 0), step=1, interval=interval_ms, description="play")
     link = widgets.jslink((play, "value"), (slider, "index"))
     return widgets.HBox([play, slider]), slider, link
 

@@ -9,6 +9,7 @@ chapter is narrative plus a few calls::
     reference_view(highlight=NAME)                # the packaged reference runs, this loss highlighted
     embeddings, labels = eval_batch(result, epoch)  # a class-balanced batch of evaluation embeddings
 """
+
 from __future__ import annotations
 
 import html
@@ -39,8 +40,13 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summary_table(summary, name: Optional[str] = None, columns: Sequence[tuple] = SUMMARY_COLUMNS,
-                  spread: bool = False, digits: int = 3) -> pd.DataFrame:
+def summary_table(
+    summary,
+    name: Optional[str] = None,
+    columns: Sequence[tuple] = SUMMARY_COLUMNS,
+    spread: bool = False,
+    digits: int = 3,
+) -> pd.DataFrame:
     """A few readable columns of one run's or a study's final metrics, one row per loss.
 
     Parameters
@@ -70,8 +76,10 @@ def summary_table(summary, name: Optional[str] = None, columns: Sequence[tuple] 
     for column, heading in present:
         mean, places = frame[column].astype(float), 1 if column.endswith("_epoch") else digits
         if spread and column in std:
-            table[heading] = [f"{m:.{places}f} ± {s:.{places}f}" if pd.notna(s) else f"{m:.{places}f}"
-                              for m, s in zip(mean, std[column].astype(float))]
+            table[heading] = [
+                f"{m:.{places}f} ± {s:.{places}f}" if pd.notna(s) else f"{m:.{places}f}"
+                for m, s in zip(mean, std[column].astype(float))
+            ]
         else:
             table[heading] = mean.round(places)
     table.index.name = "loss"
@@ -94,7 +102,7 @@ def summary_frame(summary, name: Optional[str]) -> tuple[pd.DataFrame, pd.DataFr
     order += [loss for loss in summary["loss"].unique() if loss not in order]
     numeric = summary.drop(columns="loss").select_dtypes("number")
     groups = numeric.groupby(summary["loss"])
-    if groups.size().max() > 1:                                  # one row per seed: mean and std over seeds
+    if groups.size().max() > 1:  # one row per seed: mean and std over seeds
         return groups.mean().reindex(order), groups.std().reindex(order)
     means = groups.first().reindex(order)
     stds = means[[c for c in means.columns if c.endswith("_std")]]
@@ -103,6 +111,7 @@ def summary_frame(summary, name: Optional[str]) -> tuple[pd.DataFrame, pd.DataFr
 
 def styled(table: pd.DataFrame, highlight: Optional[str]):
     """The table with the ``highlight`` row in bold on a light background (a pandas Styler)."""
+
     def emphasise(row):
         return ["font-weight: bold; background-color: #fff3c4" if row.name == highlight else ""] * len(row)
 
@@ -130,14 +139,17 @@ class ReferenceView:
 def reference_caption(reference: results.ReferenceResults) -> str:
     """One Markdown sentence saying what the reference study is: data, backbone, protocol, seeds, source."""
     meta, config = reference.meta, reference.meta["config"]
-    return (f"**Reference runs `{html.escape(reference.name)}`**: {config['dataset']}, frozen "
-            f"`{config['backbone']}` features, {config['embedding_dim']}-d head, Adam {config['lr']}, batch "
-            f"{config['batch_size']}, {config['epochs']} epochs, seeds {', '.join(map(str, meta['seeds']))} "
-            f"(mean ± std over seeds). Shipped with the package: `vgteach.results.load({reference.name!r})`.")
+    return (
+        f"**Reference runs `{html.escape(reference.name)}`**: {config['dataset']}, frozen "
+        f"`{config['backbone']}` features, {config['embedding_dim']}-d head, Adam {config['lr']}, batch "
+        f"{config['batch_size']}, {config['epochs']} epochs, seeds {', '.join(map(str, meta['seeds']))} "
+        f"(mean ± std over seeds). Shipped with the package: `vgteach.results.load({reference.name!r})`."
+    )
 
 
-def reference_view(highlight: Optional[str] = None, name: str = "cifar10",
-                   columns: Sequence[tuple] = SUMMARY_COLUMNS) -> ReferenceView:
+def reference_view(
+    highlight: Optional[str] = None, name: str = "cifar10", columns: Sequence[tuple] = SUMMARY_COLUMNS
+) -> ReferenceView:
     """The packaged reference study ``name`` (:func:`vgteach.results.load`) with loss ``highlight`` marked.
 
     Shows wherever the chapter runs (checkout, ``pip install``, Colab): the tables ship inside the package.
@@ -147,8 +159,9 @@ def reference_view(highlight: Optional[str] = None, name: str = "cifar10",
     reference = results.load(name)
     losses = set(reference.summary_by_loss["loss"])
     if highlight is not None and highlight not in losses:
-        raise ValueError(f"highlight {highlight!r} is not a loss of the reference study {reference.name!r}; "
-                         f"valid: {sorted(losses)}")
+        raise ValueError(
+            f"highlight {highlight!r} is not a loss of the reference study {reference.name!r}; valid: {sorted(losses)}"
+        )
     table = summary_table(reference.summary_by_loss, columns=columns, spread=True)
     dashboard = greediness_dashboard(reference.history, highlight=highlight)
     return ReferenceView(reference_caption(reference), table, dashboard, highlight)

@@ -6,6 +6,7 @@ samples (Triplet after the easy triplets die out: few active terms, high Gini). 
 per-epoch history columns of DESIGN.md §3 for every loss; a toggle highlights one loss against the others
 (greyed), and the caption lists the final-epoch values.
 """
+
 from __future__ import annotations
 
 import html
@@ -38,8 +39,10 @@ def split_long_history(history: pd.DataFrame) -> dict:
     for column in LOSS_NAME_COLUMNS:
         if column in history.columns and not pd.api.types.is_numeric_dtype(history[column]):
             return {str(name): rows for name, rows in history.groupby(column, sort=False)}
-    raise ValueError("a single history DataFrame needs a column naming the loss ('loss_name', or 'loss' holding "
-                     "names); for one run's history pass a dict, e.g. {'triplet': result.history}")
+    raise ValueError(
+        "a single history DataFrame needs a column naming the loss ('loss_name', or 'loss' holding "
+        "names); for one run's history pass a dict, e.g. {'triplet': result.history}"
+    )
 
 
 def histories_by_loss(histories, metrics: Sequence[tuple]) -> dict:
@@ -47,8 +50,10 @@ def histories_by_loss(histories, metrics: Sequence[tuple]) -> dict:
     if isinstance(histories, pd.DataFrame):
         histories = split_long_history(histories)
     if not isinstance(histories, Mapping):
-        raise TypeError(f"histories must be a dict loss_name -> DataFrame or a long DataFrame with a loss-name "
-                        f"column, got {type(histories).__name__}")
+        raise TypeError(
+            f"histories must be a dict loss_name -> DataFrame or a long DataFrame with a loss-name "
+            f"column, got {type(histories).__name__}"
+        )
     if not histories:
         raise ValueError("histories is empty: give at least one loss's training history")
     columns = [column for column, _ in metrics]
@@ -76,13 +81,19 @@ def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], h
         for name in order:
             emphasised = highlight in (ALL, name)
             # evaluation columns are NaN between evaluations: plot_curve joins and marks the measured epochs
-            plot_curve(ax, tidy[name]["epoch"], tidy[name][column], lw=2.2 if name == highlight else 1.4,
-                       color=loss_color(name) if emphasised else "0.8", label=name if emphasised else None)
+            plot_curve(
+                ax,
+                tidy[name]["epoch"],
+                tidy[name][column],
+                lw=2.2 if name == highlight else 1.4,
+                color=loss_color(name) if emphasised else "0.8",
+                label=name if emphasised else None,
+            )
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("epoch", fontsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes[len(metrics):]:
+    for ax in axes[len(metrics) :]:
         ax.set_visible(False)
     axes[0].legend(fontsize=7, frameon=False)
     return fig
@@ -97,12 +108,15 @@ def final_values_table(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple
         last = tidy[name].iloc[-1]
         cells = "".join(f"<td>{float(last[column]):.3g}</td>" for column, _ in metrics)
         body += f"<tr><td><b>{html.escape(name)}</b></td><td>{int(last['epoch'])}</td>{cells}</tr>"
-    return ('<table class="vgteach-table" style="font-size:0.85em"><thead><tr><th>loss</th><th>epoch</th>'
-            f"{header}</tr></thead><tbody>{body}</tbody></table>")
+    return (
+        '<table class="vgteach-table" style="font-size:0.85em"><thead><tr><th>loss</th><th>epoch</th>'
+        f"{header}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
-def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS,
-                         highlight: Optional[str] = None) -> FrameExplorer:
+def greediness_dashboard(
+    histories, metrics: Sequence[tuple] = DASHBOARD_METRICS, highlight: Optional[str] = None
+) -> FrameExplorer:
     """Compare the GREEDINESS curves of several losses (active ratio, gradient norms, Gini, R@1 per epoch).
 
     Parameters
@@ -134,16 +148,24 @@ def greediness_dashboard(histories, metrics: Sequence[tuple] = DASHBOARD_METRICS
     frame_widgets = []
     for highlight in options:
         fig = draw_dashboard(tidy, metrics, highlight)
-        caption = ("Final epoch, " + ("all losses" if highlight == ALL else html.escape(highlight)) + ":"
-                   + final_values_table(tidy, metrics, highlight))
+        caption = (
+            "Final epoch, "
+            + ("all losses" if highlight == ALL else html.escape(highlight))
+            + ":"
+            + final_values_table(tidy, metrics, highlight)
+        )
         alt = f"per-epoch {', '.join(label for _, label in metrics)} of " + (
-            "all losses" if highlight == ALL else f"{highlight} against the other losses")
+            "all losses" if highlight == ALL else f"{highlight} against the other losses"
+        )
         frame_widgets.append(widgets.HTML(frame_html(fig, caption, alt)))
-    toggle = widgets.ToggleButtons(options=options, index=first, description="highlight",
-                                   style={"button_width": "auto"})
+    toggle = widgets.ToggleButtons(
+        options=options, index=first, description="highlight", style={"button_width": "auto"}
+    )
     stack = frame_stack(frame_widgets, selected_index=first)
     links = [link_index(toggle, "index", stack)]
-    text = intro("Per-epoch GREEDINESS of each loss: the share of loss terms still active, the mean and the "
-                 "Gini coefficient of the per-sample gradient norms (low Gini: many small updates; high: a "
-                 "few large ones) and R@1. Pick a loss to highlight it against the others.")
+    text = intro(
+        "Per-epoch GREEDINESS of each loss: the share of loss terms still active, the mean and the "
+        "Gini coefficient of the per-sample gradient norms (low Gini: many small updates; high: a "
+        "few large ones) and R@1. Pick a loss to highlight it against the others."
+    )
     return FrameExplorer([text, toggle, stack], frame_widgets, links, {"highlight": toggle})

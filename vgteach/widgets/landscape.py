@@ -13,13 +13,14 @@ Hinge losses (contrastive, triplet) show arrows that switch off once a negative 
 losses (InfoNCE, SupCon, N-pair, ArcFace, CCL) fade smoothly — the GREEDINESS story of Zeng et al.
 (ICASSP 2026) in one picture. ArcFace and CCL act through class proxies (squares) that stay fixed here.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import inspect
 import math
-import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
@@ -28,8 +29,7 @@ import torch
 
 from ..losses import LOSS_NAMES, LOSSES, build_loss
 from ..losses.base import unit_rows
-from ._frames import (FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure,
-                      player, widgets)
+from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure, player, widgets
 
 #: The hyper-parameters the explorer lets you change (each loss uses the subset its constructor takes).
 TUNABLE = ("margin", "temperature", "scale")
@@ -81,17 +81,17 @@ class Forces:
     """The loss on one scene and −∂L/∂e for each point."""
 
     loss: float
-    forces: np.ndarray          # [5, 2], in POINT_NAMES order
+    forces: np.ndarray  # [5, 2], in POINT_NAMES order
     num_terms: int
     num_active: int
-    proxies: Optional[np.ndarray] = None     # [2, 2] unit proxies of ArcFace/CCL; None for pair losses
+    proxies: Optional[np.ndarray] = None  # [2, 2] unit proxies of ArcFace/CCL; None for pair losses
 
 
 def make_loss(loss_name: str, hparams: Mapping[str, float], scene: CircleScene):
     """Build ``loss_name`` with ``hparams``: 2 classes in 2-D, ArcFace's/CCL's proxies at ``scene.proxies``."""
     loss_fn = build_loss(loss_name, num_classes=2, embedding_dim=2, **hparams)
     with torch.no_grad():
-        for proxies in loss_fn.parameters():                  # none for the pair losses
+        for proxies in loss_fn.parameters():  # none for the pair losses
             proxies.copy_(scene.proxy_points())
     return loss_fn
 
@@ -119,29 +119,38 @@ def draw_circle(ax, loss_name: str, scene: CircleScene, result: Forces, max_forc
     ax.plot(np.cos(theta), np.sin(theta), color="0.8", lw=1)
     if result.proxies is not None:
         for label, proxy in enumerate(result.proxies):
-            ax.scatter(*proxy, marker="s", s=70, facecolors="none", lw=1.5,
-                       edgecolors=POINT_COLORS[0 if label == 0 else SWEPT])
+            ax.scatter(
+                *proxy, marker="s", s=70, facecolors="none", lw=1.5, edgecolors=POINT_COLORS[0 if label == 0 else SWEPT]
+            )
             ax.annotate(f"class {label}", proxy * 1.2, ha="center", va="center", fontsize=7)
-    for point, force, name, marker, color in zip(scene.points().numpy(), result.forces, POINT_NAMES,
-                                                 POINT_MARKERS, POINT_COLORS):
+    for point, force, name, marker, color in zip(
+        scene.points().numpy(), result.forces, POINT_NAMES, POINT_MARKERS, POINT_COLORS
+    ):
         ax.scatter(*point, marker=marker, s=45, color=color, zorder=3)
         ax.annotate(name, point * 0.8, ha="center", va="center", fontsize=9, color=color)
         norm = float(np.linalg.norm(force))
         if max_force > 0 and norm > 1e-4 * max_force:
             arrow = force / norm * 0.6 * math.sqrt(norm / max_force)
-            ax.arrow(*point, *arrow, width=0.012, head_width=0.07, length_includes_head=True, color=color,
-                     zorder=4)
+            ax.arrow(*point, *arrow, width=0.012, head_width=0.07, length_includes_head=True, color=color, zorder=4)
     ax.set(xlim=(-1.45, 1.45), ylim=(-1.45, 1.45), aspect="equal", xticks=[], yticks=[])
     ax.set_title(f"{loss_name}: arrows = −∂L/∂e", fontsize=9)
 
 
-def draw_curve(ax, loss_name: str, scene: CircleScene, result: Forces, sweep_degrees: np.ndarray,
-               sweep_losses: np.ndarray) -> None:
+def draw_curve(
+    ax, loss_name: str, scene: CircleScene, result: Forces, sweep_degrees: np.ndarray, sweep_losses: np.ndarray
+) -> None:
     """L as a function of n₁'s angle, with the current angle marked."""
     ax.plot(sweep_degrees, sweep_losses, color=loss_color(loss_name), lw=2)
     ax.axvline(scene.positive, color=POINT_COLORS[1], lw=1, ls="--")
-    ax.annotate("p", (scene.positive, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10),
-                textcoords="offset points", color=POINT_COLORS[1], fontsize=8)
+    ax.annotate(
+        "p",
+        (scene.positive, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(2, -10),
+        textcoords="offset points",
+        color=POINT_COLORS[1],
+        fontsize=8,
+    )
     ax.scatter([scene.negative], [result.loss], color=POINT_COLORS[SWEPT], zorder=3, s=40)
     ax.set_xlabel("angle of n₁ from a (degrees)", fontsize=8)
     ax.set_ylabel("loss L", fontsize=8)
@@ -149,8 +158,15 @@ def draw_curve(ax, loss_name: str, scene: CircleScene, result: Forces, sweep_deg
     ax.set_title(f"L = {result.loss:.3g}   active terms {result.num_active}/{result.num_terms}", fontsize=9)
 
 
-def draw_frame(loss_name: str, hparams: Mapping[str, float], scene: CircleScene, result: Forces,
-               sweep_degrees: np.ndarray, sweep_losses: np.ndarray, max_force: float) -> str:
+def draw_frame(
+    loss_name: str,
+    hparams: Mapping[str, float],
+    scene: CircleScene,
+    result: Forces,
+    sweep_degrees: np.ndarray,
+    sweep_losses: np.ndarray,
+    max_force: float,
+) -> str:
     """One frame (HTML): the circle with the forces, the curve L(angle of n₁), and a caption."""
     fig = new_figure(6.4, 3.0)
     ax_circle, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
@@ -160,19 +176,25 @@ def draw_frame(loss_name: str, hparams: Mapping[str, float], scene: CircleScene,
     caption = (
         f"<b>{html.escape(loss_name)}</b> ({html.escape(describe_hparams(hparams))}) · n₁ at "
         f"{scene.negative:g}° · <b>L = {result.loss:.4g}</b> · active terms {result.num_active}/"
-        f"{result.num_terms} · ‖∂L/∂e‖: "
-        + ", ".join(f"{name} {norm:.3g}" for name, norm in zip(POINT_NAMES, norms))
+        f"{result.num_terms} · ‖∂L/∂e‖: " + ", ".join(f"{name} {norm:.3g}" for name, norm in zip(POINT_NAMES, norms))
     )
-    alt = (f"{loss_name} loss with the negative n1 at {scene.negative:g} degrees: loss {result.loss:.3g}, "
-           "gradient norms " + ", ".join(f"{norm:.2g}" for norm in norms))
+    alt = (
+        f"{loss_name} loss with the negative n1 at {scene.negative:g} degrees: loss {result.loss:.3g}, "
+        "gradient norms " + ", ".join(f"{norm:.2g}" for norm in norms)
+    )
     return frame_html(fig, caption, alt)
 
 
 class LossLandscape:
     """Builds and (with a kernel) redraws the explorer's frames; :func:`loss_landscape` is the entry point."""
 
-    def __init__(self, loss_names: Sequence[str], negative_degrees: Sequence[float], scene: CircleScene,
-                 hparams: Optional[Mapping[str, Mapping[str, float]]]):
+    def __init__(
+        self,
+        loss_names: Sequence[str],
+        negative_degrees: Sequence[float],
+        scene: CircleScene,
+        hparams: Optional[Mapping[str, Mapping[str, float]]],
+    ):
         self.loss_names = validate_loss_names(loss_names)
         self.negative_degrees = validate_degrees(negative_degrees)
         self.scene = scene
@@ -199,8 +221,7 @@ class LossLandscape:
         results = [forces(loss_fn, self._scene_at(angle)) for angle in self.negative_degrees]
         max_force = max(float(np.linalg.norm(result.forces, axis=1).max()) for result in results)
         for frame, angle, result in zip(self.frames[loss_name], self.negative_degrees, results):
-            frame.value = draw_frame(loss_name, hparams, self._scene_at(angle), result, sweep, sweep_losses,
-                                     max_force)
+            frame.value = draw_frame(loss_name, hparams, self._scene_at(angle), result, sweep, sweep_losses, max_force)
         self.stale.discard(loss_name)
 
     def ensure_rendered(self, loss_name: str) -> None:
@@ -235,13 +256,15 @@ def validate_degrees(degrees) -> tuple:
     return degrees
 
 
-def loss_landscape(loss_names: Sequence[str] = LOSS_NAMES,
-                   negative_degrees: Sequence[float] = DEFAULT_NEGATIVE_DEGREES,
-                   positive_degrees: float = 40.0,
-                   second_positive_degrees: float = 300.0,
-                   second_negative_degrees: float = 220.0,
-                   proxy_degrees: tuple = (20.0, 200.0),
-                   hparams: Optional[Mapping[str, Mapping[str, float]]] = None) -> FrameExplorer:
+def loss_landscape(
+    loss_names: Sequence[str] = LOSS_NAMES,
+    negative_degrees: Sequence[float] = DEFAULT_NEGATIVE_DEGREES,
+    positive_degrees: float = 40.0,
+    second_positive_degrees: float = 300.0,
+    second_negative_degrees: float = 220.0,
+    proxy_degrees: tuple = (20.0, 200.0),
+    hparams: Optional[Mapping[str, Mapping[str, float]]] = None,
+) -> FrameExplorer:
     """Explore what each loss does to an anchor, two positives and two negatives on the unit circle.
 
     For every loss and every angle of the negative ``n₁`` a frame is precomputed: the five points with
@@ -273,15 +296,18 @@ def loss_landscape(loss_names: Sequence[str] = LOSS_NAMES,
     """
     if len(tuple(proxy_degrees)) != 2:
         raise ValueError(f"proxy_degrees needs two angles (class 0, class 1), got {tuple(proxy_degrees)}")
-    scene = CircleScene(positive=float(positive_degrees), second_positive=float(second_positive_degrees),
-                        second_negative=float(second_negative_degrees),
-                        proxies=tuple(float(angle) for angle in proxy_degrees))
+    scene = CircleScene(
+        positive=float(positive_degrees),
+        second_positive=float(second_positive_degrees),
+        second_negative=float(second_negative_degrees),
+        proxies=tuple(float(angle) for angle in proxy_degrees),
+    )
     model = LossLandscape(loss_names, negative_degrees, scene, hparams)
 
-    loss_toggle = widgets.ToggleButtons(options=list(model.loss_names), index=0, description="loss",
-                                        style={"button_width": "auto"})
-    angle_box, angle_slider, play_link = player([f"{angle:g}°" for angle in model.negative_degrees],
-                                                "angle of n₁")
+    loss_toggle = widgets.ToggleButtons(
+        options=list(model.loss_names), index=0, description="loss", style={"button_width": "auto"}
+    )
+    angle_box, angle_slider, play_link = player([f"{angle:g}°" for angle in model.negative_degrees], "angle of n₁")
     inner = [frame_stack(model.frames[name]) for name in model.loss_names]
     outer = frame_stack(inner)
     links = [play_link, link_index(loss_toggle, "index", outer)]
@@ -290,11 +316,13 @@ def loss_landscape(loss_names: Sequence[str] = LOSS_NAMES,
     live = live_controls(model, loss_toggle)
     accordion = widgets.Accordion(children=[widgets.VBox(list(live.values()))], selected_index=None)
     accordion.set_title(0, "Live controls (need a running kernel: Jupyter or Colab)")
-    text = intro("The anchor <b>a</b> and the positives <b>p</b>, <b>p₂</b> share a class; <b>n₁</b>, <b>n₂</b> "
-                 "are negatives (squares: the class proxies of ArcFace and CCL). Arrows show −∂L/∂e, where "
-                 "gradient descent moves each point (length ∝ √force). Move n₁ with the slider or press play, "
-                 "and switch losses: hinge losses switch their force off once n₁ is far enough, softmax "
-                 "losses only fade it.")
+    text = intro(
+        "The anchor <b>a</b> and the positives <b>p</b>, <b>p₂</b> share a class; <b>n₁</b>, <b>n₂</b> "
+        "are negatives (squares: the class proxies of ArcFace and CCL). Arrows show −∂L/∂e, where "
+        "gradient descent moves each point (length ∝ √force). Move n₁ with the slider or press play, "
+        "and switch losses: hinge losses switch their force off once n₁ is far enough, softmax "
+        "losses only fade it."
+    )
     frames = [frame for name in model.loss_names for frame in model.frames[name]]
     controls = {"loss": loss_toggle, "negative": angle_slider, "play": angle_box.children[0], **live}
     explorer = FrameExplorer([text, loss_toggle, angle_box, outer, accordion], frames, links, controls)
@@ -309,13 +337,14 @@ def live_controls(model: LossLandscape, loss_toggle) -> dict:
         "margin": widgets.FloatSlider(min=0.0, max=1.5, step=0.05, description="margin"),
         "temperature": widgets.FloatLogSlider(base=10, min=-2, max=0, step=0.05, description="temperature τ"),
         "scale": widgets.FloatLogSlider(base=10, min=0, max=2, step=0.05, description="scale s"),
-        "positive": widgets.FloatSlider(value=model.scene.positive, min=0, max=180, step=5,
-                                        description="angle of p (°)"),
+        "positive": widgets.FloatSlider(
+            value=model.scene.positive, min=0, max=180, step=5, description="angle of p (°)"
+        ),
     }
     for slider in sliders.values():
         slider.continuous_update = False
         slider.style = {"description_width": "initial"}
-    syncing = [False]    # True while the sliders are being set to the selected loss's values: no redraw
+    syncing = [False]  # True while the sliders are being set to the selected loss's values: no redraw
 
     def selected() -> str:
         return model.loss_names[loss_toggle.index]

@@ -6,6 +6,7 @@ visible spread (Zeng et al., ICASSP 2026). Embeddings are L2-normalised; 2-D run
 circle as they are, higher-dimensional runs through a PCA fitted on the *final* epoch, so that the axes
 are those of the geometry the run converged to and earlier epochs are shown in the same frame.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,8 +22,13 @@ from .._validation import check_batch
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, new_figure, player, widgets
 
 #: History columns quoted in a frame's caption when the run's history is available.
-CAPTION_COLUMNS = (("recall@1", "R@1"), ("intra", "intra"), ("inter", "inter"), ("ratio", "intra/inter"),
-                   ("active_ratio", "active ratio"))
+CAPTION_COLUMNS = (
+    ("recall@1", "R@1"),
+    ("intra", "intra"),
+    ("inter", "inter"),
+    ("ratio", "intra/inter"),
+    ("active_ratio", "active ratio"),
+)
 
 
 def embeddings_and_labels(result_or_embeddings_by_epoch, labels, history):
@@ -36,8 +42,7 @@ def embeddings_and_labels(result_or_embeddings_by_epoch, labels, history):
         history = getattr(source, "history", None) if history is None else history
         source = source.embeddings
     if not isinstance(source, Mapping):
-        raise TypeError("expected a TrainResult or a dict epoch -> embeddings [N, D], "
-                        f"got {type(source).__name__}")
+        raise TypeError(f"expected a TrainResult or a dict epoch -> embeddings [N, D], got {type(source).__name__}")
     if not source:
         raise ValueError("no epochs given: the dict of embeddings is empty")
     if labels is None:
@@ -84,13 +89,11 @@ def history_caption(history, epoch: int) -> str:
     if rows.empty:
         return ""
     row = rows.iloc[-1]
-    parts = [f"{label} {float(row[column]):.3g}" for column, label in CAPTION_COLUMNS
-             if column in history.columns]
+    parts = [f"{label} {float(row[column]):.3g}" for column, label in CAPTION_COLUMNS if column in history.columns]
     return " · " + " · ".join(parts) if parts else ""
 
 
-def draw_epoch(points: np.ndarray, labels: np.ndarray, epoch: int, limits: float, circle: bool,
-               title: str) -> object:
+def draw_epoch(points: np.ndarray, labels: np.ndarray, epoch: int, limits: float, circle: bool, title: str) -> object:
     fig = new_figure(4.2, 4.0)
     ax = fig.subplots()
     if circle:
@@ -98,15 +101,21 @@ def draw_epoch(points: np.ndarray, labels: np.ndarray, epoch: int, limits: float
         ax.plot(np.cos(theta), np.sin(theta), color="0.85", lw=1)
     classes, class_index = np.unique(labels, return_inverse=True)
     palette = colormaps["tab10" if len(classes) <= 10 else "tab20"]
-    ax.scatter(points[:, 0], points[:, 1], color=palette(class_index % palette.N), s=6, alpha=0.7,
-               linewidths=0)
+    ax.scatter(points[:, 0], points[:, 1], color=palette(class_index % palette.N), s=6, alpha=0.7, linewidths=0)
     ax.set(xlim=(-limits, limits), ylim=(-limits, limits), aspect="equal", xticks=[], yticks=[])
     ax.set_title(f"{title}epoch {epoch}", fontsize=10)
     return fig
 
 
-def training_scrubber(result_or_embeddings_by_epoch, labels=None, history=None, max_frames: int = 20,
-                      max_points: int = 1500, title: Optional[str] = None, seed: int = 0) -> FrameExplorer:
+def training_scrubber(
+    result_or_embeddings_by_epoch,
+    labels=None,
+    history=None,
+    max_frames: int = 20,
+    max_points: int = 1500,
+    title: Optional[str] = None,
+    seed: int = 0,
+) -> FrameExplorer:
     """Scrub through a run's evaluation embeddings, epoch by epoch.
 
     Parameters
@@ -151,9 +160,10 @@ def training_scrubber(result_or_embeddings_by_epoch, labels=None, history=None, 
     stack = frame_stack(frame_widgets)
     box, slider, play_link = player([f"epoch {epoch}" for epoch in epochs], "", interval_ms=600)
     links = [play_link, link_index(slider, "index", stack)]
-    text = intro("Each point is one evaluation sample, coloured by class. Press play or drag the slider: "
-                 f"the frames are the same points at successive epochs, drawn on {html.escape(axes)}.")
-    explorer = FrameExplorer([text, box, stack], frame_widgets, links,
-                             {"epoch": slider, "play": box.children[0]})
+    text = intro(
+        "Each point is one evaluation sample, coloured by class. Press play or drag the slider: "
+        f"the frames are the same points at successive epochs, drawn on {html.escape(axes)}."
+    )
+    explorer = FrameExplorer([text, box, stack], frame_widgets, links, {"epoch": slider, "play": box.children[0]})
     explorer.epochs = epochs
     return explorer
