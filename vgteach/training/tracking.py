@@ -8,9 +8,9 @@ steps; nothing is copied to the host until then (one ``tolist()``), so tracking 
 to the step. ``effective_active_ratio`` (DESIGN.md §3) needs an O(B²) pass over ∂L/∂S, taken in a hook on
 the loss's similarity matrix on every :data:`EFFECTIVE_EVERY`-th step only (its epoch mean is the mean over
 those steps; always including the epoch's first).
-``bench/bench_training.py`` measures the overhead (goal ≤ 5 % of a step): 0.12–0.38 ms a step on 2 CPU
-cores, +2 … +5 % of a paper-sized head step depending on the loss (README, performance). In the training
-loop, Python bookkeeping after backward runs with cold caches and costs more than the arithmetic, so the
+``bench/bench_training.py`` measures the overhead against the bare step in the same run (goal ≤ 5 % of a
+step; the README quotes its latest table rather than this docstring, so the figures cannot go stale here).
+In the training loop, Python bookkeeping after backward runs with cold caches and costs more than the arithmetic, so the
 tracker keeps its parameter lists rather than walking the model each step.
 """
 
