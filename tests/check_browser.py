@@ -251,9 +251,12 @@ def switch_frames(session, timeout: float = 4.0) -> tuple:
         if not frame:
             continue
         toggles = area.find_elements(By.CSS_SELECTOR, "button.widget-toggle-button")
+        # a button other than the selected one (the chapter's own choice may be the last button, as CCL's
+        # highlighted loss is: clicking it again changes nothing)
+        unselected = area.find_elements(By.CSS_SELECTOR, "button.widget-toggle-button:not(.mod-active)")
         plays = area.find_elements(By.CSS_SELECTOR, ".widget-play button")[:1]
-        if len(toggles) > 1:
-            control, uses_play = toggles[-1], False
+        if len(toggles) > 1 and unselected:
+            control, uses_play = unselected[-1], False
         elif plays:
             control, uses_play = plays[0], True
         else:
