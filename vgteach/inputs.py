@@ -78,22 +78,28 @@ def _cached(cache_dir, description, compute, expected_labels):
     return FeatureCache(cache_dir).get_or_compute(description, compute, expected_labels)
 
 
-def _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class=None):
-    """``uint8 [N, C, H, W]`` pixels and labels of an image dataset (cached only with ``cache_dir``)."""
-    transform = _pixel_transform(spec)
-    dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
-    labels = torch.as_tensor(dataset.targets, dtype=torch.long)
+def _cache_description(spec, split, dataset, backbone, weights, transform, max_per_class) -> dict:
+    """The feature cache's key for one split seen through one backbone (see :class:`FeatureCache`)."""
     description = {
         "dataset": spec.name,
         "split": split,
-        "backbone": "pixels",
-        "weights": "none",
+        "backbone": backbone,
+        "weights": weights,
         "transform": repr(transform),
         "source": _source(dataset, spec.name),
         "num_samples": len(dataset),
     }
     if max_per_class is not None:
         description["max_per_class"] = max_per_class
+    return description
+
+
+def _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class=None):
+    """``uint8 [N, C, H, W]`` pixels and labels of an image dataset (cached only with ``cache_dir``)."""
+    transform = _pixel_transform(spec)
+    dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
+    labels = torch.as_tensor(dataset.targets, dtype=torch.long)
+    description = _cache_description(spec, split, dataset, "pixels", "none", transform, max_per_class)
     compute = lambda: extract_features(
         None,
         dataset,
@@ -126,17 +132,7 @@ def _frozen_features(
     module, transform, _ = build_backbone(backbone, pretrained=True, download=download)
     dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
-    description = {
-        "dataset": spec.name,
-        "split": split,
-        "backbone": backbone,
-        "weights": module.weights_id,
-        "transform": repr(transform),
-        "source": _source(dataset, spec.name),
-        "num_samples": len(dataset),
-    }
-    if max_per_class is not None:
-        description["max_per_class"] = max_per_class
+    description = _cache_description(spec, split, dataset, backbone, module.weights_id, transform, max_per_class)
     compute = lambda: extract_features(
         module,
         dataset,
