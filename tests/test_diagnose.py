@@ -17,6 +17,7 @@ import torch
 from vgteach import diagnose as diag
 from vgteach import geometry_stats, greediness_stats, retrieval_metrics, variance_stats
 from vgteach.cli import main
+from vgteach.retrieval import kmeans_nmi
 
 NAMES = np.array(["cat", "dog", "emu", "fox"])
 FAST = ["--batch-size", "16", "--batches", "2", "--no-progress"]
@@ -143,6 +144,17 @@ def test_large_inputs_use_a_stratified_sample_for_geometry_and_nmi(monkeypatch):
     assert m["sample_size"] == len(sample) == 36  # 6 classes x floor(20 * 40 / 120)
     assert m["geometry"] == pytest.approx(geometry_stats(x[sample], codes[sample]))
     assert m["retrieval"]["nmi"] == pytest.approx(retrieval_metrics(x[sample], codes[sample])["nmi"])
+    assert m["nmi_restarts"] == 4  # few classes: the training evaluation's restarts
+
+
+def test_many_classes_cluster_with_one_kmeans_restart(monkeypatch):
+    """Above KMEANS_RESTARTS_MAX_CLASSES classes NMI's k-means restarts once (its cost grows with K)."""
+    x, codes = clustered(n=60, classes=6)
+    monkeypatch.setattr(diag, "KMEANS_RESTARTS_MAX_CLASSES", 5)
+    m = diag.diagnose(x, codes, progress=False, batch_size=24, batches=1, losses=("supcon",))
+    assert m["nmi_restarts"] == 1
+    assert m["retrieval"]["nmi"] == pytest.approx(kmeans_nmi(x, codes, n_init=1))
+    assert diag.nmi_restarts(np.arange(6)) == 1 and diag.nmi_restarts(np.arange(100) % 5) == 4  # at most 5: 4
     assert m["retrieval"]["recall@1"] == pytest.approx(retrieval_metrics(x, codes, nmi=False)["recall@1"])
 
 

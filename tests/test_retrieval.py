@@ -226,3 +226,13 @@ def test_numpy_input_and_grad_tensors():
     assert retrieval_metrics(x.clone().requires_grad_(), y) == expected
     with pytest.raises(TypeError, match="integer dtype"):
         retrieval_metrics(x.numpy(), y.numpy().astype(np.float32))
+
+
+def test_kmeans_nmi_is_retrieval_metrics_nmi_and_checks_restarts():
+    rng = np.random.default_rng(4)
+    y = np.repeat(np.arange(5), 12)
+    x = rng.standard_normal((5, 8))[y] + 0.6 * rng.standard_normal((60, 8))
+    assert retrieval.kmeans_nmi(x, y, seed=2) == pytest.approx(retrieval_metrics(x, y, seed=2)["nmi"])
+    assert retrieval.kmeans_nmi(3.0 * x, y, seed=2) == pytest.approx(retrieval.kmeans_nmi(x, y, seed=2))  # cosine
+    with pytest.raises(ValueError, match="n_init"):
+        retrieval.kmeans_nmi(x, y, n_init=0)
