@@ -1,0 +1,140 @@
+"""vgteach.figures: the drawn curves, bands and heatmap cells are the data's values, not just pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vgteach import figures, results
+
+
+@pytest.fixture(scope="module")
+def history():
+    """Two losses, three seeds, epochs 0-4 with R@1 evaluated on 0, 1, 2 and 4 only (epoch 3: NaN)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for loss, base in (("triplet", 0.5), ("contrastive", 0.3)):
+        for seed in range(3):
+            for epoch in range(5):
+                value = np.nan if epoch == 3 else base + 0.05 * epoch + rng.normal(0, 0.02)
+                rows.append(
+                    {"loss": loss, "seed": seed, "epoch": epoch, "recall@1": value, "train_loss": 1.0 / (1 + epoch)}
+                )
+    return pd.DataFrame(rows)
+
+
+def mean_line(fig, loss):
+    """The drawn mean line of ``loss`` (the line with data, gid = loss; seaborn's legend handles are empty)."""
+    lines = [line for line in fig.axes[0].lines if line.get_gid() == loss and len(line.get_xdata())]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_band_data_drops_unevaluated_epochs(history):
+    data = figures.band_data(history, "recall@1")
+    assert 3 not in set(data["epoch"])
+    assert len(data) == len(history) - 6 and not data["recall@1"].isna().any()
+    assert list(data.columns) == ["loss", "seed", "epoch", "recall@1"]
+
+
+def test_the_drawn_line_is_the_seed_mean_and_the_band_its_standard_deviation(history):
+    fig = figures.curves_with_bands(history, "recall@1", highlight="triplet")
+    line = mean_line(fig, "triplet")
+    runs = history[history["loss"] == "triplet"].dropna(subset=["recall@1"]).groupby("epoch")["recall@1"]
+    assert list(line.get_xdata()) == [0, 1, 2, 4]  # epoch 3 was not evaluated: no point, no zero
+    np.testing.assert_allclose(line.get_ydata(), runs.mean().to_numpy())
+    assert line.get_marker() == "o"
+    # the band at epoch 2 spans mean ± std over the three seeds
+    ax = fig.axes[0]
+    spans = []
+    for collection in ax.collections:
+        for path in collection.get_paths():
+            at = path.vertices[np.isclose(path.vertices[:, 0], 2.0)]
+            if len(at):
+                spans.append((at[:, 1].min(), at[:, 1].max()))
+    mean, std = runs.mean()[2], runs.std(ddof=1)[2]
+    assert any(np.allclose(span, (mean - std, mean + std)) for span in spans), spans
+    # the highlighted loss is opaque and thick, the other faded
+    other = mean_line(fig, "contrastive")
+    assert line.get_alpha() in (None, 1.0) and other.get_alpha() < 1.0
+    assert line.get_linewidth() > other.get_linewidth()
+
+
+def test_losses_come_in_the_books_order(history):
+    fig = figures.curves_with_bands(history, "recall@1")
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["contrastive", "triplet"]
+
+
+def test_unknown_measure_or_highlight_is_named(history):
+    with pytest.raises(ValueError, match="'recal@1'"):
+        figures.curves_with_bands(history, "recal@1")
+    with pytest.raises(ValueError, match="'supcon'"):
+        figures.curves_with_bands(history, "recall@1", highlight="supcon")
+    with pytest.raises(ValueError, match="every row is NaN"):
+        figures.curves_with_bands(history.assign(nmi=np.nan), "nmi")
+    with pytest.raises(ValueError, match="'loss'"):
+        figures.curves_with_bands(history.drop(columns="loss"), "recall@1")
+
+
+def test_heatmap_cells_are_the_per_loss_means_of_the_summary():
+    summary = results.load("cifar10").summary
+    measures = [("recall@1", "R@1"), ("intra", "intra"), ("within_class_rank", "within-class rank")]
+    fig = figures.measure_heatmap(summary, measures)
+    ax = fig.axes[0]
+    expected = summary.groupby("loss")[["recall@1", "intra", "within_class_rank"]].mean()
+    order = [label.get_text() for label in ax.get_yticklabels()]
+    assert order == [name for name in figures.LOSS_NAMES if name in set(summary["loss"])]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["R@1", "intra", "within-class rank"]
+    texts = np.array([text.get_text() for text in ax.texts]).reshape(len(order), len(measures))
+    np.testing.assert_array_equal(texts, expected.loc[order].map(figures.cell_text).to_numpy())
+    # the colour of a cell is its column's standardised value: the same z for every measure's scale
+    means, colours = figures.heatmap_table(summary, measures)
+    np.testing.assert_allclose(means.to_numpy(), expected.loc[order].to_numpy())
+    z = (expected - expected.mean()) / expected.std(ddof=1)
+    np.testing.assert_allclose(colours.to_numpy(), z.loc[order].to_numpy())
+    drawn = ax.collections[0].get_array().reshape(len(order), len(measures))
+    np.testing.assert_allclose(np.asarray(drawn), z.loc[order].to_numpy())
+
+
+def test_heatmap_ranks_and_constant_columns():
+    summary = pd.DataFrame(
+        {"loss": ["infonce", "triplet", "infonce", "triplet"], "seed": [0, 0, 1, 1], "a": [1.0, 3.0, 2.0, 5.0]}
+    ).assign(flat=0.5)
+    means, ranks = figures.heatmap_table(summary, ["a", "flat"], scale="rank")
+    assert list(means.index) == ["triplet", "infonce"]  # LOSS_NAMES order
+    assert means.loc["triplet", "a"] == 4.0 and means.loc["infonce", "a"] == 1.5
+    assert ranks["a"].tolist() == [1.0, 2.0] and ranks["flat"].tolist() == [1.0, 1.0]
+    _, z = figures.heatmap_table(summary, ["a", "flat"])
+    assert z["flat"].tolist() == [0.0, 0.0]  # all equal: neutral colour, not NaN
+
+
+def test_heatmap_rejects_unknown_measures_by_name():
+    summary = results.load("digits").summary
+    with pytest.raises(ValueError, match="'speed'"):
+        figures.measure_heatmap(summary, ["recall@1", "speed"])
+    with pytest.raises(ValueError, match="scale"):
+        figures.heatmap_table(summary, ["recall@1"], scale="log")
+    with pytest.raises(ValueError, match="empty"):
+        figures.heatmap_table(summary, [])
+
+
+def test_cell_text():
+    assert [figures.cell_text(v) for v in (0.74444, -0.384, 36.667, 1234.5, np.nan)] == [
+        "0.744",
+        "-0.384",
+        "36.7",
+        "1234",
+        "",
+    ]
+
+
+def test_drawing_on_a_given_axes_returns_its_figure(history):
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    axes = fig.subplots(1, 2)
+    assert figures.curves_with_bands(history, "recall@1", ax=axes[0]) is fig
+    assert figures.measure_heatmap(history, ["recall@1", "train_loss"], ax=axes[1]) is fig
+    assert axes[0].get_ylabel() == "recall@1"

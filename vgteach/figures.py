@@ -1,0 +1,271 @@
+"""Statistical figures of a study, drawn with seaborn: curves with a band over seeds, the loss × measure heatmap.
+
+Both read the tables a study writes (``vgteach study``, :func:`vgteach.results.load`) and keep their column
+names: ``history.csv`` (one row per loss, seed and epoch; evaluation columns such as ``recall@1`` or
+``intra`` are NaN on the epochs that were not evaluated) and ``summary.csv`` (one row per loss and seed)::
+
+    from vgteach import figures, results
+    reference = results.load("cifar10")
+    figures.curves_with_bands(reference.history, "recall@1", highlight="triplet")
+    figures.measure_heatmap(reference.summary, ["recall@1", "map@r", "intra", "grad_gini"])
+
+Like :mod:`vgteach.training.report`, a function given no ``ax`` draws on a new figure that pyplot never sees
+and returns it (the last expression of a notebook cell shows it); given an ``ax`` it draws there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .losses import LOSS_NAMES
+from .training.report import new_figure
+
+#: what the band around a curve shows by default: mean ± one standard deviation over seeds
+BAND = "sd"
+
+
+def _check_frame(frame, what: str, columns: Sequence[str]) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks the columns {missing}")
+    if frame.empty:
+        raise ValueError(f"{what} has no rows")
+
+
+def _unknown(measures, frame: pd.DataFrame, what: str) -> None:
+    unknown = [measure for measure in measures if measure not in frame.columns]
+    if unknown:
+        numeric = sorted(c for c in frame.select_dtypes("number").columns if c not in ("seed", "epoch", "num_seeds"))
+        raise ValueError(f"{what} has no measure {', '.join(map(repr, unknown))}; valid: {numeric}")
+
+
+def loss_order(losses) -> list:
+    """The losses present, in :data:`~vgteach.losses.LOSS_NAMES` order (others after, in the order given)."""
+    present = list(dict.fromkeys(losses))
+    return [name for name in LOSS_NAMES if name in present] + [name for name in present if name not in LOSS_NAMES]
+
+
+def band_data(history: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """The long-form rows :func:`curves_with_bands` draws: ``loss``, ``seed``, ``epoch`` and ``measure`` on the
+    evaluated epochs only (rows where ``measure`` is NaN dropped).
+
+    Raises
+    ------
+    ValueError
+        When ``history`` lacks ``loss``/``epoch`` or ``measure`` (the message names it), or ``measure`` was
+        never evaluated.
+    """
+    _check_frame(history, "history", ("loss", "epoch"))
+    _unknown([measure], history, "history")
+    columns = ["loss", *(["seed"] if "seed" in history.columns else []), "epoch", measure]
+    data = history[columns].dropna(subset=[measure])
+    if data.empty:
+        raise ValueError(f"history has no evaluated value of {measure!r} (every row is NaN)")
+    return data.reset_index(drop=True)
+
+
+def curves_with_bands(
+    history: pd.DataFrame,
+    measure: str,
+    ax=None,
+    highlight: Optional[str] = None,
+    errorbar=BAND,
+    title: Optional[str] = None,
+    label: Optional[str] = None,
+):
+    """One line per loss over epochs: the mean over seeds of ``measure``, in a band that shows the seeds' spread.
+
+    Only the evaluated epochs are drawn (NaN rows dropped, :func:`band_data`); each one gets a marker, and
+    the line between two markers is only a guide. Losses follow :data:`~vgteach.losses.LOSS_NAMES` order
+    and keep their colour from one panel to the next.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A study's ``history.csv`` (:attr:`vgteach.results.ReferenceResults.history`): columns ``loss``,
+        ``epoch``, ``measure`` and, for a band, ``seed``.
+    measure : str
+        The column to draw, e.g. ``"recall@1"``, ``"map@r"`` or ``"intra"``.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure.
+    highlight : str, optional
+        One loss drawn thick and opaque; the others are drawn thin and faded.
+    errorbar : str or tuple
+        seaborn's ``errorbar`` of the band: ``"sd"`` (default, mean ± one standard deviation over seeds),
+        ``("pi", 100)`` (the range of the seeds), ``None`` (no band). A single seed has no band.
+    title, label : str, optional
+        The panel's title and y-axis label (default: ``measure``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on. Each loss's mean line carries the loss's name as its ``gid``.
+
+    Raises
+    ------
+    ValueError
+        For a ``measure`` the history does not have (named in the message), or a ``highlight`` that is not
+        one of its losses.
+    """
+    import seaborn as sns
+
+    data = band_data(history, measure)
+    losses = loss_order(data["loss"])
+    if highlight is not None and highlight not in losses:
+        raise ValueError(f"highlight {highlight!r} is not a loss of the history; valid: {losses}")
+    if ax is None:
+        fig, ax = new_figure(1, 1, figsize=(5.5, 3.6))
+        fig.set_layout_engine("constrained")
+    palette = dict(zip(LOSS_NAMES, sns.color_palette("tab10", len(LOSS_NAMES))))
+    extra = [name for name in losses if name not in palette]
+    palette.update(zip(extra, sns.color_palette("Set2", len(extra))))
+    for name in losses:
+        faded = highlight is not None and name != highlight
+        before = len(ax.lines)
+        sns.lineplot(
+            data=data[data["loss"] == name],
+            x="epoch",
+            y=measure,
+            estimator="mean",
+            errorbar=errorbar if "seed" in data.columns else None,
+            seed=0,
+            color=palette[name],
+            marker="o",
+            markersize=3.5 if faded else 4.5,
+            markeredgewidth=0,
+            linewidth=1.0 if faded else (2.6 if highlight else 1.6),
+            alpha=0.35 if faded else 1.0,
+            err_kws={"alpha": 0.08 if faded else 0.2, "linewidth": 0},
+            label=name,
+            ax=ax,
+        )
+        for line in ax.lines[before:]:
+            line.set_gid(name)
+    ax.set(xlabel="epoch", ylabel=label or measure, title=title if title is not None else "")
+    ax.legend(fontsize=7, ncols=2, frameon=False)
+    return ax.figure
+
+
+def _measure_names(measures) -> list:
+    """``measures`` as ``[(column, heading)]``: each item a column name or a ``(column, heading, ...)`` tuple."""
+    if isinstance(measures, str):
+        measures = [measures]
+    pairs = []
+    for item in measures:
+        if isinstance(item, str):
+            pairs.append((item, item))
+        elif isinstance(item, (tuple, list)) and item and isinstance(item[0], str):
+            pairs.append((item[0], str(item[1]) if len(item) > 1 else item[0]))
+        else:
+            raise TypeError(f"a measure is a column name or a (column, heading) pair, got {item!r}")
+    if not pairs:
+        raise ValueError("measures is empty: give at least one column")
+    return pairs
+
+
+def heatmap_table(summary: pd.DataFrame, measures, scale: str = "z") -> tuple:
+    """The two tables :func:`measure_heatmap` draws: per-loss means over seeds, and the colour of each cell.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        A study's ``summary.csv`` (one row per loss and seed) or ``summary_by_loss.csv`` (one row per loss).
+    measures : sequence of str or (column, heading)
+        The columns, in order.
+    scale : ``"z"`` or ``"rank"``
+        The colour of a cell: ``"z"`` (default) its column's standardised value over the losses, (value −
+        mean) / std, 0 where the losses are all equal; ``"rank"`` its rank among the losses (1 = the
+        largest, ties share the better rank, as :func:`vgteach.results.ranks`).
+
+    Returns
+    -------
+    (means, colours) : two pandas.DataFrame
+        Index: the losses in :data:`~vgteach.losses.LOSS_NAMES` order; columns: the measures' headings.
+    """
+    if scale not in ("z", "rank"):
+        raise ValueError(f"scale must be 'z' or 'rank', got {scale!r}")
+    pairs = _measure_names(measures)
+    _check_frame(summary, "summary", ("loss",))
+    _unknown([column for column, _ in pairs], summary, "summary")
+    columns = [column for column, _ in pairs]
+    means = summary.groupby("loss", sort=False)[columns].mean().astype(float)
+    means = means.reindex(loss_order(means.index))
+    means.columns = [heading for _, heading in pairs]
+    if scale == "rank":
+        colours = means.rank(ascending=False, method="min")
+    else:
+        spread = means.std(ddof=1).replace(0.0, np.nan)
+        colours = ((means - means.mean()) / spread).where(means.notna())
+        colours = colours.fillna(0.0).where(means.notna())
+    return means, colours
+
+
+def cell_text(value: float) -> str:
+    """A cell's annotation: three decimals below 10, one from 10, none from 1000 (``0.744``, ``36.7``)."""
+    if pd.isna(value):
+        return ""
+    size = abs(value)
+    return f"{value:.3f}" if size < 10 else f"{value:.1f}" if size < 1000 else f"{value:.0f}"
+
+
+def measure_heatmap(
+    summary: pd.DataFrame, measures, ax=None, scale: str = "z", title: Optional[str] = None, cmap: str = "vlag"
+):
+    """The losses × measures heatmap: each cell annotated with the loss's mean value over seeds, coloured by
+    where that value stands in its column, so that measures of very different scales share one colour scale.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        A study's ``summary.csv`` (seeds are averaged) or ``summary_by_loss.csv``; a ``loss`` column.
+    measures : sequence of str or (column, heading)
+        The columns (e.g. ``"recall@1"`` or ``("recall@1", "R@1")``; the triples of
+        :data:`vgteach.results.RANK_MEASURES` work too).
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure.
+    scale : ``"z"`` or ``"rank"``
+        The colour (:func:`heatmap_table`): the standardised value (red: above the losses' average, blue:
+        below) or the rank (1 = largest, red).
+    title : str, optional
+        The panel's title.
+    cmap : str
+        A diverging colour map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    ValueError
+        For a measure the summary does not have (named in the message).
+    """
+    import seaborn as sns
+
+    means, colours = heatmap_table(summary, measures, scale=scale)
+    if ax is None:
+        fig, ax = new_figure(1, 1, figsize=(1.0 + 0.95 * means.shape[1], 0.8 + 0.42 * means.shape[0]))
+        fig.set_layout_engine("constrained")
+    annotations = means.map(cell_text)
+    if scale == "rank":
+        options = {"cmap": f"{cmap}_r", "vmin": 1, "vmax": len(means), "cbar_kws": {"label": "rank (1 = largest)"}}
+    else:
+        bound = max(1.0, float(np.nanmax(np.abs(colours.to_numpy()))))
+        options = {"cmap": cmap, "center": 0.0, "vmin": -bound, "vmax": bound}
+        options["cbar_kws"] = {"label": "standardised over losses (z)"}
+    with warnings.catch_warnings():  # seaborn 0.13 calls Colormap.set_bad, which matplotlib 3.11 deprecates
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        sns.heatmap(colours, annot=annotations, fmt="", annot_kws={"fontsize": 7.5}, linewidths=0.5, ax=ax, **options)
+    ax.set(xlabel="", ylabel="", title=title or "")
+    ax.tick_params(axis="x", labelrotation=35, labelsize=8)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+    for text in ax.get_xticklabels():
+        text.set_horizontalalignment("right")
+    return ax.figure
