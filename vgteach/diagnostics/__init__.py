@@ -2,7 +2,8 @@
 
 - :func:`variance_stats` — VARIANCE: within-class variance, between-class separation, centroid spacing.
 - :func:`greediness_stats`, :func:`per_sample_grad_norms` — GREEDINESS: active terms, the effective share
-  of pairs carrying the update, and per-sample gradient norms of a loss on one batch.
+  of pairs carrying the update, and per-sample gradient norms of a loss on one batch;
+  :func:`active_share_curve` — the share of active terms as the threshold ε sweeps.
 - :func:`gini` — the Gini coefficient used for the gradient norms' inequality.
 - :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank, within-class rank.
 
@@ -15,7 +16,14 @@ from __future__ import annotations
 
 from .geometry import geometry_stats
 from .gini import gini
-from .greediness import greediness_stats, per_sample_grad_norms
+from .greediness import active_share_curve, greediness_stats, per_sample_grad_norms
 from .variance import variance_stats
 
-__all__ = ["variance_stats", "greediness_stats", "per_sample_grad_norms", "geometry_stats", "gini"]
+__all__ = [
+    "variance_stats",
+    "greediness_stats",
+    "per_sample_grad_norms",
+    "active_share_curve",
+    "geometry_stats",
+    "gini",
+]

@@ -11,6 +11,10 @@ participation ratio of |∂L/∂S| over the pairs of the similarity matrix S).
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 
@@ -21,6 +25,8 @@ from .gini import gini_tensor
 
 #: a sample counts as active when ||∂L/∂e_i|| exceeds this (DESIGN.md §3 ``grad_eps``)
 GRAD_EPS = 1e-8
+#: the default ε sweep of :func:`active_share_curve`: 1e-6 … 1, four points a decade (1e-3 included exactly)
+EPS_GRID = tuple(10.0 ** (k / 4) for k in range(-24, 1))
 
 
 def _check_loss_fn(loss_fn) -> None:
@@ -199,3 +205,84 @@ def greediness_stats(
         "grad_norm_max": maximum,
         "grad_gini": grad_gini,
     }
+
+
+def _check_eps_values(eps_values) -> np.ndarray:
+    """The ε values as a sorted float64 array without duplicates; ``ValueError`` for anything else than a
+    non-empty 1-D collection of finite numbers ≥ 0."""
+    if isinstance(eps_values, (str, bytes)) or isinstance(eps_values, numbers.Number):
+        raise ValueError(f"eps_values must be a 1-D collection of numbers, got {type(eps_values).__name__}")
+    if isinstance(eps_values, Tensor):
+        eps_values = eps_values.detach().cpu().numpy()
+    try:
+        values = np.asarray(eps_values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"eps_values must be a 1-D collection of numbers: {error}") from None
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"eps_values must be a non-empty 1-D collection of numbers, got shape {values.shape}")
+    bad = values[~(np.isfinite(values) & (values >= 0))]
+    if bad.size:
+        raise ValueError(f"eps_values must be finite numbers >= 0, got {bad.tolist()}")
+    return np.unique(values)
+
+
+def active_share_curve(loss_fn: MetricLoss, embeddings, labels, eps_values=EPS_GRID) -> pd.DataFrame:
+    r"""The share of active terms of ``loss_fn`` on one batch as the activity threshold ε sweeps.
+
+    ``active_ratio`` (:func:`greediness_stats`) depends on ε for softmax-type terms (active iff
+    :math:`\ell_t - \text{floor}_t > \varepsilon`) and not at all for hinge terms (active iff
+    :math:`\ell_t > 0`). This curve shows how much the number depends on that choice: a softmax loss whose
+    terms all sit far above ε = 1e-3 reads 1.0 at the default, and only a much larger ε would make its
+    ratio move.
+
+    The terms are computed once (:meth:`MetricLoss.terms`, no gradient) and counted with
+    :meth:`Terms.count_active` — the rule :meth:`MetricLoss.compute` and :func:`greediness_stats` use — at
+    each ε, so the value at ε = 1e-3 is ``greediness_stats(loss_fn, embeddings, labels)["active_ratio"]``.
+
+    Parameters
+    ----------
+    loss_fn : MetricLoss
+        A vgteach loss (``build_loss(name, num_classes=K, embedding_dim=D)``).
+    embeddings : Tensor or numpy array [B, D]
+        Raw embeddings (not modified).
+    labels : Tensor or numpy array [B]
+    eps_values : 1-D collection of finite numbers ≥ 0, default :data:`EPS_GRID` (1e-6 … 1)
+        The thresholds; sorted and de-duplicated in the result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ε, increasing: ``eps``, ``num_terms``, ``num_active``, ``active_ratio`` (0.0 when the
+        batch has no term at all, as in :func:`greediness_stats`). ``active_ratio`` never increases with ε.
+
+    Raises
+    ------
+    TypeError
+        ``loss_fn`` is not a vgteach loss.
+    ValueError
+        ``eps_values`` is empty, not 1-D, or holds a negative, NaN or infinite value; or the batch is invalid
+        (as for the loss itself).
+
+    Examples
+    --------
+    >>> curve = active_share_curve(build_loss("infonce"), embeddings, labels, [1e-6, 1e-3, 1.0])
+    >>> curve.set_index("eps")["active_ratio"]                         # doctest: +SKIP
+    """
+    _check_loss_fn(loss_fn)
+    eps = _check_eps_values(eps_values)
+    embeddings, labels = as_batch(embeddings, labels)
+    with torch.inference_mode(False):
+        terms = loss_fn.terms(embeddings.detach(), labels)
+    num_terms = terms.values.numel()
+    if terms.hinge:  # a hinge term's activity does not depend on ε: count once
+        counts = [int(terms.count_active())] * len(eps)
+    else:
+        counts = torch.stack([terms.count_active(float(value)) for value in eps]).tolist()  # one sync
+    return pd.DataFrame(
+        {
+            "eps": eps,
+            "num_terms": num_terms,
+            "num_active": np.asarray(counts, dtype=np.int64),
+            "active_ratio": [count / num_terms if num_terms else 0.0 for count in counts],
+        }
+    )
