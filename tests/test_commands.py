@@ -103,7 +103,8 @@ def test_study_command_runs_offline(where, argv, tmp_path, monkeypatch, capsys):
     seen = {}
     monkeypatch.setattr("vgteach.training.run_study", lambda **kwargs: seen.update(kwargs))
     assert cli_main([*argv, "--no-progress"]) == 0, where
-    fields = {k: v for k, v in seen.items() if k not in ("losses", "seeds", "profile", "out", "resume", "progress")}
+    run_options = ("losses", "seeds", "profile", "out", "resume", "progress", "workers")
+    fields = {k: v for k, v in seen.items() if k not in run_options}
     config = make_config(seen["profile"], loss=seen["losses"][0], **fields)
     assert config.dataset == dataset and config.backbone == option(argv, "--backbone", "identity")
 

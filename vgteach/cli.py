@@ -1,6 +1,6 @@
 """``vgteach`` command line: ``vgteach study`` runs the paper's comparison and writes a report.
 
-    vgteach study                                   # all seven losses on digits, profile book (< 1 min, CPU)
+    vgteach study                                   # all seven losses on the shipped CIFAR-10 features, profile book
     vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 \\
                   --data-root ../shared/data --out runs/cifar10
     torchrun --nproc_per_node=4 -m vgteach study --profile paper ...     # several GPUs
@@ -89,6 +89,10 @@ def _eval_epochs(value: str):
     return epochs
 
 
+def _workers(value: str):
+    return "auto" if value == "auto" else _positive(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="vgteach", description="Variance & Greediness of metric-learning losses.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -138,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--data-root", help="folder holding the real datasets (see 'Using this book')")
     study.add_argument("--cache-dir", help="feature cache folder (default ~/.cache/vgteach/features)")
     study.add_argument("--download", action="store_true", help="download a missing dataset where possible")
+    study.add_argument(
+        "--workers",
+        type=_workers,
+        default="auto",
+        help="runs trained at once, one process each (default auto: one per CPU core on the CPU, 1 on a GPU)",
+    )
     study.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_diagnose_parser(commands)
     return parser
@@ -264,6 +274,7 @@ def study_command(args) -> int:
         device=args.device,
         resume=args.resume,
         progress=not args.no_progress,
+        workers=args.workers,
         backbone=args.backbone,
         head=args.head,
         data_root=args.data_root,

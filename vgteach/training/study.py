@@ -22,17 +22,21 @@ rename), so a kill never leaves a half-written table.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..diagnostics import per_sample_grad_norms
 from ..io import atomic_savez, atomic_write_csv, atomic_write_text, run_folder
 from ..losses import LOSS_NAMES
@@ -89,6 +93,62 @@ def run_one(config: TrainConfig, out: Path, data, resume: bool, progress: bool):
     return history, summary
 
 
+# -- several runs at once ----------------------------------------------------------------------------------
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask, e.g. a container's share), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def study_workers(workers, num_runs: int, device: str = "auto") -> int:
+    """How many runs train at once, each in its own process.
+
+    ``"auto"``: on the CPU one per available core, at most one per run — a linear head on small inputs
+    keeps one core busy, and two single-threaded runs finish sooner than one run on two threads; on a GPU
+    or under ``torchrun`` 1 (the runs share the device, or the ranks already split the work). An integer
+    ≥ 1 is taken as given. Every run is determined by its config, so the results do not depend on it up to
+    floating-point rounding (the thread count changes the order of the sums).
+    """
+    if workers == "auto":
+        if resolve_device(device).type != "cpu" or dist.world_size() > 1:
+            return 1
+        return max(1, min(available_cores(), num_runs))
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be 'auto' or an integer >= 1, got {workers!r}")
+    return workers
+
+
+_WORKER_DATA = None  # the study's data in a worker process, sent once by _start_worker
+
+
+def _start_worker(data, threads: int) -> None:
+    global _WORKER_DATA
+    _WORKER_DATA = data
+    torch.set_num_threads(threads)
+
+
+def _run_in_worker(config: TrainConfig, out: Path, resume: bool):
+    return run_one(config, out, _WORKER_DATA, resume, progress=False)
+
+
+def run_parallel(configs, out: Path, data, resume: bool, progress: bool, workers: int) -> list:
+    """:func:`run_one` of every config in ``workers`` processes (one progress bar over runs); results in
+    the order of ``configs``. Processes are spawned, not forked: a fork of a process whose OpenMP threads
+    already ran can hang. Each gets ``cores // workers`` threads (at least 1)."""
+    threads = max(1, available_cores() // workers)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(data, threads)) as pool:
+        futures = [pool.submit(_run_in_worker, config, out, resume) for config in configs]
+        bar = tqdm(total=len(futures), desc=f"study ({workers} processes)", unit="run", disable=not progress)
+        for done in as_completed(futures):
+            done.result()  # a failed run stops the study now, with its own error
+            bar.update()
+        bar.close()
+        return [future.result() for future in futures]
+
+
 # -- the study ----------------------------------------------------------------------------------------------
 def check_losses(losses) -> tuple:
     if isinstance(losses, str):
@@ -127,13 +187,19 @@ def run_study(
     resume: bool = False,
     progress: bool = True,
     figures: bool = True,
+    workers=1,
     **overrides,
 ) -> pd.DataFrame:
     """Train every loss in ``losses`` for every seed with one configuration; write the output folder.
 
     ``overrides`` are :class:`~vgteach.training.TrainConfig` fields (``backbone``, ``epochs``,
-    ``batch_size``, ``data_root``, …) applied on top of ``profile``. Returns ``summary.csv`` as a
-    DataFrame (one row per loss and seed).
+    ``batch_size``, ``data_root``, …) applied on top of ``profile``. ``workers`` runs that many
+    (loss, seed) runs at once in separate processes (``"auto"``: see :func:`study_workers`; the command
+    line's default). Returns ``summary.csv`` as a DataFrame (one row per loss and seed).
+
+    ``workers`` > 1 *spawns* processes, which import the calling script again: a script that calls
+    ``run_study(workers=2)`` needs the ``if __name__ == "__main__":`` guard (notebooks and the command line
+    do not).
     """
     losses, seeds = check_losses(losses), check_seeds(seeds)
     out = Path(out)
@@ -141,28 +207,29 @@ def run_study(
     data = (*load_split(base, "train", progress), *load_split(base, "test", progress))
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
-    histories, summaries = [], []
-    for loss in losses:
-        for seed in seeds:
-            history, summary = run_one(base.replace(loss=loss, seed=seed), out, data, resume, progress)
-            histories.append(history)
-            summaries.append(summary)
+    configs = [base.replace(loss=loss, seed=seed) for loss in losses for seed in seeds]
+    workers = study_workers(workers, len(configs), device)
+    if workers == 1:
+        results = [run_one(config, out, data, resume, progress) for config in configs]
+    else:
+        results = run_parallel(configs, out, data, resume, progress, workers)
     if not dist.is_main_process():
         return pd.DataFrame()
+    histories, summaries = [list(column) for column in zip(*results)]
     history = pd.concat(histories, ignore_index=True)
     summary = pd.DataFrame(summaries)
     by_loss = aggregate(summary)
     atomic_write_csv(history, out / "history.csv")
     atomic_write_csv(summary, out / "summary.csv")
     atomic_write_csv(by_loss, out / "summary_by_loss.csv")
-    meta = study_metadata(base, losses, seeds, profile, time.perf_counter() - tic)
+    meta = study_metadata(base, losses, seeds, profile, time.perf_counter() - tic, workers)
     atomic_write_text(out / "study.json", json.dumps(meta, indent=1))
     if figures:
         write_report(out, history, summary, by_loss, meta)
     return summary
 
 
-def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: float) -> dict:
+def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: float, workers: int = 1) -> dict:
     return {
         "command": " ".join(["vgteach", *sys.argv[1:]])
         if Path(sys.argv[0]).name in ("vgteach", "__main__.py")
@@ -172,6 +239,7 @@ def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: fl
         "seeds": list(seeds),
         "config": {k: v for k, v in base.to_dict().items() if k not in ("loss", "seed")},
         "wall_time_s": round(wall_time, 2),
+        "workers": workers,
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
