@@ -8,7 +8,11 @@ manager, then asserts:
 - rendered math: a page whose HTML holds math has MathJax output (``mjx-container``) and no TeX errors;
 - visible widgets: every stored widget view was replaced by a rendered view of non-zero size, and no
   "Loading widget" placeholder is left;
-- figures: every ``<img>`` has loaded (``naturalWidth > 0``).
+- figures: every ``<img>`` has loaded (``naturalWidth > 0``);
+- display math that fits: every rendered display equation (MathJax ``mjx-container[display="true"]``,
+  folded ``<details>`` opened first) is no wider than its content column, stays inside it and is not
+  clipped or scrolled by its own box or any box up to the article; a failure names the page and the start
+  of the equation's TeX.
 
 It saves a screenshot of one chapter (by default the first page with widgets) for the CI artifacts.
 
@@ -20,6 +24,7 @@ Usage::
 
     jupyter-book build . -W --keep-going
     python tests/check_browser.py _build/html --screenshot ci-artifacts/chapter.png
+    python tests/check_browser.py _build/html --page notebooks/arcface.html     # one page
 """
 
 from __future__ import annotations
@@ -97,6 +102,66 @@ return Array.from(document.querySelectorAll('.widget-subarea')).map(area =>
         .map(img => img.src.length + ':' + img.src.slice(-64)).join('|'));
 """
 
+# Every display equation MathJax typeset, measured against the column it sits in (async: waits for MathJax's
+# first typeset). The column is the box the block-level mjx-container fills, cut to the article's content
+# box; "clipped" means the container or a box between it and the article scrolls or hides part of it.
+MATH_FIT = """
+const done = arguments[arguments.length - 1];
+const measure = () => {
+    document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });
+    const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
+    const items = doc && doc.math ? Array.from(doc.math).filter(item => item.display && item.typesetRoot) : [];
+    const boxes = items.length ? [] : Array.from(document.querySelectorAll('mjx-container[display="true"]'));
+    const found = items.map(item => [item.typesetRoot, item.math]).concat(boxes.map(box => [box, '']));
+    const result = {measured: 0, hidden: 0, too_wide: []};
+    for (const [box, tex] of found) {
+        if (!box.isConnected || box.offsetParent === null) { result.hidden++; continue; }
+        const math = box.querySelector('mjx-math') || box;
+        const article = box.closest('article, .bd-article, main, [role="main"]') || document.body;
+        const style = getComputedStyle(article), outer = article.getBoundingClientRect(), own = box.getBoundingClientRect();
+        const left = Math.max(own.left, outer.left + parseFloat(style.paddingLeft) + parseFloat(style.borderLeftWidth));
+        const right = Math.min(own.right, outer.right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth));
+        const drawn = math.getBoundingClientRect();
+        const clipped = [];
+        for (let node = box; node && node !== article.parentElement; node = node.parentElement) {
+            const overflow = getComputedStyle(node).overflowX;
+            if (node.scrollWidth > node.clientWidth + 1 && overflow !== 'visible') {
+                const first = typeof node.className === 'string' ? node.className.trim().split(/\\s+/)[0] : '';
+                clipped.push(node.tagName.toLowerCase() + (first ? '.' + first : '') + ' (overflow-x: ' + overflow + ')');
+            }
+        }
+        result.measured++;
+        const width = Math.max(drawn.width, box.scrollWidth);
+        if (width > right - left + 1 || drawn.left < left - 1 || drawn.right > right + 1 || clipped.length) {
+            result.too_wide.push({tex: tex || box.textContent, width: width, column: right - left,
+                                  outside: Math.max(left - drawn.left, drawn.right - right, 0), clipped: clipped});
+        }
+    }
+    done(result);
+};
+if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(measure, measure);
+} else {
+    measure();
+}
+"""
+
+
+def tex_start(tex: str, length: int = 60) -> str:
+    """The first ``length`` characters of an equation's TeX, on one line, without the ``split``/``aligned``
+    wrapper Sphinx puts around multi-line math."""
+    text = " ".join(tex.split())
+    for wrapper in ("\\begin{split}", "\\begin{aligned}", "\\begin{align}", "\\begin{equation}"):
+        if text.startswith(wrapper):
+            text = text[len(wrapper) :].lstrip()
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def math_fit(session, timeout: float = 10.0) -> dict:
+    """Measure the display equations of the loaded page (:data:`MATH_FIT`): ``{measured, hidden, too_wide}``."""
+    session.set_script_timeout(timeout)
+    return session.execute_async_script(MATH_FIT)
+
 
 @dataclass
 class PageReport:
@@ -107,6 +172,7 @@ class PageReport:
     js_errors: list = field(default_factory=list)
     switched: list = field(default_factory=list)  # indices of frame widgets that switched frames
     stuck_widgets: list = field(default_factory=list)  # ... and of those that did not
+    math_fit: dict = field(default_factory=dict)  # display equations measured, hidden, and those too wide
 
     def problems(self) -> list:
         probe, found = self.probe, []
@@ -132,6 +198,13 @@ class PageReport:
             f"widget {index}: its frames do not switch without a kernel (jslink broken?)"
             for index in self.stuck_widgets
         ]
+        for equation in self.math_fit.get("too_wide", []):
+            how = f"{equation['width']:.0f} px in a {equation['column']:.0f} px column"
+            if equation["outside"] > 1:
+                how += f", {equation['outside']:.0f} px outside it"
+            if equation["clipped"]:
+                how += f", clipped/scrolled by {', '.join(equation['clipped'])}"
+            found.append(f"display math too wide on {self.page} ({how}): {tex_start(equation['tex'])}")
         return found
 
     def summary(self) -> str:
@@ -141,7 +214,9 @@ class PageReport:
             f"{probe['widget_rendered']}/{probe['widget_views']}, images "
             f"{probe['images'] - len(probe['images_broken']) - probe['images_pending']}/{probe['images']}, "
             f"JS errors {len(self.js_errors)}, frame widgets switched "
-            f"{len(self.switched)}/{len(self.switched) + len(self.stuck_widgets)}"
+            f"{len(self.switched)}/{len(self.switched) + len(self.stuck_widgets)}, display math fitting "
+            f"{self.math_fit.get('measured', 0) - len(self.math_fit.get('too_wide', []))}/"
+            f"{self.math_fit.get('measured', 0)}"
         )
 
 
@@ -232,6 +307,7 @@ def check_page(session, base_url: str, page: str, timeout: float = 30.0, interac
         time.sleep(0.25)
         probe = session.execute_script(PAGE_PROBE)
     report = PageReport(page, session.execute_script(PAGE_PROBE))
+    report.math_fit = math_fit(session)
     if interact:
         report.switched, report.stuck_widgets = switch_frames(session)
     time.sleep(0.5)  # let late errors (e.g. from a timer) reach the log

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 HTML_DIR = Path(os.environ.get("VGTEACH_BOOK_HTML", REPO / "_build" / "html"))
 ARTIFACTS = Path(os.environ.get("VGTEACH_ARTIFACTS", REPO / "ci-artifacts"))
 WIDGET_JS = REPO / "book" / "js" / "extra" / "widget-js"
+MATHJAX = REPO / "book" / "js" / "extra" / "mathjax"
 
 
 BROWSER = check_browser.find_chromium()
@@ -77,6 +78,45 @@ def test_checker_reports_js_errors_broken_images_and_unrendered_widgets(browser,
     assert "missing.png" in problems  # the 404 and the unloaded image
     assert "1 of 1 widget views not rendered" in problems
     assert clean.problems() == [] and clean.probe["images"] == 1
+
+
+# A page laid out like the book's (an article column, MathJax 3 CHTML from the vendored copy): one display
+# equation that fits, one far too long for the 420 px column, and one long one inside a folded <details>.
+MATH_PAGE = r"""<!doctype html><html><head><title>math</title>
+<style>article { width: 420px; padding: 0 20px; } mjx-container[display="true"] { overflow-x: auto; }</style>
+<script>window.MathJax = {tex: {inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]]}};</script>
+<script defer src="mathjax/tex-mml-chtml.js"></script></head><body><article>
+<div class="math notranslate nohighlight">\[ z = e / \lVert e \rVert \]</div>
+<div class="math notranslate nohighlight">\[ L_{\text{much too long}} = a_1 + a_2 + a_3 + a_4 + a_5 + a_6 + a_7 + a_8 + a_9
+ + a_{10} + a_{11} + a_{12} + a_{13} + a_{14} + a_{15} + a_{16} + a_{17} + a_{18} + a_{19} + a_{20} \]</div>
+<details><summary>folded</summary><div class="math notranslate nohighlight">\[ M_{\text{folded}} = b_1 + b_2 + b_3
+ + b_4 + b_5 + b_6 + b_7 + b_8 + b_9 + b_{10} + b_{11} + b_{12} + b_{13} + b_{14} + b_{15} + b_{16} + b_{17} \]</div>
+</details></article></body></html>"""
+
+
+def test_checker_names_display_math_wider_than_its_column(browser, tmp_path):
+    if not (MATHJAX / "tex-mml-chtml.js").is_file():
+        unavailable("MathJax not fetched (bash book/js/fetch.sh)")
+    (tmp_path / "mathjax").symlink_to(MATHJAX, target_is_directory=True)
+    (tmp_path / "math.html").write_text(MATH_PAGE, encoding="utf-8")
+    with check_browser.serve(tmp_path) as base_url:
+        report = check_browser.check_page(browser, base_url, "math.html", timeout=10, interact=False)
+    assert report.math_fit["measured"] == 3, report.math_fit
+    wide = [problem for problem in report.problems() if problem.startswith("display math too wide")]
+    assert len(wide) == 2, report.problems()
+    assert "on math.html" in wide[0] and "L_{\\text{much too long}} = a_1 + a_2" in wide[0]
+    assert "clipped/scrolled by mjx-container" in wide[0]  # the overflow-x: auto of the style above
+    assert "M_{\\text{folded}}" in wide[1]  # measured with its <details> opened
+    assert not any("z = e" in problem for problem in report.problems())
+    assert "display math fitting 1/3" in report.summary()
+
+
+def test_tex_start_drops_the_split_wrapper_and_shortens():
+    assert (
+        check_browser.tex_start("\\begin{split}\n  a &= b \\\\\n c &= d\\end{split}")
+        == "a &= b \\\\ c &= d\\end{split}"
+    )
+    assert check_browser.tex_start("x" * 100, length=10) == "x" * 9 + "…"
 
 
 # ------------------------------------------------------------------------ a widget in a static page
