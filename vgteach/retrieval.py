@@ -50,7 +50,7 @@ def retrieval_metrics(
       :math:`P(i)` is the precision among the top :math:`i` (Musgrave et al. 2020). Unlike recall@1 it
       rewards ranking *all* same-class items first, so it sees how well classes are clustered.
     - ``nmi`` — normalised mutual information between the labels and a k-means clustering of all
-      :math:`z` (K = number of classes, sklearn ``KMeans(n_init=4, random_state=seed)`` and
+      :math:`z` in float64 (K = number of classes, sklearn ``KMeans(n_init=4, random_state=seed)`` and
       ``normalized_mutual_info_score``). It uses every sample, singletons included.
     - ``num_queries`` — the number of queries averaged over (samples with :math:`R_q \ge 1`).
 
@@ -256,7 +256,8 @@ def _nmi(z: Tensor, labels: Tensor, seed: int, n_init: int = KMEANS_N_INIT) -> f
 
     y = labels.cpu().numpy()
     n_classes = int(y.max()) + 1
-    clusters = KMeans(n_clusters=n_classes, n_init=n_init, random_state=seed).fit_predict(z.cpu().numpy())
+    # float64: sklearn's float32 path upcasts the distances chunk by chunk, twice as slow (K = 1,000)
+    clusters = KMeans(n_clusters=n_classes, n_init=n_init, random_state=seed).fit_predict(z.double().cpu().numpy())
     return float(normalized_mutual_info_score(y, clusters))
 
 
