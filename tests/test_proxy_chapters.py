@@ -1,0 +1,321 @@
+"""The ArcFace, SupCon and CCL chapters: their reader aids work and their widget sentences are true.
+
+* Learning objectives open each chapter and key takeaways close it (MyST admonitions).
+* Each chapter has two or more exercises; every exercise has a stub cell the book build runs as committed
+  (graded "not written yet", never an error) and a solution hidden in a dropdown that passes its check.
+  The exercise cells are executed here without the chapter's training (the CCL exercise on its own data
+  gets a random batch and random centers in place of the live run's).
+* Display equations are split into rows short enough for the text column.
+* What the chapters say about the loss-landscape widget holds on the widget's own frames (default scene).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vgteach.labs import CheckResult
+from vgteach.losses import build_loss
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CHAPTERS = ("arcface", "supcon", "ccl")
+
+
+def cells(name: str) -> list[dict]:
+    return json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def tags(cell: dict) -> list:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+# ------------------------------------------------------------------------------ objectives, takeaways
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_objectives_open_and_takeaways_close_the_chapter(name):
+    notebook = cells(name)
+    assert ":::{admonition} Learning objectives" in source(notebook[0])
+    last = notebook[-1]
+    assert last["cell_type"] == "markdown" and ":::{admonition} Key takeaways" in source(last)
+    bullets = [line for line in source(last).splitlines() if line.startswith("- ")]
+    assert len(bullets) >= 3
+    # the takeaways quote the reference runs through glue, never typed numbers
+    assert "{glue:md}`takeaway_" in source(last)
+
+
+# ------------------------------------------------------------------------------------------- exercises
+def exercise_labels(text: str) -> list[str]:
+    return re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_exercise_has_a_stub_and_a_hidden_solution(name):
+    notebook = cells(name)
+    markdown = "\n".join(source(cell) for cell in notebook if cell["cell_type"] == "markdown")
+    labels = exercise_labels(markdown)
+    assert len(labels) >= 2, f"{name}: {labels}"
+    for label in labels:
+        assert f"```{{solution-start}} {label}\n:class: dropdown\n```" in markdown
+    stubs = [cell for cell in notebook if "exercise-stub" in tags(cell)]
+    solutions = [cell for cell in notebook if "exercise-solution" in tags(cell)]
+    assert len(stubs) == len(solutions) == len(labels)
+    for cell in solutions:
+        assert cell["metadata"]["jupyter"]["source_hidden"] is True
+    # each solution cell sits inside its dropdown: between a solution-start and the next solution-end
+    inside = False
+    for cell in notebook:
+        text = source(cell)
+        if "{solution-start}" in text:
+            inside = True
+        if "exercise-solution" in tags(cell):
+            assert inside, f"{name}: a solution cell outside its dropdown"
+        if "{solution-end}" in text:
+            inside = False
+
+
+def run_cell(code: str, namespace: dict):
+    """exec a cell; return the value of its last expression (what the notebook would display)."""
+    tree = ast.parse(code)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), namespace)  # noqa: S102 - the chapter's own cells
+    return None if last is None else eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)  # noqa: S307
+
+
+def chapter_namespace(name: str) -> dict:
+    """The chapter's import cell (the one that sets NAME), plus stand-ins for the live run's batch."""
+    namespace: dict = {}
+    imports = next(source(cell) for cell in cells(name) if cell["cell_type"] == "code" and "NAME = " in source(cell))
+    run_cell(imports, namespace)
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(6)
+    loss = build_loss(name, num_classes=4, embedding_dim=16) if name != "supcon" else None
+    namespace.update(emb=torch.randn(len(labels), 16, generator=generator), labels=labels, epoch=0, ccl=loss)
+    return namespace
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_stubs_are_graded_not_written_and_solutions_pass(name):
+    namespace = chapter_namespace(name)
+    graded = []
+    for cell in cells(name):
+        kind = {"exercise-grader", "exercise-stub", "exercise-solution"} & set(tags(cell))
+        if not kind:
+            continue
+        value = run_cell(source(cell), namespace)
+        if kind & {"exercise-stub", "exercise-solution"}:
+            assert isinstance(value, CheckResult), f"{name}: the cell's last line must show a check"
+            graded.append((kind.pop(), value))
+    assert graded
+    for kind, result in graded:
+        if kind == "exercise-stub":
+            assert not result and ("not written yet" in str(result) or "Not answered yet" in str(result)), str(result)
+        else:
+            assert result, str(result)
+
+
+def test_the_checks_fail_a_wrong_answer():
+    """The chapter graders are not always-pass: a wrong silent angle, wrong floors, a collapsed batch fail."""
+    arcface, supcon = chapter_namespace("arcface"), chapter_namespace("supcon")
+    for cell in cells("arcface"):
+        if "exercise-grader" in tags(cell):
+            run_cell(source(cell), arcface)
+    assert not arcface["check_silent_angle"](90 - math.degrees(0.5))  # the margin alone ignores the scale
+    for cell in cells("supcon"):
+        if "exercise-grader" in tags(cell):
+            run_cell(source(cell), supcon)
+    assert not supcon["check_floors"](lambda labels: torch.zeros(len(labels)))
+    collapsed = torch.tensor([[0.0, 0, 1]] * 3 + [[0.0, 0, -1]] * 3), torch.tensor([0, 0, 0, 1, 1, 1])
+    assert not supcon["check_no_collapse"](lambda: collapsed)
+    ccl = chapter_namespace("ccl")
+    for cell in cells("ccl"):
+        if "exercise-grader" in tags(cell):
+            run_cell(source(cell), ccl)
+    assert not ccl["check_pull_dominates"](lambda emb, labels, centers: torch.ones(len(labels), dtype=torch.bool))
+
+
+# ------------------------------------------------------------------------------------ display equations
+#: a rough rendered width of one row, in characters (about 10 px each): the old unsplit equations of these
+#: chapters measured 48 to 58 and were clipped in a ~700 px column; the split rows measure 44 at most
+MAX_ROW_WIDTH = 46
+SPACES = {",": 0.2, ";": 0.3, ":": 0.25, "!": 0, "quad": 1.5, "qquad": 3, " ": 0.3}
+NAMED = {"log", "sin", "cos", "exp", "max", "min", "mean"}
+
+
+def group(tex, i):
+    """(content, next index) of the {...} group or single token at tex[i] (spaces skipped)."""
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i >= len(tex):
+        return "", i
+    if tex[i] == "{":
+        depth, j = 0, i
+        while j < len(tex):
+            depth += {"{": 1, "}": -1}.get(tex[j], 0)
+            if depth == 0:
+                return tex[i + 1 : j], j + 1
+            j += 1
+        return tex[i + 1 :], len(tex)
+    if tex[i] == "\\":
+        m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+        return m.group(0), i + len(m.group(0))
+    return tex[i], i + 1
+
+
+def width(tex):
+    """A rough rendered width of TeX, in characters (fractions stack, scripts are small)."""
+    total, i = 0.0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            name, i = m.group(1), i + len(m.group(0))
+            if name == "frac":
+                a, i = group(tex, i)
+                b, i = group(tex, i)
+                total += max(width(a), width(b))
+            elif name == "begin":
+                env, i = group(tex, i)
+                end = tex.find(r"\end{" + env + "}", i)
+                body, i = tex[i:end], end + len(r"\end{" + env + "}")
+                rows = re.split(r"\\\\(?:\[[^\]]*\])?", body)
+                total += max(sum(width(col) + 1 for col in row.split("&")) for row in rows) + 1
+            elif name in ("text", "operatorname", "mathrm", "mathbb", "hat", "lVert", "rVert"):
+                if name in ("lVert", "rVert"):
+                    total += 0.6
+                else:
+                    arg, i = group(tex, i)
+                    total += len(arg) if name in ("text", "operatorname", "mathrm") else width(arg)
+            elif name in SPACES:
+                total += SPACES[name]
+            elif name in NAMED:
+                total += len(name)
+            elif name in ("left", "right", "big", "Big", "bigl", "bigr", "displaystyle", "tfrac", "dfrac"):
+                pass
+            else:
+                total += 1
+        elif ch in "^_":
+            arg, i = group(tex, i + 1)
+            total += 0.7 * width(arg)
+        elif ch in "{}":
+            i += 1
+        elif ch in " \n&":
+            i += 1
+        else:
+            total += 1
+            i += 1
+    return total
+
+
+def display_rows(text: str) -> list[str]:
+    """The rows of every $$ … $$ block: split at the top-level \\\\ (not inside cases)."""
+    rows = []
+    for block in re.findall(r"\$\$(.*?)\$\$", text, re.S):
+        block = re.sub(r"\\(begin|end)\{aligned\}", "", block)
+        depth, current = 0, ""
+        for token in re.split(r"(\\begin\{\w+\}|\\end\{\w+\}|\\\\(?:\[[^\]]*\])?)", block):
+            depth += token.startswith("\\begin") - token.startswith("\\end")
+            if token.startswith("\\\\") and depth == 0:
+                rows.append(current)
+                current = ""
+            else:
+                current += token
+        rows.append(current)
+    return rows
+
+
+def test_the_width_measure_catches_an_unsplit_equation():
+    unsplit = (
+        r"$$ \ell_i = -\log \frac{e^{\,s\, \varphi(\cos\theta_{y_i})}}{e^{\,s\, \varphi(\cos\theta_{y_i})} + "
+        r"\sum_{k \ne y_i} e^{\,s \cos\theta_k}}, \qquad \varphi = \begin{cases} \cos(\theta_y + m) & \text{if } "
+        r"\theta_y + m < \pi, \\ \cos\theta_y - m \sin(\pi - m) & \text{otherwise,} \end{cases} $$"
+    )
+    assert max(map(width, display_rows(unsplit))) > MAX_ROW_WIDTH
+    assert width(r"\frac{abc}{defgh}") == 5 and width(r"x^{ab}") == 1 + 0.7 * 2
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_display_equations_are_split_into_short_rows(name):
+    text = "\n".join(source(cell) for cell in cells(name) if cell["cell_type"] == "markdown")
+    wide = [(round(width(row)), row.strip()) for row in display_rows(text) if width(row) > MAX_ROW_WIDTH]
+    assert not wide, f"{name}: split these rows with aligned and \\\\: {wide}"
+
+
+# ---------------------------------------------------------------------- the widget sentences, on the frames
+@pytest.fixture(scope="module")
+def frames():
+    """|force| and the force along the circle (counter-clockwise) of a, p, p₂, n₁, n₂ in each default frame."""
+    landscape = pytest.importorskip("vgteach.widgets.landscape")
+    scene = landscape.CircleScene()
+    out = {}
+    for name in ("arcface", "ccl", "supcon", "infonce"):
+        loss = landscape.make_loss(name, landscape.default_hparams(name), scene)
+        rows = []
+        for negative in landscape.DEFAULT_NEGATIVE_DEGREES:
+            frame = dataclasses.replace(scene, negative=float(negative))
+            forces = landscape.forces(loss, frame).forces
+            angles = np.radians([0.0, frame.positive, frame.second_positive, frame.negative, frame.second_negative])
+            along = forces[:, 0] * -np.sin(angles) + forces[:, 1] * np.cos(angles)
+            rows.append((np.linalg.norm(forces, axis=1), along))
+        out[name] = rows
+    return out
+
+
+A, P, P2, N1, N2 = range(5)
+SILENT = 1e-3  # an arrow shorter than this share of the longest is drawn as nothing
+
+
+def test_arcface_sentence_matches_its_frames(frames):
+    norms = np.array([norm for norm, _ in frames["arcface"]])
+    silent = SILENT * norms.max()
+    # moving n₁ changes only n₁'s arrow; a and p feel nothing; p₂ is pulled (toward its proxy at 20°)
+    assert np.allclose(norms[:, [A, P, P2, N2]], norms[0, [A, P, P2, N2]], rtol=1e-4, atol=silent)
+    assert (norms[:, [A, P]] < silent).all() and (norms[:, P2] > silent).all()
+    # n₁'s arrow: shortest first (next to the other proxy), growing, then gone once past the margin
+    n1 = norms[:, N1]
+    alive = n1 > silent
+    assert alive[0] and not alive[-1] and (alive[:-1] >= alive[1:]).all()
+    assert np.all(np.diff(n1[alive]) >= -silent) and n1[alive].argmax() == alive.sum() - 1
+
+
+def test_ccl_sentence_matches_its_frames(frames):
+    norms = np.array([norm for norm, _ in frames["ccl"]])
+    assert (norms > SILENT * norms.max()).all()  # CCL's arrows never vanish
+    assert np.allclose(norms[:, [A, P, N2]], norms[0, [A, P, N2]], rtol=1e-4)  # the same pull in every frame
+    arcface = np.array([norm for norm, _ in frames["arcface"]])
+    silent = SILENT * arcface.max()
+    assert (arcface[:, [A, P]] < silent).all() and arcface[-1, N1] < silent
+
+
+def test_supcon_sentence_matches_its_frames(frames):
+    for name in ("supcon", "infonce"):
+        for _, along in frames[name]:
+            # both positives move toward a (at 0°): p at 40° clockwise, p₂ at 300° counter-clockwise
+            assert along[P] < 0 and along[P2] > 0, name
+    for (supcon, _), (infonce, _) in zip(frames["supcon"], frames["infonce"]):
+        assert supcon[P] < infonce[P]  # SupCon pulls the closer positive less than InfoNCE
+
+
+def test_supcon_anchor_term_alone_pushes_the_closer_positive_back():
+    """The mechanism the SupCon sentence names: in a's own softmax (the chapter's ℓ_a), p (closer) is pushed
+    away from a and p₂ pulled toward it."""
+    angles = torch.tensor([0.0, 40.0, 300.0, 90.0, 220.0], dtype=torch.float64).deg2rad()
+    z = torch.stack([angles.cos(), angles.sin()], dim=1).requires_grad_(True)
+    logits = z[0] @ z[1:].T / 0.1  # a against p, p₂, n₁, n₂
+    anchor_term = torch.logsumexp(logits, dim=0) - logits[:2].mean()  # ℓ_a with P(a) = {p, p₂}
+    (grad,) = torch.autograd.grad(anchor_term, z)
+    similarity_change = -(grad * z[0].detach()).sum(dim=1)  # d(z_a·z_x) along the descent direction −grad_x
+    assert similarity_change[1] < 0 < similarity_change[2]
+    # and the same ℓ_a is vgteach's first term
+    terms = build_loss("supcon", temperature=0.1).terms(z.detach(), torch.tensor([0, 0, 0, 1, 1]))
+    assert torch.isclose(terms.values[0], anchor_term.detach())
