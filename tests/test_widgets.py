@@ -475,3 +475,15 @@ def test_eval_batch_takes_the_same_class_balanced_samples_at_every_epoch():
         eval_batch(result, per_class=0)
     with pytest.raises(ValueError, match="keep_embeddings"):
         eval_batch(SimpleNamespace(embeddings={}, eval_labels=labels))
+
+
+def test_dashboard_caption_quotes_the_last_measured_value_not_nan():
+    history = toy_history(1.0, epochs=12)
+    history.loc[~history["epoch"].isin([1, 5, 10]), "recall@1"] = np.nan  # not evaluated at the last epoch
+    dashboard = greediness_dashboard({"triplet": history, "ccl": toy_history(2.0, epochs=12)}, highlight="triplet")
+    text = caption(dashboard.frames[1])
+    assert "nan" not in text.lower()
+    assert f"{0.2 * 10:.3g} (epoch 10)" in text  # R@1 of epoch 10, the last one measured
+    assert f"<td>{0.1 * 12:.3g}</td>" in text  # measured every epoch: the last epoch's value, no note
+    never = toy_history(1.0).assign(**{"recall@1": np.nan})
+    assert "<td>–</td>" in caption(greediness_dashboard({"triplet": never}).frames[0])

@@ -2,6 +2,7 @@
 
 >>> from vgteach.widgets import loss_landscape, training_scrubber, greediness_dashboard
 >>> loss_landscape(("triplet", "infonce"))          # forces on five points of the unit circle
+>>> landscape_summary("triplet")                    # what its frames show over the sweep, in words
 >>> training_scrubber(result)                        # the eval embeddings of a run, epoch by epoch
 >>> greediness_dashboard(histories, highlight="triplet")  # active ratio, gradient norms, Gini, R@1 per loss
 
@@ -15,11 +16,12 @@ Each returns an ``ipywidgets`` box whose frames are precomputed images switched 
 from ..training.report import HISTORY_PANELS, plot_history
 from .chapter import SUMMARY_COLUMNS, eval_batch, reference_view, summary_table
 from .dashboard import DASHBOARD_METRICS, greediness_dashboard
-from .landscape import DEFAULT_NEGATIVE_DEGREES, loss_landscape
+from .landscape import DEFAULT_NEGATIVE_DEGREES, landscape_summary, loss_landscape
 from .scrubber import training_scrubber
 
 __all__ = [
     "loss_landscape",
+    "landscape_summary",
     "training_scrubber",
     "greediness_dashboard",
     "DASHBOARD_METRICS",

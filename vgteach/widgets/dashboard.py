@@ -99,15 +99,27 @@ def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], h
     return fig
 
 
+def last_measured(history: pd.DataFrame, column: str, last_epoch: int) -> str:
+    """The last measured value of ``column`` (evaluation columns are NaN between evaluations), with its
+    epoch when that is not the last one; "–" when the column was never measured."""
+    measured = history[["epoch", column]].dropna()
+    if measured.empty:
+        return "–"
+    epoch, value = int(measured["epoch"].iloc[-1]), float(measured[column].iloc[-1])
+    return f"{value:.3g}" if epoch == last_epoch else f"{value:.3g} (epoch {epoch})"
+
+
 def final_values_table(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], highlight: str) -> str:
-    """HTML table of the last-epoch values (all losses, or the highlighted one) — readable without the image."""
+    """HTML table of the last-epoch values (all losses, or the highlighted one) — readable without the image.
+    A column not measured at the last epoch shows its last measured value and that value's epoch."""
     names = list(tidy) if highlight == ALL else [highlight]
     header = "".join(f"<th>{html.escape(label)}</th>" for _, label in metrics)
     body = ""
     for name in names:
-        last = tidy[name].iloc[-1]
-        cells = "".join(f"<td>{float(last[column]):.3g}</td>" for column, _ in metrics)
-        body += f"<tr><td><b>{html.escape(name)}</b></td><td>{int(last['epoch'])}</td>{cells}</tr>"
+        history = tidy[name]
+        last_epoch = int(history["epoch"].iloc[-1])
+        cells = "".join(f"<td>{last_measured(history, column, last_epoch)}</td>" for column, _ in metrics)
+        body += f"<tr><td><b>{html.escape(name)}</b></td><td>{last_epoch}</td>{cells}</tr>"
     return (
         '<table class="vgteach-table" style="font-size:0.85em"><thead><tr><th>loss</th><th>epoch</th>'
         f"{header}</tr></thead><tbody>{body}</tbody></table>"

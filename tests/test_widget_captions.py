@@ -1,0 +1,221 @@
+"""The loss landscape says only what its frames show.
+
+Every caption of :func:`vgteach.widgets.loss_landscape` and the sentence a chapter glues under it
+(:func:`~vgteach.widgets.landscape.landscape_summary`) are written from :func:`sweep_statements`. Here each
+statement is checked, for every loss on the default scene, against forces recomputed independently (autograd
+through the loss's ``forward``, and for the hinge losses the pairs their formula makes active), and each
+caption against its own frame. Then the claims the loss chapters write by hand around the widget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from vgteach.losses import LOSS_NAMES  # noqa: E402
+from vgteach.widgets import loss_landscape  # noqa: E402
+from vgteach.widgets.landscape import (  # noqa: E402
+    ARROW_FLOOR,
+    DEFAULT_NEGATIVE_DEGREES,
+    POINT_LABELS,
+    POINT_NAMES,
+    CircleScene,
+    acting_pairs,
+    default_hparams,
+    landscape_summary,
+    make_loss,
+    sweep,
+    sweep_statements,
+)
+
+SCENE = CircleScene()
+
+
+def independent_norms(loss_name: str, angle: float) -> np.ndarray:
+    """‖∂L/∂e_i‖ of the five points with n₁ at ``angle``: autograd through ``forward`` (not ``forces``)."""
+    scene = dataclasses.replace(SCENE, negative=float(angle))
+    loss_fn = make_loss(loss_name, default_hparams(loss_name), scene)
+    points = scene.points().requires_grad_(True)
+    loss_fn(points, scene.labels()).backward()
+    return points.grad.norm(dim=1).numpy()
+
+
+@pytest.fixture(scope="module", params=LOSS_NAMES)
+def checked(request):
+    name = request.param
+    norms = np.array([independent_norms(name, angle) for angle in DEFAULT_NEGATIVE_DEGREES])  # [angles, points]
+    return name, sweep(name), norms
+
+
+def test_pair_shares_add_up_to_each_force(checked):
+    _, result, norms = checked
+    for frame, expected in zip(result.results, norms):
+        total = np.zeros_like(frame.forces)
+        for share in frame.pairs:
+            total[POINT_NAMES.index(share.point)] += share.force
+        np.testing.assert_allclose(total, frame.forces, atol=1e-5 * max(1.0, norms.max()))
+        np.testing.assert_allclose(frame.norms, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_point_statements_hold_on_the_frames(checked):
+    name, result, norms = checked
+    floor = ARROW_FLOOR * norms.max()
+    statements = {statement.subject: statement for statement in sweep_statements(result)}
+    for index, point in enumerate(POINT_NAMES):
+        statement, column = statements[point], norms[:, index]
+        on = column > floor
+        assert statement.on == tuple(on), f"{name}: where {point} has an arrow"
+        if on.any():
+            assert statement.low == pytest.approx(column[on].min(), rel=1e-3, abs=1e-7)
+            assert statement.high == pytest.approx(column[on].max(), rel=1e-3, abs=1e-7)
+        assert statement.exact_zero == bool((column[~on] == 0).all())
+        # the words follow the numbers
+        if on.all():
+            assert "at every angle" in statement.text and "no " not in statement.text
+        elif not on.any():
+            assert statement.text.startswith(f"{point} has no") and "at any angle" in statement.text
+        else:
+            assert "no force" in statement.text if statement.exact_zero else "no arrow" in statement.text
+
+
+def hinge_pairs_of_n1(name: str, angle: float) -> dict:
+    """``{partner: "pull"/"push"}`` of the pairs of n₁ that the hinge formula makes act (d² from the angles)."""
+    scene = dataclasses.replace(SCENE, negative=float(angle))
+    z = scene.points().double()
+    d2 = (2 - 2 * z @ z.T).clamp_min(0)
+    labels, n1 = list(POINT_LABELS), POINT_NAMES.index("n₁")
+    acting = {}
+    if name == "contrastive":  # a negative pair pushes iff d < m; a positive pair always pulls
+        margin = default_hparams(name)["margin"]
+        for j in range(len(z)):
+            if j != n1 and (labels[j] == labels[n1] or d2[n1, j].sqrt() < margin):
+                acting[POINT_NAMES[j]] = "pull" if labels[j] == labels[n1] else "push"
+        return acting
+    margin, weight = default_hparams(name)["margin"], {}
+    for a, p, n in itertools.permutations(range(len(z)), 3):  # W = Σ active triplets: −1 on (a,p), +1 on (a,n)
+        if labels[a] == labels[p] and labels[n] != labels[a] and d2[a, p] - d2[a, n] + margin > 0:
+            for pair, sign in (((a, p), -1), ((a, n), +1)):
+                key = tuple(sorted(pair))
+                weight[key] = weight.get(key, 0) + sign
+    for (i, j), w in weight.items():
+        if n1 in (i, j) and w != 0:
+            acting[POINT_NAMES[j if i == n1 else i]] = "pull" if w < 0 else "push"
+    return acting
+
+
+@pytest.mark.parametrize("name", ["contrastive", "triplet"])
+def test_hinge_pair_statements_follow_the_formula(name):
+    result = sweep(name)
+    statements = {s.subject: s for s in sweep_statements(result) if s.subject not in POINT_NAMES}
+    expected = [hinge_pairs_of_n1(name, angle) for angle in result.degrees]
+    for pair, statement in statements.items():
+        partner = pair.replace("n₁", "").strip("–")
+        assert statement.on == tuple(partner in acting for acting in expected), f"{name}: where {pair} acts"
+        assert statement.exact_zero  # a hinge switches off exactly
+        kinds = [acting[partner] for acting in expected if partner in acting]
+        assert list(statement.kinds) == kinds
+    every = {partner for acting in expected for partner in acting}
+    assert {pair.replace("n₁", "").strip("–") for pair in statements} == every
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return loss_landscape(LOSS_NAMES)  # the default scene and angles, every loss
+
+
+def caption(frame) -> str:
+    return re.search(r"<figcaption[^>]*>(.*)</figcaption>", frame.value).group(1)
+
+
+def test_every_caption_says_what_its_frame_shows(explorer):
+    angles = DEFAULT_NEGATIVE_DEGREES
+    for position, frame in enumerate(explorer.frames):
+        name, angle = LOSS_NAMES[position // len(angles)], angles[position % len(angles)]
+        text = caption(frame)
+        assert f"<b>{name}</b>" in text and f"n₁ at {angle:g}°" in text
+        result = explorer.model.sweeps[name]
+        frame_forces = result.results[position % len(angles)]
+        norms = independent_norms(name, angle)
+        shown = dict(re.findall(r"(a|p₂|p|n₁|n₂) ([0-9.e+-]+)(?=,| ·)", text.split("pairs acting")[0]))
+        for point, norm in zip(POINT_NAMES, norms):
+            assert float(shown[point]) == pytest.approx(norm, rel=0.06, abs=1e-6), f"{name} {angle}° {point}"
+        zero = [point for point, norm in zip(POINT_NAMES, norms) if norm == 0]
+        assert (f"no force on {', '.join(zero)}" in text) == bool(zero)
+        assert ("every point has an arrow" in text) == bool((norms > result.floor).all())
+        for pair, share in acting_pairs(frame_forces, result.floor).items():
+            assert f"{pair} {share.kind}" in text
+        assert landscape_summary(name) in text.replace("&#x27;", "'")
+
+
+def test_summary_is_made_of_the_statements():
+    for name in LOSS_NAMES:
+        result = sweep(name)
+        summary = landscape_summary(name)
+        for statement in sweep_statements(result):
+            assert statement.text in summary
+        counts = ", ".join(str(frame.num_active) for frame in result.results)
+        assert f"Active terms: {counts} of {result.results[0].num_terms}" in summary
+
+
+# ------------------------------------------------------------- what the chapters write by hand (default scene)
+def statements_of(name: str) -> dict:
+    return {statement.subject: statement for statement in sweep_statements(sweep(name))}
+
+
+def test_contrastive_chapter_claims():
+    """ "Every point keeps an arrow; a–n₁ and p–n₁ push only inside the margin (60°) and stop exactly beyond
+    it; n₁ keeps its arrow because n₂ keeps pulling it." """
+    facts, degrees = statements_of("contrastive"), np.array(DEFAULT_NEGATIVE_DEGREES)
+    assert all(all(facts[point].on) for point in POINT_NAMES)
+    margin_degrees = math.degrees(2 * math.asin(default_hparams("contrastive")["margin"] / 2))  # chord → angle
+    assert margin_degrees == pytest.approx(60.0)
+    assert facts["a–n₁"].on == tuple(degrees < margin_degrees) and facts["a–n₁"].exact_zero
+    assert facts["p–n₁"].on == tuple(abs(degrees - SCENE.positive) < margin_degrees)
+    assert all(facts["n₁–n₂"].on) and set(facts["n₁–n₂"].kinds) == {"pull"}
+    result = sweep("contrastive")
+    for frame, far in zip(result.results, ~np.array(facts["p–n₁"].on)):
+        if far:
+            partners = {share.partner for share in frame.pairs if share.point == "n₁" and share.norm > result.floor}
+            assert partners == {"n₂"}
+
+
+def test_triplet_chapter_claims():
+    """ "a and n₁ lose their force exactly; the remaining arrows grow as the active triplets fall; the triplet
+    (p₂, p, n₂) stays active at every angle." """
+    facts, result = statements_of("triplet"), sweep("triplet")
+    assert not facts["a"].on[-1] and not facts["n₁"].on[-1] and facts["a"].exact_zero and facts["n₁"].exact_zero
+    active = [frame.num_active for frame in result.results]
+    largest = [float(frame.norms.max()) for frame in result.results]
+    assert active[-1] < active[0] and largest[-1] > largest[0]
+    p2, p, n2 = (POINT_NAMES.index(x) for x in ("p₂", "p", "n₂"))
+    for angle in result.degrees:
+        z = dataclasses.replace(SCENE, negative=float(angle)).points().double()
+        d2 = 2 - 2 * z @ z.T
+        assert d2[p2, p] - d2[p2, n2] + default_hparams("triplet")["margin"] > 0
+
+
+def test_npair_chapter_claims():
+    """ "p₂ gets no force at any angle, n₂ (the positive of anchor n₁) does; no term ever switches off." """
+    facts, result = statements_of("npair"), sweep("npair")
+    assert not any(facts["p₂"].on) and facts["p₂"].exact_zero
+    assert all(facts["n₂"].on)
+    assert all(frame.num_active == frame.num_terms for frame in result.results)
+    assert all(all(s.on) for s in facts.values() if s.subject not in POINT_NAMES)
+
+
+def test_infonce_chapter_claims():
+    """ "No point loses its arrow; some pushes of n₁ fade below drawing size but never stop exactly; near the
+    anchor the closer negative takes nearly all of a's push." """
+    facts, result = statements_of("infonce"), sweep("infonce")
+    assert all(all(facts[point].on) for point in POINT_NAMES)
+    pairs = [s for s in facts.values() if s.subject not in POINT_NAMES]
+    assert any(not all(s.on) for s in pairs) and all(not s.exact_zero for s in pairs if not all(s.on))
+    first = {s.partner: s.norm for s in result.results[0].pairs if s.point == "a" and s.kind == "push"}
+    assert first["n₁"] / (first["n₁"] + first["n₂"]) > 0.9
