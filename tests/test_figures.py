@@ -138,3 +138,10 @@ def test_drawing_on_a_given_axes_returns_its_figure(history):
     assert figures.curves_with_bands(history, "recall@1", ax=axes[0]) is fig
     assert figures.measure_heatmap(history, ["recall@1", "train_loss"], ax=axes[1]) is fig
     assert axes[0].get_ylabel() == "recall@1"
+
+
+def test_defaults_cover_the_study_measures_and_the_legend_can_go(history):
+    fig = figures.measure_heatmap(results.load("cifar10").summary)
+    headings = [label.get_text() for label in fig.axes[0].get_xticklabels()]
+    assert headings == [heading for _, heading in figures.STUDY_MEASURES]
+    assert figures.curves_with_bands(history, "recall@1", legend=False).axes[0].get_legend() is None

@@ -26,6 +26,23 @@ from .training.report import new_figure
 
 #: what the band around a curve shows by default: mean ± one standard deviation over seeds
 BAND = "sd"
+#: (summary column, heading) of the DESIGN.md measures, the default columns of :func:`measure_heatmap`:
+#: retrieval, VARIANCE, GREEDINESS and speed (epochs relative to the untrained head)
+STUDY_MEASURES = (
+    ("recall@1", "R@1"),
+    ("map@r", "MAP@R"),
+    ("nmi", "NMI"),
+    ("intra", "intra"),
+    ("inter", "inter"),
+    ("centroid_dist_cv", "spacing cv"),
+    ("within_class_rank", "within-class rank"),
+    ("intra_change", "Δ intra"),
+    ("active_ratio", "active ratio"),
+    ("effective_active_ratio", "effective active ratio"),
+    ("grad_gini", "Gini"),
+    ("convergence_epoch", "R@1 conv. epoch"),
+    ("compaction_epoch", "compaction epoch"),
+)
 
 
 def _check_frame(frame, what: str, columns: Sequence[str]) -> None:
@@ -78,6 +95,7 @@ def curves_with_bands(
     errorbar=BAND,
     title: Optional[str] = None,
     label: Optional[str] = None,
+    legend: bool = True,
 ):
     """One line per loss over epochs: the mean over seeds of ``measure``, in a band that shows the seeds' spread.
 
@@ -101,6 +119,8 @@ def curves_with_bands(
         ``("pi", 100)`` (the range of the seeds), ``None`` (no band). A single seed has no band.
     title, label : str, optional
         The panel's title and y-axis label (default: ``measure``).
+    legend : bool
+        Draw the legend (one per figure is enough when panels share the losses' colours).
 
     Returns
     -------
@@ -148,7 +168,10 @@ def curves_with_bands(
         for line in ax.lines[before:]:
             line.set_gid(name)
     ax.set(xlabel="epoch", ylabel=label or measure, title=title if title is not None else "")
-    ax.legend(fontsize=7, ncols=2, frameon=False)
+    if legend:
+        ax.legend(fontsize=7, ncols=2, frameon=False)
+    elif ax.get_legend() is not None:
+        ax.get_legend().remove()
     return ax.figure
 
 
@@ -215,10 +238,16 @@ def cell_text(value: float) -> str:
 
 
 def measure_heatmap(
-    summary: pd.DataFrame, measures, ax=None, scale: str = "z", title: Optional[str] = None, cmap: str = "vlag"
+    summary: pd.DataFrame,
+    measures=STUDY_MEASURES,
+    ax=None,
+    scale: str = "z",
+    title: Optional[str] = None,
+    cmap: str = "vlag",
 ):
-    """The losses × measures heatmap: each cell annotated with the loss's mean value over seeds, coloured by
-    where that value stands in its column, so that measures of very different scales share one colour scale.
+    """The losses × measures heatmap: each cell annotated with the loss's mean value over seeds (:func:`cell_text`;
+    epochs with one decimal), coloured by where that value stands in its column, so that measures of very
+    different scales share one colour scale.
 
     Parameters
     ----------
@@ -226,7 +255,7 @@ def measure_heatmap(
         A study's ``summary.csv`` (seeds are averaged) or ``summary_by_loss.csv``; a ``loss`` column.
     measures : sequence of str or (column, heading)
         The columns (e.g. ``"recall@1"`` or ``("recall@1", "R@1")``; the triples of
-        :data:`vgteach.results.RANK_MEASURES` work too).
+        :data:`vgteach.results.RANK_MEASURES` work too). Default :data:`STUDY_MEASURES`.
     ax : matplotlib Axes, optional
         Where to draw; by default a new figure.
     scale : ``"z"`` or ``"rank"``
@@ -254,6 +283,9 @@ def measure_heatmap(
         fig, ax = new_figure(1, 1, figsize=(1.0 + 0.95 * means.shape[1], 0.8 + 0.42 * means.shape[0]))
         fig.set_layout_engine("constrained")
     annotations = means.map(cell_text)
+    for column, heading in _measure_names(measures):  # epochs: one decimal, as the summary tables
+        if column.endswith("_epoch"):
+            annotations[heading] = means[heading].map(lambda value: "" if pd.isna(value) else f"{value:.1f}")
     if scale == "rank":
         options = {"cmap": f"{cmap}_r", "vmin": 1, "vmax": len(means), "cbar_kws": {"label": "rank (1 = largest)"}}
     else:
