@@ -350,3 +350,69 @@ def ignoring_epoch_0(column, reached):
         return next(int(e) for e, v in zip(history["epoch"], history[column]) if reached(v, final))
 
     return epoch
+
+
+# ------------------------------------------------------------------------------- prediction questions
+def formula_term(loss_name, z, labels, key):
+    """One term's value from its formula (plain indexing, nothing shared with vgteach)."""
+    d2 = lambda i, j: float((z[i] - z[j]).pow(2).sum())  # noqa: E731
+    if loss_name == "contrastive":
+        i, j = key
+        return d2(i, j) if labels[i] == labels[j] else max(0.0, 1.0 - math.sqrt(d2(i, j))) ** 2
+    if loss_name == "triplet":
+        a, p, n = key
+        return max(0.0, d2(a, p) - d2(a, n) + 0.2)
+    if loss_name == "infonce":
+        i, p = key
+        negatives = [float(z[i] @ z[n]) / 0.1 for n in range(len(z)) if labels[n] != labels[i]]
+        return math.log1p(sum(math.exp(s - float(z[i] @ z[p]) / 0.1) for s in negatives))
+    raise AssertionError(loss_name)
+
+
+@pytest.mark.parametrize("loss_name", ["contrastive", "triplet", "infonce", "npair"])
+def test_term_keys_name_the_terms_in_their_order(loss_name):
+    for case in labs.make_cases(edge_cases=False):
+        z = F.normalize(case.embeddings, dim=1)
+        keys = labs.term_keys(loss_name, case.labels)
+        values = labs.build_loss(loss_name).double().terms(case.embeddings, case.labels).values
+        assert len(keys) == len(values), case.description
+        if loss_name == "npair":  # the anchor: the first sample of its label, labels in increasing order
+            labels = case.labels.tolist()
+            firsts = sorted((label, labels.index(label)) for label in set(labels) if labels.count(label) >= 2)
+            assert keys == [(index,) for _, index in firsts]
+            continue
+        for key, value in zip(keys, values.tolist()):
+            assert formula_term(loss_name, z, case.labels.tolist(), key) == pytest.approx(value, abs=1e-9)
+
+
+def circle(*degrees):
+    return torch.tensor([[math.cos(math.radians(a)), math.sin(math.radians(a))] for a in degrees], dtype=torch.float64)
+
+
+def test_active_prediction_grades_right_wrong_and_unanswered():
+    # two classes on a circle: the negative pairs closer than the margin (60°) are active, positives always
+    embeddings, labels = circle(0, 50, 40, 120), torch.tensor([0, 0, 1, 1])
+    right = {(0, 1), (0, 2), (1, 2), (2, 3)}  # (1, 3) is 70° apart, (0, 3) 120°
+    assert labs.check_active_prediction(right, embeddings, labels, "contrastive")
+    assert labs.check_active_prediction([list(key) for key in right], embeddings, labels, "contrastive")
+    missed = labs.check_active_prediction(right - {(2, 3)}, embeddings, labels, "contrastive")
+    assert not missed and "missed (2, 3)" in str(missed)
+    extra = labs.check_active_prediction(right | {(1, 3)}, embeddings, labels, "contrastive")
+    assert not extra and "(1, 3) inactive" in str(extra)
+    unanswered = labs.check_active_prediction(None, embeddings, labels, "contrastive")
+    assert not unanswered and "Not answered yet" in str(unanswered)
+    wrong_shape = labs.check_active_prediction({(0, 1, 2)}, embeddings, labels, "contrastive")
+    assert not wrong_shape and "not terms of contrastive" in str(wrong_shape)
+    assert not labs.check_active_prediction(42, embeddings, labels, "contrastive")
+    with pytest.raises(ValueError, match="term_keys knows"):
+        labs.term_keys("arcface", labels)
+
+
+def test_gradient_prediction_grades_npair_roles():
+    # N-pair uses the first two samples of each label: here 1, 3 (label 0) and 0, 2 (label 1); 4 and 5 idle
+    embeddings, labels = circle(10, 100, 200, 250, 300, 30), torch.tensor([1, 0, 1, 0, 0, 1])
+    assert labs.check_gradient_prediction({0, 1, 2, 3}, embeddings, labels, "npair")
+    wrong = labs.check_gradient_prediction({0, 1, 2, 3, 4}, embeddings, labels, "npair")
+    assert not wrong and "4 get no gradient" in str(wrong)
+    assert "Not answered yet" in str(labs.check_gradient_prediction(None, embeddings, labels, "npair"))
+    assert not labs.check_gradient_prediction({9}, embeddings, labels, "npair")
