@@ -198,14 +198,19 @@ def test_triplet_chapter_claims():
     for angle in result.degrees:
         z = dataclasses.replace(SCENE, negative=float(angle)).points().double()
         d2 = 2 - 2 * z @ z.T
+        assert d2[p2, n2] < d2[p2, p]  # n₂ is closer to p₂ than p is: a hard triplet, active
         assert d2[p2, p] - d2[p2, n2] + default_hparams("triplet")["margin"] > 0
 
 
 def test_npair_chapter_claims():
-    """ "p₂ gets no force at any angle, n₂ (the positive of anchor n₁) does; no term ever switches off." """
+    """p₂ gets no force at any angle; n₂ (the positive of anchor n₁) is pulled toward n₁ and pushed away from
+    a; no term ever switches off."""
     facts, result = statements_of("npair"), sweep("npair")
     assert not any(facts["p₂"].on) and facts["p₂"].exact_zero
     assert all(facts["n₂"].on)
+    for frame in result.results:
+        on_n2 = {s.partner: s.kind for s in frame.pairs if s.point == "n₂" and s.norm > result.floor}
+        assert on_n2 == {"n₁": "pull", "a": "push"}
     assert all(frame.num_active == frame.num_terms for frame in result.results)
     assert all(all(s.on) for s in facts.values() if s.subject not in POINT_NAMES)
 
