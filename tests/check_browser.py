@@ -8,7 +8,9 @@ manager, then asserts:
 - rendered math: a page whose HTML holds math has MathJax output (``mjx-container``) and no TeX errors;
 - visible widgets: every stored widget view was replaced by a rendered view of non-zero size, and no
   "Loading widget" placeholder is left;
-- figures: every ``<img>`` has loaded (``naturalWidth > 0``);
+- figures: every ``<img>`` has loaded (``naturalWidth > 0``), and no figure is shown as its text repr
+  (``<Figure size 640x480 with 1 Axes>``: a pyplot-free figure displayed in a kernel whose inline backend
+  was never activated);
 - display math that fits: every rendered display equation (MathJax ``mjx-container[display="true"]``,
   folded ``<details>`` opened first) is no wider than its content column, stays inside it and is not
   clipped or scrolled by its own box or any box up to the article; a failure names the page and the start
@@ -89,6 +91,7 @@ return {
     widget_rendered: rendered.length,
     widget_elements: document.querySelectorAll('.jupyter-widgets, .widget-subarea').length,
     loading_leftovers: (text.match(/Loading widget/g) || []).length,
+    figures_as_text: (text.match(/<Figure size \\d+(\\.\\d+)?x\\d+(\\.\\d+)? with \\d+ Axes>/g) || []).length,
     images: images.length,
     images_pending: images.filter(i => !i.complete).length,
     images_broken: images.filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 120)),
@@ -191,6 +194,11 @@ class PageReport:
             )
         if probe["loading_leftovers"]:
             found.append(f"{probe['loading_leftovers']} 'Loading widget' placeholders left")
+        if probe.get("figures_as_text"):
+            found.append(
+                f"{probe['figures_as_text']} matplotlib figures shown as text ('<Figure size … with … Axes>'): "
+                "the kernel never activated the inline backend (no pyplot import; add %matplotlib inline)"
+            )
         if probe["images_pending"]:
             found.append(f"{probe['images_pending']} images still loading")
         found += [f"image not loaded: {src}" for src in probe["images_broken"]]

@@ -55,6 +55,7 @@ def browser():
 BROKEN_PAGE = """<!doctype html><html><head><title>broken</title></head><body>
 <p>text</p>
 <img src="missing.png" alt="a figure that does not exist">
+<pre>&lt;Figure size 840x310 with 2 Axes&gt;</pre>
 <script type="application/vnd.jupyter.widget-view+json">{"version_major": 2, "version_minor": 0,
  "model_id": "0123456789abcdef"}</script>
 <script>throw new Error("boom from the test page");</script>
@@ -77,6 +78,7 @@ def test_checker_reports_js_errors_broken_images_and_unrendered_widgets(browser,
     assert "boom from the test page" in problems
     assert "missing.png" in problems  # the 404 and the unloaded image
     assert "1 of 1 widget views not rendered" in problems
+    assert "1 matplotlib figures shown as text" in problems
     assert clean.problems() == [] and clean.probe["images"] == 1
 
 
