@@ -615,3 +615,22 @@ def test_tracked_step_does_not_keep_its_graph_alive(loss):
     del out
     gc.collect()
     assert alive() is None
+
+
+def test_pyplot_free_figures_display_as_images_in_ipython():
+    """A kernel that never imports pyplot still shows vgteach's figures as PNG, not '<Figure size ...>'."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    from vgteach.training.report import new_figure
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.display_formatter.formatters["image/png"].type_printers.pop(Figure, None)
+        assert "image/png" not in shell.display_formatter.format(Figure())[0]  # the failure this prevents
+        fig, ax = new_figure(1, 1, (2, 2))
+        ax.plot([0, 1], [1, 0])
+        png = shell.display_formatter.format(fig)[0]["image/png"]
+        assert png[:4] == b"\x89PNG"
+    finally:
+        InteractiveShell.clear_instance()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,33 @@ REPORT_COLUMNS = (
 
 def new_figure(rows: int, cols: int, figsize, **kwargs):
     """``(fig, axes)`` on a figure pyplot never sees. Writing a report must not touch the session's
-    backend: ``matplotlib.use("Agg")`` inside a Jupyter kernel switches inline figures off for good."""
+    backend: ``matplotlib.use("Agg")`` inside a Jupyter kernel switches inline figures off for good.
+    In IPython the figure still displays as an image (:func:`show_figures_as_png`)."""
     from matplotlib.figure import Figure
 
+    show_figures_as_png()
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(rows, cols, **kwargs)
+
+
+def show_figures_as_png() -> None:
+    """In an IPython session, display matplotlib ``Figure`` objects as PNG images.
+
+    pyplot's inline backend registers that formatter when pyplot is imported; a kernel that only ever
+    sees vgteach's pyplot-free figures would otherwise print ``<Figure size 1200x800 with 6 Axes>``. A
+    formatter already registered (by pyplot or the user) is kept. Outside IPython this does nothing.
+    """
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    if Figure in formatter.type_printers:
+        return
+    from IPython.core.pylabtools import print_figure
+
+    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
 
 
 #: (history column, title) of the panels of :func:`plot_history`: one run's loss, retrieval, VARIANCE and
