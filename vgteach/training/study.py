@@ -124,9 +124,14 @@ _WORKER_DATA = None  # the study's data in a worker process, sent once by _start
 
 
 def _start_worker(data, threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
     global _WORKER_DATA
     _WORKER_DATA = data
     torch.set_num_threads(threads)
+    # and the OpenMP/BLAS pools of NumPy and scikit-learn (NMI's k-means): each would start one thread
+    # per core in every worker, and threads spinning on shared cores cost more than they compute
+    threadpool_limits(threads)
 
 
 def _run_in_worker(config: TrainConfig, out: Path, resume: bool):
