@@ -416,3 +416,144 @@ def test_gradient_prediction_grades_npair_roles():
     assert not wrong and "4 get no gradient" in str(wrong)
     assert "Not answered yet" in str(labs.check_gradient_prediction(None, embeddings, labels, "npair"))
     assert not labs.check_gradient_prediction({9}, embeddings, labels, "npair")
+
+
+# ------------------------------------------------------------- the proxy and SupCon chapters' exercises
+def silent_angle_from_formula(scale=64.0, margin=0.5, eps=1e-3):
+    # ℓ = log(1 + e^{−γφ}) ≤ ε  ⇔  φ ≥ log(1 / (e^ε − 1)) / γ, and φ = cos(θ + m)
+    return math.degrees(math.acos(math.log(1 / math.expm1(eps)) / scale) - margin)
+
+
+def test_check_silent_angle_grades_right_wrong_and_unanswered():
+    assert labs.check_silent_angle(silent_angle_from_formula())
+    assert labs.check_silent_angle(torch.tensor(silent_angle_from_formula()))  # a 0-dim tensor is a number too
+    assert labs.check_silent_angle(silent_angle_from_formula(30.0, 0.3), scale=30.0, margin=0.3)
+    # the margin alone (90° − m) ignores the scale: too large
+    margin_only = labs.check_silent_angle(90 - math.degrees(0.5))
+    assert not margin_only and "too large" in str(margin_only)
+    assert not labs.check_silent_angle(silent_angle_from_formula(30.0, 0.3))  # the default γ = 64, m = 0.5
+    unanswered = labs.check_silent_angle(None)
+    assert not unanswered and "Not answered yet" in str(unanswered)
+    assert not labs.check_silent_angle("about 50")
+
+
+def test_arcface_silent_angle_is_measured_on_the_loss():
+    for scale, margin in ((64.0, 0.5), (16.0, 0.2)):
+        assert labs.arcface_silent_angle(scale, margin) == pytest.approx(
+            silent_angle_from_formula(scale, margin), abs=0.02
+        )
+
+
+def loop_floors(labels):
+    labels = labels.tolist()
+    counts = [sum(other == label for other in labels) - 1 for label in labels]
+    return torch.tensor([math.log(count) for count in counts if count > 0])
+
+
+def test_check_floors():
+    assert labs.check_floors(loop_floors)
+    zeros = labs.check_floors(lambda labels: torch.zeros(len(labels)))
+    assert not zeros and "floors are" in str(zeros)
+    # counting the anchor itself among its positives: log |class| instead of log |P(i)|
+    assert not labs.check_floors(lambda labels: loop_floors(torch.cat([labels, labels])).reshape(2, -1)[0])
+    # a floor of 0 for the anchors without a positive: one value too many
+    assert not labs.check_floors(
+        lambda labels: torch.tensor([math.log(max(int((labels == y).sum()) - 1, 1)) for y in labels])
+    )
+
+    def my_floors(labels):
+        raise NotImplementedError("your code here")
+
+    stub = labs.check_floors(my_floors)
+    assert not stub and "not written yet" in str(stub)
+    assert not labs.check_floors(lambda labels: "log 5")
+
+
+def two_triangles(spread_degrees=20.0, second_pole=-1.0):
+    """Three samples of each class on a cone around a pole: each anchor sees both positives at one cosine."""
+    tilt = math.radians(spread_degrees)
+    points = [
+        [
+            math.sin(tilt) * math.cos(2 * math.pi * k / 3),
+            math.sin(tilt) * math.sin(2 * math.pi * k / 3),
+            pole * math.cos(tilt),
+        ]
+        for pole in (1.0, second_pole)
+        for k in range(3)
+    ]
+    return torch.tensor(points, dtype=torch.float64), torch.tensor([0, 0, 0, 1, 1, 1])
+
+
+def test_check_no_collapse():
+    assert labs.check_no_collapse(two_triangles)
+    assert labs.check_no_collapse(lambda: (two_triangles()[0], [3, 3, 3, 7, 7, 7]))  # any two labels
+    collapsed = labs.check_no_collapse(lambda: two_triangles(spread_degrees=1.0))
+    assert not collapsed and "collapse" in str(collapsed)
+    # the classes too close to each other: the negatives still hold softmax mass
+    near = labs.check_no_collapse(lambda: two_triangles(second_pole=0.3))
+    assert not near and "above its floor" in str(near)
+    # unequal cosines to the two positives: above the floor although nothing collapses
+    squashed = lambda: (two_triangles()[0] * torch.tensor([1.0, 0.3, 1.0], dtype=torch.float64), two_triangles()[1])  # noqa: E731
+    assert not labs.check_no_collapse(squashed)
+    assert not labs.check_no_collapse(lambda: (two_triangles()[0][:4], torch.tensor([0, 0, 1, 1])))
+
+    def my_batch():
+        raise NotImplementedError("your code here")
+
+    stub = labs.check_no_collapse(my_batch)
+    assert not stub and "not written yet" in str(stub)
+    assert not labs.check_no_collapse(lambda: None)
+
+
+def formula_pull_dominates(embeddings, labels, centers, temperature=0.1, margin=0.2, pull_weight=1.0):
+    """Per sample: is the gradient of λ‖z − ĉ_y‖² larger on the sphere than that of the margin softmax?
+    (autograd through the formula written out, one sample at a time; nothing shared with vgteach)"""
+    out = []
+    c = centers / centers.norm(dim=1, keepdim=True)
+    for e, y in zip(embeddings, labels.tolist()):
+        e = e.clone().requires_grad_(True)
+        z = e / e.norm()
+        logits = (c @ z - margin * F.one_hot(torch.tensor(y), len(c)).double()) / temperature
+        softmax_part = torch.logsumexp(logits, dim=0) - logits[y]
+        pull_part = pull_weight * (z - c[y]).pow(2).sum()
+        (g_softmax,) = torch.autograd.grad(softmax_part, e, retain_graph=True)
+        (g_pull,) = torch.autograd.grad(pull_part, e)
+        out.append(bool(g_pull.norm() > g_softmax.norm()))
+    return torch.tensor(out)
+
+
+def test_check_pull_dominates():
+    torch.manual_seed(0)
+    loss_fn = labs.build_loss("ccl", num_classes=4, embedding_dim=16)
+    generator = torch.Generator().manual_seed(1)
+    labels = torch.arange(4).repeat_interleave(6)
+    centers = F.normalize(loss_fn.centers.detach(), dim=1)
+    # half the samples next to their own center (the pull should win there), half anywhere
+    embeddings = torch.randn(len(labels), 16, generator=generator)
+    embeddings[::2] = 4 * centers[labels[::2]] + 0.3 * embeddings[::2]
+    expected = formula_pull_dominates(embeddings.double(), labels, loss_fn.centers.detach().double())
+    assert expected.any() and not expected.all()  # the batch tells a right answer from a constant one
+    softmax_part, pull_part = labs.ccl_gradient_parts(embeddings, labels, loss_fn)
+    assert torch.equal(pull_part.norm(dim=1) > softmax_part.norm(dim=1), expected)
+
+    right = labs.check_pull_dominates(formula_pull_dominates, embeddings, labels, loss_fn)
+    assert right and f"dominates for {int(expected.sum())} of them" in str(right)
+    for wrong in (
+        lambda *a, **k: torch.ones(len(labels), dtype=torch.bool),
+        lambda *a, **k: ~formula_pull_dominates(*a, **k),
+    ):
+        result = labs.check_pull_dominates(wrong, embeddings, labels, loss_fn)
+        assert not result and "disagree with autograd" in str(result)
+    # the hyper-parameters of the trained loss reach the student's function
+    other = labs.build_loss("ccl", num_classes=4, embedding_dim=16, temperature=0.5, pull_weight=0.1)
+    with torch.no_grad():
+        other.centers.copy_(loss_fn.centers)
+    assert labs.check_pull_dominates(formula_pull_dominates, embeddings, labels, other)
+
+    def my_pull_dominates(emb, labels, centers, temperature=0.1, margin=0.2, pull_weight=1.0):
+        raise NotImplementedError("your code here")
+
+    stub = labs.check_pull_dominates(my_pull_dominates, embeddings, labels, loss_fn)
+    assert not stub and "not written yet" in str(stub)
+    assert not labs.check_pull_dominates(lambda *a, **k: torch.ones(3, dtype=torch.bool), embeddings, labels, loss_fn)
+    assert not labs.check_pull_dominates(lambda *a, **k: None, embeddings, labels, loss_fn)

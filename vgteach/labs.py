@@ -152,7 +152,7 @@ LOSS_HINTS = {
     "torch.logsumexp for stability.",
     "arcface": "normalise both z and the rows of the proxy matrix; only the target logit gets the angular "
     "margin, cos(θ_y + m), with the fallback cos θ_y − m·sin(π − m) when θ_y + m > π; all "
-    "logits are multiplied by the scale s before the cross-entropy.",
+    "logits are multiplied by the scale γ (`scale`) before the cross-entropy.",
     "supcon": "one term per anchor that has at least one positive; the denominator sums over *every* "
     "a ≠ i (positives included); average −log p over the anchor's positives, then over anchors.",
     "ccl": "logits (z·ĉ_k − m·[k = y]) / τ with L2-normalised centers ĉ, cross-entropy, plus λ·||z − ĉ_y||²; "
@@ -605,6 +605,190 @@ def check_gradient_prediction(answer, embeddings: Tensor, labels: Tensor, loss_n
     return _ok(name, f"right: samples {_listed(truth)} get a gradient, the other {len(e) - len(truth)} none.")
 
 
+# ------------------------------------------------------------------- reasoning exercises of the chapters
+NOT_WRITTEN = "is not written yet: fill in its body and run the cell again."
+
+
+def arcface_silent_angle(scale: float = 64.0, margin: float = 0.5, eps: float = 1e-3, step: float = 0.01) -> float:
+    """The largest angle θ (degrees, on a ``step``° grid) between a sample and its own proxy at which
+    vgteach's ArcFace term is silent (ℓ ≤ ``eps``), the sample being orthogonal to the only other proxy.
+
+    Measured on the loss itself (two proxies, a sweep of θ), not from the closed form the exercise asks for.
+    """
+    arcface = build_loss("arcface", num_classes=2, embedding_dim=3, scale=scale, margin=margin).double()
+    with torch.no_grad():
+        arcface.weight.copy_(torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]))  # own proxy, the other proxy
+    degrees = torch.arange(0.0, 180.0, step, dtype=torch.float64)
+    radians = torch.deg2rad(degrees)
+    z = torch.stack([radians.cos(), radians.sin(), torch.zeros_like(radians)], dim=1)
+    silent = ~arcface.terms(z, torch.zeros(len(z), dtype=torch.long)).active(eps)
+    return float(degrees[silent].max()) if silent.any() else float("nan")
+
+
+def check_silent_angle(
+    answer, scale: float = 64.0, margin: float = 0.5, eps: float = 1e-3, tolerance: float = 0.5
+) -> CheckResult:
+    """Grade the ArcFace exercise "when does a sample fall silent?": ``answer`` is the largest angle, in
+    degrees, to its own proxy at which a sample orthogonal to the other proxy has ℓ ≤ ε
+    (:func:`arcface_silent_angle`, within ``tolerance`` degrees). ``None`` is graded "not answered yet"."""
+    name = "check_silent_angle"
+    if answer is None:
+        return CheckResult(name, False, f"❌ {NOT_ANSWERED}")
+    value = _as_number(answer)
+    if value is None or not math.isfinite(value):
+        return _fail(name, f"expected an angle in degrees (a number), got {answer!r}.")
+    truth = arcface_silent_angle(scale, margin, eps)
+    if abs(value - truth) <= tolerance:
+        return _ok(name, f"{value:.1f}°: vgteach's ArcFace term is silent up to {truth:.1f}°.")
+    return _fail(
+        name,
+        f"{value:.1f}° is too {'large' if value > truth else 'small'}.",
+        "ℓ = log(1 + e^{−γφ}) ≤ ε  ⇔  φ ≥ log(1 / (e^ε − 1)) / γ; then invert φ = cos(θ + m).",
+    )
+
+
+#: The label vectors :func:`check_floors` grades on (a single-sample class and an unsorted batch among them).
+FLOOR_BATCHES = ([0, 0, 0, 1, 1, 2, 2, 2, 2, 3], [0, 1, 2], [4, 4], [1, 0, 1, 0, 0, 2])
+
+
+def check_floors(fn: Callable, temperature: float = 0.1) -> CheckResult:
+    """Check ``fn(labels [B]) -> [A]``: the floor log |P(i)| of every SupCon anchor with a positive, in batch
+    order, against ``Terms.floor`` of vgteach's SupCon on :data:`FLOOR_BATCHES`."""
+    name = "check_floors"
+    hint = "|P(i)| counts the other samples of i's class; anchors without a positive have no term."
+    generator = torch.Generator().manual_seed(0)
+    for values in FLOOR_BATCHES:
+        labels = torch.tensor(values)
+        embeddings = torch.randn(len(labels), 4, generator=generator, dtype=torch.float64)
+        floor = build_loss("supcon", temperature=temperature).terms(embeddings, labels).floor
+        expected = torch.as_tensor(floor, dtype=torch.float64)
+        got, error = _call(fn, labels.clone())
+        if error and error.startswith("NotImplementedError"):
+            return _fail(name, f"my_floors {NOT_WRITTEN}")
+        if error:
+            return _fail(name, f"For labels {values} your function raised {error}", hint)
+        try:
+            got = torch.as_tensor(got, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            return _fail(name, f"For labels {values} expected a tensor of floors, got {got!r}.", hint)
+        if got.shape != expected.shape or not torch.allclose(got, expected, rtol=RTOL, atol=ATOL):
+            return _fail(
+                name,
+                f"For labels {values} you return {[round(x, 4) for x in got.reshape(-1).tolist()]}, vgteach's "
+                f"floors are {[round(x, 4) for x in expected.tolist()]}.",
+                hint,
+            )
+    return _ok(name, f"your floors match vgteach's on all {len(FLOOR_BATCHES)} label vectors.")
+
+
+def check_no_collapse(
+    fn: Callable, max_cosine: float = 0.99, temperature: float = 0.1, eps: float = 1e-3
+) -> CheckResult:
+    """Check ``fn() -> (embeddings [6, D], labels [6])``: three samples of each of two classes where every
+    SupCon anchor is within ``eps`` of its floor (none active) while no two samples of a class have a
+    cosine of ``max_cosine`` or more: SupCon's floor reached without collapse."""
+    name = "check_no_collapse"
+    got, error = _call(fn)
+    if error:
+        if error.startswith("NotImplementedError"):
+            return _fail(name, f"my_batch {NOT_WRITTEN}")
+        return _fail(name, f"your function raised {error}")
+    try:
+        embeddings, labels = got
+        embeddings, labels = torch.as_tensor(embeddings, dtype=torch.float64), torch.as_tensor(labels).long()
+    except (TypeError, ValueError, RuntimeError):
+        return _fail(name, f"expected a pair (embeddings [6, D], labels [6]), got {got!r}.")
+    if embeddings.ndim != 2 or len(embeddings) != 6 or labels.shape != (6,) or (labels < 0).any():
+        return _fail(
+            name, f"expected embeddings [6, D] and labels [6], got {tuple(embeddings.shape)} and {tuple(labels.shape)}."
+        )
+    if sorted(torch.bincount(labels).tolist()) != [0] * (int(labels.max()) - 1) + [3, 3]:
+        return _fail(name, "expected three samples of each of two classes.")
+    z = embeddings / embeddings.norm(dim=1, keepdim=True)
+    same = (labels[:, None] == labels[None, :]) & ~torch.eye(len(z), dtype=torch.bool)
+    closest = float((z @ z.T)[same].max())
+    if closest >= max_cosine:
+        return _fail(name, f"two samples of a class nearly coincide (cosine {closest:.3f}): that is collapse.")
+    terms = build_loss("supcon", temperature=temperature).terms(embeddings, labels)
+    gap = float((terms.values - torch.as_tensor(terms.floor, dtype=terms.values.dtype)).max())
+    if terms.active(eps).any():
+        return _fail(
+            name,
+            f"an anchor is still {gap:.2g} above its floor.",
+            f"each anchor must see its two positives at the same cosine, and the negatives far lower (τ = {temperature:g}).",
+        )
+    return _ok(
+        name,
+        f"every anchor is within {gap:.1g} of its floor, and no two positives come closer than cosine {closest:.3f}.",
+    )
+
+
+def ccl_gradient_parts(embeddings: Tensor, labels: Tensor, loss_fn) -> tuple[Tensor, Tensor]:
+    """Per-sample gradients ∂L/∂e [B, D] of CCL's softmax part and of its pull part: autograd through
+    vgteach's CCL (float64, on the unit-length ``embeddings``) with the centers of ``loss_fn`` and
+    ``pull_weight`` 0 and ``loss_fn.pull_weight``."""
+    z = torch.as_tensor(embeddings).detach().double()
+    z = z / z.norm(dim=1, keepdim=True)
+
+    def gradient(pull_weight: float) -> Tensor:
+        part = build_loss(
+            "ccl",
+            num_classes=loss_fn.num_classes,
+            embedding_dim=loss_fn.embedding_dim,
+            temperature=loss_fn.temperature,
+            margin=loss_fn.margin,
+            pull_weight=pull_weight,
+        ).double()
+        with torch.no_grad():
+            part.centers.copy_(loss_fn.centers.detach().double())
+        e = z.clone().requires_grad_(True)
+        return torch.autograd.grad(part(e, labels), e)[0]
+
+    softmax_part = gradient(0.0)
+    return softmax_part, gradient(loss_fn.pull_weight) - softmax_part
+
+
+def check_pull_dominates(fn: Callable, embeddings: Tensor, labels: Tensor, loss_fn) -> CheckResult:
+    """Check ``fn(embeddings, labels, centers, temperature=, margin=, pull_weight=) -> bool [B]``: True where
+    the pull part of a sample's CCL gradient (on the sphere) is larger than its softmax part, for the batch
+    ``(embeddings, labels)`` and the trained CCL ``loss_fn`` (its centers and hyper-parameters), against
+    :func:`ccl_gradient_parts`. Samples whose two parts tie (within 1e-9) are not graded."""
+    name = "check_pull_dominates"
+    softmax_part, pull_part = ccl_gradient_parts(embeddings, labels, loss_fn)
+    difference = pull_part.norm(dim=1) - softmax_part.norm(dim=1)
+    expected, clear = difference > 0, difference.abs() > 1e-9
+    hparams = dict(temperature=loss_fn.temperature, margin=loss_fn.margin, pull_weight=loss_fn.pull_weight)
+    arguments = (
+        torch.as_tensor(embeddings).detach().double().clone(),
+        torch.as_tensor(labels).clone(),
+        loss_fn.centers.detach().double().clone(),
+    )
+    got, error = _call(lambda: fn(*arguments, **hparams))
+    if error:
+        if error.startswith("NotImplementedError"):
+            return _fail(name, f"my_pull_dominates {NOT_WRITTEN}")
+        return _fail(name, f"your function raised {error}")
+    try:
+        got = torch.as_tensor(got)
+    except (TypeError, ValueError, RuntimeError):
+        got = None
+    if got is None or got.shape != expected.shape:
+        shape = "nothing" if got is None else f"shape {tuple(got.shape)}"
+        return _fail(name, f"expected a boolean tensor of shape {tuple(expected.shape)}, got {shape}.")
+    got = got.bool()
+    wrong = int((got != expected)[clear].sum())
+    if wrong:
+        return _fail(
+            name,
+            f"{wrong} of {int(clear.sum())} samples disagree with autograd.",
+            "softmax part Σ_k (q_ik − δ_ky)/τ · ĉ_k, pull part −2λ ĉ_y; compare their tangential parts, (I − z zᵀ) g.",
+        )
+    return _ok(
+        name,
+        f"you match autograd on all {int(clear.sum())} samples: the pull part dominates for {int(expected[clear].sum())} of them.",
+    )
+
+
 def _toy_histories() -> list:
     """Per-epoch histories with the shapes a study produces: fast, slow, non-monotone, flat."""
     import pandas as pd
@@ -686,4 +870,11 @@ __all__ = [
     "term_keys",
     "check_active_prediction",
     "check_gradient_prediction",
+    "arcface_silent_angle",
+    "check_silent_angle",
+    "FLOOR_BATCHES",
+    "check_floors",
+    "check_no_collapse",
+    "ccl_gradient_parts",
+    "check_pull_dominates",
 ]
