@@ -100,7 +100,7 @@ CLAIMS = (
         "compaction_epoch",
         GRANULAR,
         COMPACTING,
-        "first epoch within 10 % of the total change of intra: later = slower",
+        "first epoch within 10 % of the total change of intra, whatever its sign (a loss whose intra rises also settles: read with intra_change): later = slower",
     ),
     Claim(
         "through many small updates",
