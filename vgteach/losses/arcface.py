@@ -19,7 +19,7 @@ class ArcFaceLoss(MetricLoss):
         \cos\theta_j = z\cdot \hat w_j,\quad
         \varphi = \begin{cases} \cos(\theta_y + m) & \cos\theta_y > \cos(\pi - m)\\
                                 \cos\theta_y - m \sin(\pi - m) & \text{otherwise}\end{cases},\quad
-        L = \operatorname{mean}_i\ \mathrm{CE}\big(s\,[\ldots, \varphi, \ldots, \cos\theta_j, \ldots],\ y_i\big)
+        L = \operatorname{mean}_i\ \mathrm{CE}\big(\gamma\,[\ldots, \varphi, \ldots, \cos\theta_j, \ldots],\ y_i\big)
 
     The fallback branch keeps φ decreasing in θ when θ_y + m would pass π (the "easy margin off" form of
     the reference implementation). ``cos(θ+m) = cosθ cos m − sinθ sin m`` is evaluated with
@@ -31,7 +31,9 @@ class ArcFaceLoss(MetricLoss):
         K, the number of proxies (rows of ``.weight``).
     embedding_dim : int, default 128
     scale : float, default 64
+        γ, the scale that multiplies every logit (book/notation.md).
     margin : float, default 0.5 (radians)
+        m, the additive angular margin on the target class.
 
     Attributes
     ----------
@@ -47,7 +49,7 @@ class ArcFaceLoss(MetricLoss):
     References
     ----------
     J. Deng, J. Guo, N. Xue, S. Zafeiriou. ArcFace: additive angular margin loss for deep face recognition.
-    CVPR 2019. Equivalent to pytorch-metric-learning's ``ArcFaceLoss(margin=degrees(m), scale=s)`` with
+    CVPR 2019. Equivalent to pytorch-metric-learning's ``ArcFaceLoss(margin=degrees(m), scale=γ)`` with
     its ``W`` = our ``weight.T``.
     """
 

@@ -24,8 +24,7 @@ class NPairLoss(MetricLoss):
     r"""One anchor–positive pair per class; every other class's positive is a negative.
 
     .. math::
-        S_{kl} = s\, a_k \cdot p_l, \qquad L = \frac1K \sum_{k=1}^{K} -\log
-        \frac{e^{S_{kk}}}{\sum_{l} e^{S_{kl}}}
+        L = \frac1K \sum_{k=1}^{K} -\log \frac{e^{\gamma\, a_k \cdot p_k}}{\sum_{l} e^{\gamma\, a_k \cdot p_l}}
 
     where, for each of the K labels present at least twice, ``a_k`` is its first and ``p_k`` its second
     sample in batch order. ``L = 0`` (with a gradient path) when K < 2.
@@ -33,8 +32,9 @@ class NPairLoss(MetricLoss):
     Parameters
     ----------
     scale : float, default 1.0
-        The logit scale s. With s = 1 on the unit sphere the logits live in [−1, 1], so the loss never gets
-        close to 0: N-pair stays "active" for every anchor, which is the paper's N-pair greediness story.
+        γ, the logit scale (book/notation.md). With γ = 1 on the unit sphere the logits live in [−1, 1], so the
+        loss never gets close to 0: N-pair stays "active" for every anchor, which is the paper's N-pair
+        greediness story.
 
     Terms
     -----
