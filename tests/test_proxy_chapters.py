@@ -313,3 +313,59 @@ def test_supcon_anchor_term_alone_pushes_the_closer_positive_back():
     # and the same ℓ_a is vgteach's first term
     terms = build_loss("supcon", temperature=0.1).terms(z.detach(), torch.tensor([0, 0, 0, 1, 1]))
     assert torch.isclose(terms.values[0], anchor_term.detach())
+
+
+# ------------------------------------------------------------------------------------------ notation
+#: Old meanings book/notation.md retired (one meaning per symbol), as they were written in the chapters.
+RETIRED = {
+    "a softmax probability is q_ik (π is only the constant)": r"\\pi_",
+    "a softmax denominator is Q_ip (D is only the dimension)": r"(?<![\\\w])D_\{",
+    "centers are named by row, c_k (C is only the number of classes)": r"\bC \\in|\bc_\{i[a-z]\}",
+    "the logit scale is γ (s is only a cosine similarity)": (
+        r"(?<![\\\w])s\s*=\s*\d|\\frac\{s\}|/s\b|[{(]\\?,?s\\,|e\^\{-s|\bscale \$?s\$?(?!\w)|\bby \$s\$"
+    ),
+}
+LOSS_CHAPTERS = ("contrastive", "triplet", "npair", "infonce", "arcface", "supcon", "ccl")
+
+
+def retired_symbols(text: str) -> list:
+    return [rule for rule, pattern in RETIRED.items() if re.search(pattern, text)]
+
+
+def test_the_retired_symbols_are_recognised():
+    old = {
+        r"$s = 64$": 1,
+        r"\frac{s}{B}\,\big(\pi_{ik} - \delta\big)": 2,
+        r"e^{\,s\, \varphi(\cos\theta_{y_i})}": 1,
+        r"Let $D_{ip} = e^{s_{ip}/\tau}$": 1,
+        r"centers $C \in \mathbb{R}^{K \times D}$, $c_{ik} = z_i^\top \hat c_k$": 1,
+        "# scale s = 1.0": 1,
+        "multiply every logit by $s$": 1,
+    }
+    for text, rules in old.items():
+        assert len(retired_symbols(text)) == rules, text
+    new = (
+        r"$\gamma = 64$, $q_{ik}$, $Q_{ip}$, $s_{ij} = z_i^\top z_j$, $d^2 = 2 - 2s$, $\hat c_k$, math.pi, $e^{s/\tau}$"
+    )
+    assert retired_symbols(new) == []
+
+
+@pytest.mark.parametrize("name", LOSS_CHAPTERS)
+def test_chapters_use_the_notation_pages_symbols(name):
+    """Markdown, and the comments and strings of code cells (what a reader sees or is printed), use
+    book/notation.md's symbols."""
+    found = []
+    for index, cell in enumerate(cells(name)):
+        text = source(cell)
+        if cell["cell_type"] == "code":
+            comments = [line.split("#", 1)[1] for line in text.splitlines() if "#" in line]
+            try:
+                tree = ast.parse(text)
+            except SyntaxError:  # a cell with an IPython magic (the Colab install line)
+                tree = ast.parse("")
+            strings = [
+                node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            ]
+            text = "\n".join(comments + strings)
+        found += [(index, rule) for rule in retired_symbols(text)]
+    assert not found, f"{name}: {found}"
