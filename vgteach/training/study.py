@@ -132,6 +132,28 @@ def _start_worker(data, threads: int) -> None:
     # and the OpenMP/BLAS pools of NumPy and scikit-learn (NMI's k-means): each would start one thread
     # per core in every worker, and threads spinning on shared cores cost more than they compute
     threadpool_limits(threads)
+    keep_freed_memory()
+
+
+def keep_freed_memory(size: int = 256 << 20) -> None:
+    """Let glibc's malloc keep freed blocks up to ``size`` bytes instead of returning them to the system.
+
+    Each evaluation allocates and frees pairwise blocks of tens of MB; above glibc's default mmap
+    threshold every one is a fresh mmap whose pages the kernel zeroes again: 15 s of system time in the
+    90 s of CPU of the default study, 2 s with this (``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``
+    set at run time). A no-op where the C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, size)
+    mallopt(m_trim_threshold, 2 * size)
 
 
 def _run_in_worker(config: TrainConfig, out: Path, resume: bool):
