@@ -13,28 +13,14 @@ generated from the frames.
 from __future__ import annotations
 
 import ast
-import json
 import re
-from pathlib import Path
 
 import pytest
+from chapter_cells import cells, source, tags
 
 from vgteach.labs import CheckResult
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = ("contrastive", "triplet", "npair", "infonce")
-
-
-def cells(name: str) -> list[dict]:
-    return json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def tags(cell: dict) -> list:
-    return cell.get("metadata", {}).get("tags", [])
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

@@ -13,31 +13,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from chapter_cells import cells, source, tags
 
 from vgteach.labs import CheckResult
 from vgteach.losses import build_loss
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = ("arcface", "supcon", "ccl")
-
-
-def cells(name: str) -> list[dict]:
-    return json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def tags(cell: dict) -> list:
-    return cell.get("metadata", {}).get("tags", [])
 
 
 # ------------------------------------------------------------------------------ objectives, takeaways

@@ -569,14 +569,15 @@ def check_active_prediction(answer, embeddings: Tensor, labels: Tensor, loss_nam
             f"the terms are {TERM_KEYS[loss_name]}.",
         )
     if given != truth:
-        extra, missed = given - truth, truth - given
-        text = (
-            "Not quite:"
-            + (f" {_listed(extra)} inactive;" if extra else "")
-            + (f" missed {_listed(missed)};" if missed else "")
-        )
-        return _fail(name, text.rstrip(";") + f" ({len(truth)} of {len(keys)} terms are active).")
+        return _fail(name, _not_quite(given, truth, "inactive") + f" ({len(truth)} of {len(keys)} terms are active).")
     return _ok(name, f"right: {_listed(truth)} ({len(truth)} of {len(keys)} terms) are active.")
+
+
+def _not_quite(given: set, truth: set, wrongly_given: str) -> str:
+    """'Not quite: <given but false> <wrongly_given>; missed <true but not given>' of a set answer."""
+    extra, missed = given - truth, truth - given
+    parts = ([f"{_listed(extra)} {wrongly_given}"] if extra else []) + ([f"missed {_listed(missed)}"] if missed else [])
+    return "Not quite: " + "; ".join(parts)
 
 
 def check_gradient_prediction(answer, embeddings: Tensor, labels: Tensor, loss_name: str, **hparams) -> CheckResult:
@@ -595,13 +596,9 @@ def check_gradient_prediction(answer, embeddings: Tensor, labels: Tensor, loss_n
     if given is None or any(len(key) != 1 or not 0 <= key[0] < len(e) for key in given):
         return _fail(name, f"expected a set of batch indices 0..{len(e) - 1}, got {answer!r}.")
     if given != truth:
-        extra, missed = given - truth, truth - given
-        text = (
-            "Not quite:"
-            + (f" {_listed(extra)} get no gradient;" if extra else "")
-            + (f" missed {_listed(missed)};" if missed else "")
+        return _fail(
+            name, _not_quite(given, truth, "get no gradient") + f" ({len(truth)} of {len(e)} samples get one)."
         )
-        return _fail(name, text.rstrip(";") + f" ({len(truth)} of {len(e)} samples get one).")
     return _ok(name, f"right: samples {_listed(truth)} get a gradient, the other {len(e) - len(truth)} none.")
 
 

@@ -103,7 +103,7 @@ def retrieval_metrics(
     embeddings, labels = check_batch(_to_torch(embeddings), _to_torch(labels))
     ks = _check_ks(ks)
     _check_options(chunk_size, use_faiss)
-    z = F.normalize(embeddings.detach().to(torch.promote_types(embeddings.dtype, torch.float32)), dim=1)
+    z = _unit(embeddings)
     labels = torch.unique(labels, return_inverse=True)[1]  # class ids 0..C-1
     other = torch.bincount(labels)[labels] - 1  # R_q: other members of q's class
     queries = torch.nonzero(other > 0).squeeze(1)
@@ -245,8 +245,13 @@ def kmeans_nmi(embeddings, labels, *, n_init: int = KMEANS_N_INIT, seed: int = 0
     """
     embeddings, labels = check_batch(_to_torch(embeddings), _to_torch(labels))
     n_init = check_positive_int(n_init, "n_init")
-    z = F.normalize(embeddings.detach().to(torch.promote_types(embeddings.dtype, torch.float32)), dim=1)
+    z = _unit(embeddings)
     return _nmi(z, torch.unique(labels, return_inverse=True)[1], seed, n_init)
+
+
+def _unit(embeddings: Tensor) -> Tensor:
+    """L2-normalised rows, detached, in float32 or wider."""
+    return F.normalize(embeddings.detach().to(torch.promote_types(embeddings.dtype, torch.float32)), dim=1)
 
 
 def _nmi(z: Tensor, labels: Tensor, seed: int, n_init: int = KMEANS_N_INIT) -> float:

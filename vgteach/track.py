@@ -26,23 +26,13 @@ import torch
 from torch import Tensor, nn
 
 from .losses.base import MetricLoss
-from .training.tracking import EFFECTIVE_EVERY
+from .training.tracking import EFFECTIVE_EVERY, STEP_KEYS
 from .training.tracking import GreedinessTracker as _EpochTable
 
-#: the columns of :meth:`GreedinessTracker.to_frame` (after ``epoch`` and ``steps``)
-COLUMNS = (
-    "loss",
-    "active_ratio",
-    "effective_active_ratio",
-    "sample_active_ratio",
-    "grad_norm_mean",
-    "grad_norm_median",
-    "grad_norm_max",
-    "grad_gini",
-    "param_grad_norm",
-    "proxy_grad_norm",
-)
 _RENAMED = {"train_loss": "loss", "head_grad_norm": "param_grad_norm"}
+#: the columns of :meth:`GreedinessTracker.to_frame` (after ``epoch`` and ``steps``): the trainer's
+#: per-step statistics, with the names a loop outside vgteach's trainer reads best
+COLUMNS = tuple(_RENAMED.get(key, key) for key in STEP_KEYS)
 
 
 class GreedinessTracker:
