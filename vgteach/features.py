@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ._validation import check_positive_int
+from ._validation import validate_positive_int
 from .device import resolve_device
 from .io import atomic_torch_save
 
@@ -73,7 +73,7 @@ def extract_features(
     device = resolve_device(device)
     if batch_size is None:
         batch_size = GPU_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
-    check_positive_int(batch_size, "batch_size")
+    validate_positive_int(batch_size, "batch_size")
     if len(dataset) == 0:
         raise ValueError("dataset is empty: nothing to extract")
     if num_workers is None:

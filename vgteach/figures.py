@@ -45,7 +45,7 @@ STUDY_MEASURES = (
 )
 
 
-def _check_frame(frame, what: str, columns: Sequence[str]) -> None:
+def _validate_frame(frame, what: str, columns: Sequence[str]) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
     missing = [column for column in columns if column not in frame.columns]
@@ -78,7 +78,7 @@ def band_data(history: pd.DataFrame, measure: str) -> pd.DataFrame:
         When ``history`` lacks ``loss``/``epoch`` or ``measure`` (the message names it), or ``measure`` was
         never evaluated.
     """
-    _check_frame(history, "history", ("loss", "epoch"))
+    _validate_frame(history, "history", ("loss", "epoch"))
     _unknown([measure], history, "history")
     columns = ["loss", *(["seed"] if "seed" in history.columns else []), "epoch", measure]
     data = history[columns].dropna(subset=[measure])
@@ -214,7 +214,7 @@ def heatmap_table(summary: pd.DataFrame, measures, scale: str = "z") -> tuple:
     if scale not in ("z", "rank"):
         raise ValueError(f"scale must be 'z' or 'rank', got {scale!r}")
     pairs = _measure_names(measures)
-    _check_frame(summary, "summary", ("loss",))
+    _validate_frame(summary, "summary", ("loss",))
     _unknown([column for column, _ in pairs], summary, "summary")
     columns = [column for column, _ in pairs]
     means = summary.groupby("loss", sort=False)[columns].mean().astype(float)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import torch
 
-from ._validation import check_positive_int
-from .backbones import FROZEN_BACKBONES, ToRGB, build_backbone, check_backbone
-from .data.base import check_split
+from ._validation import validate_positive_int
+from .backbones import FROZEN_BACKBONES, ToRGB, build_backbone, validate_backbone
+from .data.base import validate_split
 from .data.registry import get_dataset, get_spec
 from .features import FeatureCache, extract_features
 
@@ -52,7 +52,7 @@ class _Subset(torch.utils.data.Subset):
 
 def first_per_class(targets, max_per_class):
     """Indices of the first ``max_per_class`` samples of every class, in dataset order (all if ``None``)."""
-    if check_positive_int(max_per_class, "max_per_class", allow_none=True) is None:
+    if validate_positive_int(max_per_class, "max_per_class", allow_none=True) is None:
         return None
     seen, keep = {}, []
     for index, label in enumerate(targets):
@@ -192,8 +192,8 @@ def load_inputs(
         int64 ``[N]``, labels ``0..K-1`` within the split.
     """
     spec = get_spec(name)
-    check_split(split)
-    check_backbone(backbone)
+    validate_split(split)
+    validate_backbone(backbone)
     if spec.kind == "vector":
         return _vector_inputs(spec, split, backbone, max_per_class)
     if backbone in FROZEN_BACKBONES:

@@ -251,7 +251,7 @@ def decide(table: pd.DataFrame, high, low) -> dict:
 
 
 # -- every claim --------------------------------------------------------------------------------------------
-def check_summary(summary) -> None:
+def validate_summary(summary) -> None:
     if not isinstance(summary, pd.DataFrame) or not {"loss", "seed"} <= set(summary.columns):
         raise ValueError("summary must be a study's summary.csv as a DataFrame (columns 'loss' and 'seed')")
     repeated = summary.duplicated(["loss", "seed"])
@@ -275,7 +275,7 @@ def score_claims(summary: pd.DataFrame, claims=CLAIMS) -> pd.DataFrame:
         pair that does not, with its seeds (``"supcon < infonce in seeds 0, 1, 2"``); ``verdict``;
         ``evidence``: the sentence that decided the verdict (or why the claim is not testable).
     """
-    check_summary(summary)
+    validate_summary(summary)
     losses = list(dict.fromkeys(summary["loss"]))
     rows = []
     for claim in claims:

@@ -187,7 +187,7 @@ def setting(reference: ReferenceResults) -> str:
     )
 
 
-def check_statement(
+def describe_statement(
     reference: ReferenceResults, loss: str, column: str, expect: str, statement: str, label: Optional[str] = None
 ) -> str:
     """A Markdown sentence saying whether the reference runs back a chapter's ``statement`` about ``loss``.
@@ -215,10 +215,10 @@ def check_statement(
     return f"Our reference runs do not show that {statement}: {where}, and {extreme} has the {side}."
 
 
-def check_statements(reference: ReferenceResults, loss: str, checks, label: Optional[str] = None) -> str:
-    """:func:`check_statement` for each ``(column, expect, statement)`` of ``checks``, joined; when one is not
+def describe_statements(reference: ReferenceResults, loss: str, checks, label: Optional[str] = None) -> str:
+    """:func:`describe_statement` for each ``(column, expect, statement)`` of ``checks``, joined; when one is not
     backed, one closing sentence says how our setting differs from the paper's (:func:`setting`)."""
-    sentences = [check_statement(reference, loss, *check, label=label) for check in checks]
+    sentences = [describe_statement(reference, loss, *check, label=label) for check in checks]
     if any(sentence.startswith("Our reference runs do not show") for sentence in sentences):
         sentences.append(
             f"Where our runs differ from the paper, the setting may be why: {setting(reference)}; "

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._validation import check_batch, check_positive_int
+from ._validation import validate_batch, validate_positive_int
 
 # "auto" switches to faiss when N * N exceeds this (N > 20,000) and the embeddings are on the CPU.
 # Measured on 2 CPU cores, D = 128 (R = 99, as in bench/bench_retrieval.py): the torch path is as fast as
@@ -100,9 +100,9 @@ def retrieval_metrics(
     ----------
     K. Musgrave, S. Belongie, S.-N. Lim. "A Metric Learning Reality Check". ECCV 2020.
     """
-    embeddings, labels = check_batch(_to_torch(embeddings), _to_torch(labels))
-    ks = _check_ks(ks)
-    _check_options(chunk_size, use_faiss)
+    embeddings, labels = validate_batch(_to_torch(embeddings), _to_torch(labels))
+    ks = _validate_ks(ks)
+    _validate_options(chunk_size, use_faiss)
     z = _unit(embeddings)
     labels = torch.unique(labels, return_inverse=True)[1]  # class ids 0..C-1
     other = torch.bincount(labels)[labels] - 1  # R_q: other members of q's class
@@ -243,8 +243,8 @@ def kmeans_nmi(embeddings, labels, *, n_init: int = KMEANS_N_INIT, seed: int = 0
     so with many classes (K = 1,000) one restart is what a report can afford (``vgteach diagnose`` uses 1);
     the training evaluation keeps :data:`KMEANS_N_INIT` = 4.
     """
-    embeddings, labels = check_batch(_to_torch(embeddings), _to_torch(labels))
-    n_init = check_positive_int(n_init, "n_init")
+    embeddings, labels = validate_batch(_to_torch(embeddings), _to_torch(labels))
+    n_init = validate_positive_int(n_init, "n_init")
     z = _unit(embeddings)
     return _nmi(z, torch.unique(labels, return_inverse=True)[1], seed, n_init)
 
@@ -293,13 +293,13 @@ def _to_torch(x):
     return torch.as_tensor(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
 
 
-def _check_ks(ks) -> tuple:
+def _validate_ks(ks) -> tuple:
     if not isinstance(ks, (tuple, list, range)) or len(ks) == 0:
         raise ValueError(f"ks must be a non-empty sequence of positive integers, got {ks!r}")
-    return tuple(dict.fromkeys(check_positive_int(k, f"every k in ks={ks!r}") for k in ks))  # drop repeats
+    return tuple(dict.fromkeys(validate_positive_int(k, f"every k in ks={ks!r}") for k in ks))  # drop repeats
 
 
-def _check_options(chunk_size, use_faiss) -> None:
-    check_positive_int(chunk_size, "chunk_size")
+def _validate_options(chunk_size, use_faiss) -> None:
+    validate_positive_int(chunk_size, "chunk_size")
     if not (isinstance(use_faiss, bool) or use_faiss == "auto"):
         raise ValueError(f"use_faiss must be True, False or 'auto', got {use_faiss!r}")

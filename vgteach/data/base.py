@@ -31,7 +31,7 @@ def default_root(root=None) -> Path:
     return Path(root).expanduser()
 
 
-def check_split(split) -> str:
+def validate_split(split) -> str:
     """Return ``split`` if it is one of :data:`SPLITS`."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

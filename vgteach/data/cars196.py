@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ImageListDataset, check_split, default_root, missing, remap_labels
+from .base import ImageListDataset, default_root, missing, remap_labels, validate_split
 
 NUM_TRAIN_CLASSES = 98
 
@@ -70,7 +70,7 @@ def _annos_layout(base):
 
 def cars196(split: str, root=None, download: bool = False, transform=None):
     """Return the zero-shot ``split`` of Cars196 (train: classes 1-98, test: 99-196); PIL RGB images."""
-    check_split(split)
+    validate_split(split)
     root = default_root(root)
     devkit, annos = root / "stanford_cars", root / "cars196"
     if (devkit / "devkit" / "cars_train_annos.mat").is_file():

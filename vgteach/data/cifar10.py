@@ -13,7 +13,7 @@ Two on-disk layouts under ``root`` are read, in this order:
 
 from __future__ import annotations
 
-from .base import ImageListDataset, check_split, default_root, missing
+from .base import ImageListDataset, default_root, missing, validate_split
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -52,7 +52,7 @@ def _image_folder(folder, transform):
 
 def cifar10(split: str, root=None, download: bool = False, transform=None):
     """Return the CIFAR-10 ``split`` from ``root`` (python batches, else ImageFolder JPEGs); PIL RGB images."""
-    check_split(split)
+    validate_split(split)
     root = default_root(root)
     batches, folder = root / "cifar-10-batches-py", root / "cifar10" / split
     if batches.is_dir():

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import VectorDataset, check_split
+from .base import VectorDataset, validate_split
 
 PATH = Path(__file__).with_name("cifar10_features.npz")
 DIM = 128
@@ -73,7 +73,7 @@ def cifar10_features(split: str, root=None, download: bool = False, transform=No
 
     ``root`` and ``download`` are accepted for a uniform signature and ignored: the data ship with vgteach.
     """
-    check_split(split)
+    validate_split(split)
     arrays = _arrays()
     return VectorDataset(
         arrays[f"x_{split}"].astype(np.float32),

@@ -10,7 +10,7 @@ train/test file list is not used. Labels are remapped to ``0..99`` within each s
 
 from __future__ import annotations
 
-from .base import ImageListDataset, check_split, default_root, missing, remap_labels
+from .base import ImageListDataset, default_root, missing, remap_labels, validate_split
 
 URL = "https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz"
 FOLDER = "CUB_200_2011"
@@ -32,7 +32,7 @@ def _read_pairs(path):
 
 def cub200(split: str, root=None, download: bool = False, transform=None):
     """Return the zero-shot ``split`` of CUB-200-2011 (train: classes 1-100, test: 101-200); PIL RGB."""
-    check_split(split)
+    validate_split(split)
     root = default_root(root)
     base = root / FOLDER
     needed = [base / "images.txt", base / "image_class_labels.txt", base / "images"]

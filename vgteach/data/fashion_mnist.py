@@ -11,7 +11,7 @@ import gzip
 
 import numpy as np
 
-from .base import ArrayImageDataset, check_split, default_root, missing
+from .base import ArrayImageDataset, default_root, missing, validate_split
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 PREFIX = {"train": "train", "test": "t10k"}
@@ -46,7 +46,7 @@ def read_idx(path) -> np.ndarray:
 
 def fashion_mnist(split: str, root=None, download: bool = False, transform=None):
     """Return the Fashion-MNIST ``split`` from ``root``; items are greyscale (mode ``"L"``) PIL images."""
-    check_split(split)
+    validate_split(split)
     root = default_root(root)
     raw = root / "FashionMNIST" / "raw"
     stems = [f"{PREFIX[split]}-images-idx3-ubyte", f"{PREFIX[split]}-labels-idx1-ubyte"]

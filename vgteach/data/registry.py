@@ -13,7 +13,7 @@ import importlib
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .base import check_split
+from .base import validate_split
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def get_dataset(name, split, root=None, download=False, transform=None):
     saying what to put where. The returned object has ``targets`` (labels ``0..K-1``) and ``classes``.
     """
     spec = get_spec(name)
-    check_split(split)
+    validate_split(split)
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {download!r}")
     if transform is not None and not callable(transform):

@@ -11,8 +11,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from .._validation import check_positive_int
-from .base import VectorDataset, check_split
+from .._validation import validate_positive_int
+from .base import VectorDataset, validate_split
 
 SPLIT_SEED = 0
 TEST_FRACTION = 0.3
@@ -40,7 +40,7 @@ def digits(split: str, root=None, download: bool = False, transform=None) -> Vec
     ``[0, 1]``. ``root`` and ``download`` are accepted for a uniform signature and ignored: the data ship
     with scikit-learn. Split: stratified 70 % train (1,257) / 30 % test (540), seed 0.
     """
-    check_split(split)
+    validate_split(split)
     bunch = load_digits()
     features = bunch.data.astype(np.float32) / 16.0
     x, y = _split(features, bunch.target, split)
@@ -66,7 +66,7 @@ def make_sphere_blobs(
     Returns ``(X [num_classes * per_class, dim] float32, y [N] int64)``, class-major order.
     """
     for value, name in ((num_classes, "num_classes"), (dim, "dim"), (per_class, "per_class")):
-        check_positive_int(value, name)
+        validate_positive_int(value, name)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     rng = np.random.default_rng(seed)
@@ -84,7 +84,7 @@ def blobs(split: str, root=None, download: bool = False, transform=None) -> Vect
     10 classes x 100 points in :math:`\\mathbb R^{32}`, seed 0; stratified 70/30 split, seed 0.
     ``root`` and ``download`` are ignored (nothing to read or fetch).
     """
-    check_split(split)
+    validate_split(split)
     features, labels = make_sphere_blobs()
     x, y = _split(features, labels, split)
     return VectorDataset(x, y, classes=[f"blob{c}" for c in range(BLOBS_NUM_CLASSES)], transform=transform)

@@ -9,7 +9,7 @@ sorted ``wnids.txt``. ``download=True`` fetches and unpacks the official zip (ab
 
 from __future__ import annotations
 
-from .base import ImageListDataset, check_split, default_root, missing
+from .base import ImageListDataset, default_root, missing, validate_split
 
 URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 FOLDER = "tiny-imagenet-200"
@@ -57,7 +57,7 @@ def _val_items(base, wnids):
 
 def tiny_imagenet(split: str, root=None, download: bool = False, transform=None):
     """Return Tiny ImageNet's ``train`` split or its labelled ``val`` folder as ``"test"``; PIL RGB images."""
-    check_split(split)
+    validate_split(split)
     root = default_root(root)
     base = root / FOLDER
     if not (base / "wnids.txt").is_file() and download:

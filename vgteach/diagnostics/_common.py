@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validation import check_batch
+from .._validation import validate_batch
 from ..losses.base import l2_normalize
 
 
@@ -21,7 +21,7 @@ def from_numpy(value, name: str):
 
 def as_batch(embeddings, labels) -> tuple[Tensor, Tensor]:
     """Validated ``(embeddings [B, D], labels [B])`` tensors; numpy arrays are accepted and converted."""
-    return check_batch(from_numpy(embeddings, "embeddings"), from_numpy(labels, "labels"))
+    return validate_batch(from_numpy(embeddings, "embeddings"), from_numpy(labels, "labels"))
 
 
 def unit_float64(embeddings: Tensor) -> Tensor:

@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import validate_positive
 from ._common import as_batch, class_index, class_means, unit_float64
 
 #: entries of one block of the pairwise matrix (float64: 32 MiB), which bounds the memory of the pair terms
@@ -227,8 +227,8 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     learning training. PNAS 117(40), 2020.
     O. Roy, M. Vetterli. The effective rank: a measure of effective dimensionality. EUSIPCO 2007.
     """
-    alpha = check_positive(alpha, "alpha")
-    t = check_positive(t, "t")
+    alpha = validate_positive(alpha, "alpha")
+    t = validate_positive(t, "t")
     embeddings, labels = as_batch(embeddings, labels)
     z = unit_float64(embeddings)
     alignment, uniformity = _alignment(z, labels, alpha), _uniformity(z, t)

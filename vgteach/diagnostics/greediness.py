@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import validate_positive
 from ..losses.base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss
 from ._common import as_batch
 from .gini import gini_tensor
@@ -29,7 +29,7 @@ GRAD_EPS = 1e-8
 EPS_GRID = tuple(10.0 ** (k / 4) for k in range(-24, 1))
 
 
-def _check_loss_fn(loss_fn) -> None:
+def _validate_loss_fn(loss_fn) -> None:
     if not isinstance(loss_fn, MetricLoss):
         raise TypeError(f"loss_fn must be a vgteach loss (e.g. build_loss('triplet')), got {type(loss_fn).__name__}")
 
@@ -45,7 +45,7 @@ def _loss_and_grad(loss_fn: MetricLoss, embeddings, labels, eps: float) -> tuple
     inference mode switched off) for the call, so it also works inside an evaluation loop under
     ``torch.no_grad()``.
     """
-    _check_loss_fn(loss_fn)
+    _validate_loss_fn(loss_fn)
     embeddings, labels = as_batch(embeddings, labels)
     with torch.inference_mode(False), torch.enable_grad():
         e = embeddings.detach().clone().requires_grad_(True)
@@ -174,8 +174,8 @@ def greediness_stats(
     >>> loss_fn = build_loss("triplet")
     >>> greediness_stats(loss_fn, embeddings, labels)["active_ratio"]
     """
-    eps = check_positive(eps, "eps", allow_zero=True)
-    grad_eps = check_positive(grad_eps, "grad_eps", allow_zero=True)
+    eps = validate_positive(eps, "eps", allow_zero=True)
+    grad_eps = validate_positive(grad_eps, "grad_eps", allow_zero=True)
     out, grad, effective = _loss_and_grad(loss_fn, embeddings, labels, eps)
     norms = torch.linalg.vector_norm(grad.to(torch.float64), dim=1)
     summary = torch.stack(
@@ -207,7 +207,7 @@ def greediness_stats(
     }
 
 
-def _check_eps_values(eps_values) -> np.ndarray:
+def _validate_eps_values(eps_values) -> np.ndarray:
     """The ε values as a sorted float64 array without duplicates; ``ValueError`` for anything else than a
     non-empty 1-D collection of finite numbers ≥ 0."""
     if isinstance(eps_values, (str, bytes)) or isinstance(eps_values, numbers.Number):
@@ -268,8 +268,8 @@ def active_share_curve(loss_fn: MetricLoss, embeddings, labels, eps_values=EPS_G
     >>> curve = active_share_curve(build_loss("infonce"), embeddings, labels, [1e-6, 1e-3, 1.0])
     >>> curve.set_index("eps")["active_ratio"]                         # doctest: +SKIP
     """
-    _check_loss_fn(loss_fn)
-    eps = _check_eps_values(eps_values)
+    _validate_loss_fn(loss_fn)
+    eps = _validate_eps_values(eps_values)
     embeddings, labels = as_batch(embeddings, labels)
     with torch.inference_mode(False):
         terms = loss_fn.terms(embeddings.detach(), labels)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Optional
 
-from .._validation import check_positive_int
+from .._validation import validate_positive_int
 from .arcface import ArcFaceLoss
 from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Similarity, Terms
 from .ccl import CenterContrastiveLoss
@@ -77,8 +77,8 @@ def build_loss(
         raise ValueError(
             f"{key} does not take {sorted(unknown)}; it accepts num_classes, embedding_dim and {sorted(accepted)}"
         )
-    num_classes = check_positive_int(num_classes, "num_classes", allow_none=True)
-    embedding_dim = check_positive_int(embedding_dim, "embedding_dim", allow_none=True)
+    num_classes = validate_positive_int(num_classes, "num_classes", allow_none=True)
+    embedding_dim = validate_positive_int(embedding_dim, "embedding_dim", allow_none=True)
     if key not in PROXY_LOSSES:
         return cls(**hparams)
     if num_classes is None:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_positive, check_positive_int, check_proxy_inputs
+from .._validation import validate_positive, validate_positive_int, validate_proxy_inputs
 from .base import MetricLoss, Terms, proxy_similarity, unit_rows
 
 
@@ -57,10 +57,10 @@ class ArcFaceLoss(MetricLoss):
 
     def __init__(self, num_classes: int, embedding_dim: int = 128, scale: float = 64.0, margin: float = 0.5):
         super().__init__()
-        self.num_classes = check_positive_int(num_classes, "num_classes")
-        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
-        self.scale = check_positive(scale, "scale")
-        self.margin = check_positive(margin, "margin", allow_zero=True)
+        self.num_classes = validate_positive_int(num_classes, "num_classes")
+        self.embedding_dim = validate_positive_int(embedding_dim, "embedding_dim")
+        self.scale = validate_positive(scale, "scale")
+        self.margin = validate_positive(margin, "margin", allow_zero=True)
         if self.margin >= math.pi / 2:
             raise ValueError(f"margin is an angle in radians and must be < π/2, got {margin}")
         self.weight = nn.Parameter(torch.randn(num_classes, embedding_dim) / math.sqrt(embedding_dim))
@@ -73,8 +73,8 @@ class ArcFaceLoss(MetricLoss):
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, embedding_dim={self.embedding_dim}, scale={self.scale}, margin={self.margin}"
 
-    def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
-        check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "ArcFaceLoss")
+    def _validate_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+        validate_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "ArcFaceLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         sim = proxy_similarity(z, unit_rows(self.weight.to(z.dtype)))

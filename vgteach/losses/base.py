@@ -21,7 +21,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_batch
+from .._validation import validate_batch
 
 DEFAULT_ACTIVE_EPS = 1e-3
 
@@ -295,13 +295,13 @@ class MetricLoss(nn.Module):
             return mean_or_zero(terms.values, z)
         return (terms.weights * terms.values).sum() if terms.values.numel() else zero_with_grad(z)
 
-    def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+    def _validate_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
         """Hook for losses with a fixed number of classes and dimension (ArcFace, CCL)."""
 
     # -- helpers ------------------------------------------------------------------------------------
     def _prepare(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-        embeddings, labels = check_batch(embeddings, labels)
-        self._check_inputs(embeddings, labels)
+        embeddings, labels = validate_batch(embeddings, labels)
+        self._validate_inputs(embeddings, labels)
         if embeddings.dtype in (torch.float16, torch.bfloat16):
             embeddings = embeddings.float()
         return l2_normalize(embeddings), labels

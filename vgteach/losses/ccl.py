@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_positive, check_positive_int, check_proxy_inputs
+from .._validation import validate_positive, validate_positive_int, validate_proxy_inputs
 from .base import MetricLoss, Terms, proxy_similarity, unit_rows
 
 
@@ -62,11 +62,11 @@ class CenterContrastiveLoss(MetricLoss):
         pull_weight: float = 1.0,
     ):
         super().__init__()
-        self.num_classes = check_positive_int(num_classes, "num_classes")
-        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
-        self.temperature = check_positive(temperature, "temperature")
-        self.margin = check_positive(margin, "margin", allow_zero=True)
-        self.pull_weight = check_positive(pull_weight, "pull_weight", allow_zero=True)
+        self.num_classes = validate_positive_int(num_classes, "num_classes")
+        self.embedding_dim = validate_positive_int(embedding_dim, "embedding_dim")
+        self.temperature = validate_positive(temperature, "temperature")
+        self.margin = validate_positive(margin, "margin", allow_zero=True)
+        self.pull_weight = validate_positive(pull_weight, "pull_weight", allow_zero=True)
         self.centers = nn.Parameter(torch.randn(num_classes, embedding_dim) / math.sqrt(embedding_dim))
 
     @property
@@ -80,8 +80,8 @@ class CenterContrastiveLoss(MetricLoss):
             f"margin={self.margin}, pull_weight={self.pull_weight}"
         )
 
-    def _check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
-        check_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "CenterContrastiveLoss")
+    def _validate_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+        validate_proxy_inputs(embeddings, labels, self.num_classes, self.embedding_dim, "CenterContrastiveLoss")
 
     def _terms(self, z: Tensor, labels: Tensor) -> Terms:
         sim = proxy_similarity(z, unit_rows(self.centers.to(z.dtype)))

@@ -7,7 +7,7 @@ import functools
 import torch
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import validate_positive
 from .base import MetricLoss, Terms, pair_similarity
 
 
@@ -41,7 +41,7 @@ class ContrastiveLoss(MetricLoss):
 
     def __init__(self, margin: float = 1.0):
         super().__init__()
-        self.margin = check_positive(margin, "margin", allow_zero=True)
+        self.margin = validate_positive(margin, "margin", allow_zero=True)
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}"

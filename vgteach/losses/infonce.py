@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import validate_positive
 from .base import MetricLoss, Terms, masked_logsumexp, pair_similarity, same_label_masks
 
 
@@ -42,7 +42,7 @@ class InfoNCELoss(MetricLoss):
 
     def __init__(self, temperature: float = 0.1):
         super().__init__()
-        self.temperature = check_positive(temperature, "temperature")
+        self.temperature = validate_positive(temperature, "temperature")
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"

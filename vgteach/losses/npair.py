@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import validate_positive
 from .base import MetricLoss, Similarity, Terms
 
 
@@ -49,7 +49,7 @@ class NPairLoss(MetricLoss):
 
     def __init__(self, scale: float = 1.0):
         super().__init__()
-        self.scale = check_positive(scale, "scale")
+        self.scale = validate_positive(scale, "scale")
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._validation import check_positive
+from .._validation import validate_positive
 from .base import MetricLoss, Terms, pair_similarity
 
 
@@ -39,7 +39,7 @@ class SupConLoss(MetricLoss):
 
     def __init__(self, temperature: float = 0.1):
         super().__init__()
-        self.temperature = check_positive(temperature, "temperature")
+        self.temperature = validate_positive(temperature, "temperature")
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._validation import check_positive, check_positive_int, checks_values
+from .._validation import checks_values, validate_positive, validate_positive_int
 from .base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss, Terms, pair_similarity, same_label_masks
 
 
@@ -93,8 +93,8 @@ class TripletLoss(MetricLoss):
 
     def __init__(self, margin: float = 0.2, chunk_size: int = 32):
         super().__init__()
-        self.margin = check_positive(margin, "margin", allow_zero=True)
-        self.chunk_size = check_positive_int(chunk_size, "chunk_size")
+        self.margin = validate_positive(margin, "margin", allow_zero=True)
+        self.chunk_size = validate_positive_int(chunk_size, "chunk_size")
         self._hot_widths = {}  # batch size -> P, for the trainer's hot path
 
     def extra_repr(self) -> str:

@@ -20,7 +20,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Optional, Tuple, Union
 
-from .._validation import check_positive_int
+from .._validation import validate_positive_int
 
 HEADS = ("linear", "mlp")
 #: names of evaluation schedules (``TrainConfig.eval_epochs``); see :func:`evaluation_epochs`
@@ -87,7 +87,7 @@ class TrainConfig:
     download: bool = False
 
     def __post_init__(self):
-        check_config(self)
+        validate_config(self)
         if isinstance(self.eval_epochs, (list, tuple)):  # JSON gives a list: store one canonical form
             self.eval_epochs = tuple(sorted({_epoch(e) for e in self.eval_epochs}))
 
@@ -113,7 +113,7 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-def check_config(config: TrainConfig) -> None:
+def validate_config(config: TrainConfig) -> None:
     """Raise ``ValueError`` naming the first bad field (names are checked against the registries)."""
     from ..backbones import BACKBONE_NAMES
     from ..data import DATASET_NAMES
@@ -130,8 +130,8 @@ def check_config(config: TrainConfig) -> None:
         if value not in valid and not (name == "device" and isinstance(value, str) and value.startswith("cuda:")):
             raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
     for name in ("embedding_dim", "hidden_dim", "epochs", "batch_size", "m_per_class"):
-        setattr(config, name, check_positive_int(getattr(config, name), name))  # NumPy integers -> int
-    check_eval_epochs(config.eval_epochs, config.epochs)
+        setattr(config, name, validate_positive_int(getattr(config, name), name))  # NumPy integers -> int
+    validate_eval_epochs(config.eval_epochs, config.epochs)
     if config.batch_size < 2 * config.m_per_class:
         raise ValueError(
             f"batch_size={config.batch_size} must hold at least two classes of m_per_class={config.m_per_class} samples"
@@ -140,18 +140,18 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"lr must be a positive number, got {config.lr!r}")
     if not isinstance(config.loss_kwargs, dict):
         raise TypeError(f"loss_kwargs must be a dict, got {type(config.loss_kwargs).__name__}")
-    config.max_per_class = check_positive_int(config.max_per_class, "max_per_class", allow_none=True)
+    config.max_per_class = validate_positive_int(config.max_per_class, "max_per_class", allow_none=True)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {config.seed!r}")
 
 
 def _epoch(value) -> int:
     """An epoch number from a list (``numpy`` integers included); anything else is returned unchanged
-    for :func:`check_eval_epochs` to reject."""
+    for :func:`validate_eval_epochs` to reject."""
     return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
 
 
-def check_eval_epochs(schedule, epochs: int) -> None:
+def validate_eval_epochs(schedule, epochs: int) -> None:
     """Raise ``ValueError``/``TypeError`` unless ``schedule`` is a valid ``eval_epochs`` for ``epochs``."""
     if isinstance(schedule, str):
         if schedule not in EVAL_SCHEDULES:
@@ -184,7 +184,7 @@ def evaluation_epochs(epochs: int, schedule="default") -> Tuple[int, ...]:
     >>> evaluation_epochs(100)[:14], evaluation_epochs(100)[-3:]
     ((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25), (80, 90, 100))
     """
-    check_eval_epochs(schedule, epochs)
+    validate_eval_epochs(schedule, epochs)
     if isinstance(schedule, str):  # "default", the only name
         chosen = {e for e in range(epochs + 1) if e <= 10 or (e <= 50 and e % 5 == 0) or e % 10 == 0}
     elif isinstance(schedule, (list, tuple)):

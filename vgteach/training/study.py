@@ -177,7 +177,7 @@ def run_parallel(configs, out: Path, data, resume: bool, progress: bool, workers
 
 
 # -- the study ----------------------------------------------------------------------------------------------
-def check_losses(losses) -> tuple:
+def validate_losses(losses) -> tuple:
     if isinstance(losses, str):
         losses = LOSS_NAMES if losses == "all" else tuple(part.strip() for part in losses.split(","))
     losses = tuple(losses)
@@ -187,7 +187,7 @@ def check_losses(losses) -> tuple:
     return losses
 
 
-def check_seeds(seeds) -> tuple:
+def validate_seeds(seeds) -> tuple:
     seeds = (seeds,) if isinstance(seeds, int) else tuple(seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
@@ -228,7 +228,7 @@ def run_study(
     ``run_study(workers=2)`` needs the ``if __name__ == "__main__":`` guard (notebooks and the command line
     do not).
     """
-    losses, seeds = check_losses(losses), check_seeds(seeds)
+    losses, seeds = validate_losses(losses), validate_seeds(seeds)
     out = Path(out)
     base = make_config(profile, dataset=dataset, loss=losses[0], device=device, **overrides)
     data = (*load_split(base, "train", progress), *load_split(base, "test", progress))

@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .._validation import check_positive_int
+from .._validation import validate_positive_int
 from ..diagnostics.gini import gini_tensor, sort_last_dim
 from ..diagnostics.greediness import GRAD_EPS
 
@@ -72,7 +72,7 @@ class GreedinessTracker:
     """
 
     def __init__(self, device, head_parameters=(), proxy_parameters=(), effective_every: int = EFFECTIVE_EVERY):
-        check_positive_int(effective_every, "effective_every")
+        validate_positive_int(effective_every, "effective_every")
         self.device = torch.device(device)
         self.effective_every = effective_every
         # fixed lists, taken once: in the training loop, walking ``model.parameters()`` every step measured

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from .. import results
-from .._validation import check_positive_int
+from .._validation import validate_positive_int
 from ..losses import LOSS_NAMES
 from .dashboard import greediness_dashboard
 
@@ -185,7 +185,7 @@ def eval_batch(result, epoch: Optional[int] = None, per_class: int = 6) -> tuple
     """
     if not getattr(result, "embeddings", None):
         raise ValueError("this run stored no per-epoch embeddings: train it with keep_embeddings=True")
-    check_positive_int(per_class, "per_class")
+    validate_positive_int(per_class, "per_class")
     epoch = max(result.embeddings) if epoch is None else epoch
     if epoch not in result.embeddings:
         raise ValueError(f"epoch {epoch} was not evaluated; evaluated epochs: {sorted(result.embeddings)}")

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from matplotlib import colormaps
 from sklearn.decomposition import PCA
 
-from .._validation import check_batch
+from .._validation import validate_batch
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, new_figure, player, widgets
 
 #: History columns quoted in a frame's caption when the run's history is available.
@@ -51,7 +51,7 @@ def embeddings_and_labels(result_or_embeddings_by_epoch, labels, history):
     by_epoch = {}
     for epoch in sorted(source):
         embeddings = torch.as_tensor(np.asarray(source[epoch], dtype=np.float32))
-        embeddings, _ = check_batch(embeddings, labels)
+        embeddings, _ = validate_batch(embeddings, labels)
         if embeddings.shape[1] < 2:
             raise ValueError(f"embeddings must have at least 2 dimensions to draw, got {embeddings.shape[1]}")
         by_epoch[int(epoch)] = embeddings
