@@ -240,3 +240,14 @@ def test_committed_results_score_without_crashing(folder):
     for claim, (_, row) in zip(CLAIMS, table.iterrows()):
         assert (row["verdict"] == "not testable") == (claim.column not in frame.columns), row["measurement"]
         assert row["verdict"] in VERDICTS and row["evidence"]
+
+
+def test_the_trade_off_is_read_from_the_claims_parts():
+    from vgteach.reproduction import EFFICIENCY, GRANULARITY
+
+    assert GRANULARITY == tuple(claim.column for claim in CLAIMS if claim.part == "granularity")
+    assert EFFICIENCY == tuple(claim.column for claim in CLAIMS if claim.part == "efficiency")
+    assert GRANULARITY and EFFICIENCY and not set(GRANULARITY) & set(EFFICIENCY)
+    assert {claim.column for claim in CLAIMS} >= set(GRANULARITY + EFFICIENCY)
+    with pytest.raises(ValueError, match="part"):
+        Claim("x", "intra", ("triplet",), part="speed")

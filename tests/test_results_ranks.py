@@ -95,6 +95,55 @@ def test_check_statement_backs_or_contradicts_by_rank():
     assert "setting may be why" not in results.describe_statements(reference, bottom, [("intra", "low", "b")])
 
 
+@pytest.mark.parametrize("loss", LOSSES)
+def test_rank_of_standing_of_and_halves_follow_the_ranks_table(loss):
+    table = results.ranks(fabricated(), loss)
+    for heading, row in table.iterrows():
+        rank, n = row["rank"], row["of"]
+        assert results.rank_of(table, heading) == f"{results.ordinal(rank)} of {n}"
+        standing = results.standing_of(table, heading)
+        assert standing.startswith(f"{results.ordinal(rank)} of {n} on {heading} (")
+        assert f"{row['mean']:.3f}" in standing
+        top, bottom = results.in_top_half(table, heading), results.in_bottom_half(table, heading)
+        assert isinstance(top, bool) and isinstance(bottom, bool)
+        # a loop over the ranks: the top half is the n // 2 best, the bottom half the n // 2 worst
+        assert top == (rank in range(1, n // 2 + 1)) and bottom == (rank in range(n - n // 2 + 1, n + 1))
+        assert not (top and bottom)
+
+
+def test_halves_leave_the_middle_loss_of_an_odd_number_out():
+    table = results.ranks(fabricated(), "c")  # 5 losses: c is 3rd on R@1 and on intra
+    assert table.loc["R@1", "rank"] == 3
+    assert not results.in_top_half(table, "R@1") and not results.in_bottom_half(table, "R@1")
+    assert results.in_top_half(results.ranks(fabricated(), "e"), "R@1")
+    assert results.in_bottom_half(results.ranks(fabricated(), "a"), "R@1")
+
+
+def test_rank_helpers_reject_bad_input():
+    table = results.ranks(fabricated(), "a")
+    with pytest.raises(ValueError, match="no measure 'MAP@R'"):
+        results.rank_of(table, "MAP@R")  # the fabricated summary has no map@r
+    with pytest.raises(TypeError, match="ranks"):
+        results.in_top_half(fabricated(), "R@1")
+    with pytest.raises(ValueError, match="no measure"):
+        results.standing_of(table, "r@1")
+
+
+def test_loss_labels_name_every_loss_in_order_and_join_as_prose():
+    from vgteach.losses import LOSS_NAMES
+
+    assert tuple(results.LOSS_LABELS) == tuple(LOSS_NAMES)
+    assert len(set(results.LOSS_LABELS.values())) == len(LOSS_NAMES)
+    with pytest.raises(TypeError):
+        results.LOSS_LABELS["triplet"] = "x"  # one mapping for the whole package: read-only
+    assert results.join_labels([]) == "none"
+    assert results.join_labels(["npair"]) == results.LOSS_LABELS["npair"]
+    three = results.join_labels(["triplet", "supcon", "softmax"])
+    assert three == f"{results.LOSS_LABELS['triplet']}, {results.LOSS_LABELS['supcon']} and softmax"
+    with pytest.raises(TypeError):
+        results.join_labels("triplet")
+
+
 def test_ordinal():
     assert [results.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st",

@@ -21,8 +21,10 @@ means, so that a single loss cannot carry a group:
                       them) or one of its losses, or a value is missing; the ``evidence`` column says which.
 
 The paper's "efficiency–granularity trade-off" is not a claim of its own here: it is the conjunction of
-the granularity claims (``intra``, ``within_class_rank``) and the efficiency claims (``compaction_epoch``,
-``convergence_epoch``), each scored below.
+the claims of :data:`CLAIMS` marked ``part="granularity"`` (their columns: :data:`GRANULARITY`) and
+``part="efficiency"`` (:data:`EFFICIENCY`), each scored like every other claim. :data:`CLAIMS` is the one
+list of the paper's claims; everything else (the findings of :func:`vgteach.results.findings`, the book's
+reproduction chapter) is generated from it.
 
     from vgteach.reproduction import score_claims
     table = score_claims(pd.read_csv("results/cifar10-efficientnet_lite0/summary.csv"))
@@ -38,6 +40,8 @@ import pandas as pd
 
 GRANULAR = ("triplet", "supcon")  # "Triplet and SCL preserve higher within-class variance"
 COMPACTING = ("contrastive", "infonce")  # "Contrastive and InfoNCE compact embeddings ... quickly"
+#: the two sides of the paper's efficiency–granularity trade-off (``Claim.part``; ``""``: not part of it)
+TRADE_OFF_PARTS = ("", "granularity", "efficiency")
 VERDICTS = ("reproduced", "mixed", "not reproduced", "inconclusive", "no difference", "not testable")
 #: two values closer than this (relative to the largest value of the claim's table) are equal
 TIE_TOLERANCE = 1e-9
@@ -47,13 +51,19 @@ TIE_TOLERANCE = 1e-9
 class Claim:
     """One sentence of the paper as "``column`` is larger for every loss of ``high`` than for every loss
     of ``low``". ``low=None``: every other loss in the summary (single-loss claims). ``reading`` says how
-    the sentence becomes that direction."""
+    the sentence becomes that direction; ``part`` is ``"granularity"`` or ``"efficiency"`` for the claims
+    whose conjunction is the paper's trade-off (``""`` for the others)."""
 
     sentence: str
     column: str
     high: tuple
     low: Optional[tuple] = None
     reading: str = ""
+    part: str = ""
+
+    def __post_init__(self):
+        if self.part not in TRADE_OFF_PARTS:
+            raise ValueError(f"part must be one of {TRADE_OFF_PARTS}, got {self.part!r}")
 
     def sides(self, losses) -> tuple:
         """``(high, low)`` for a summary holding ``losses`` (``low=None`` resolved to every other loss)."""
@@ -73,6 +83,7 @@ CLAIMS = (
         GRANULAR,
         COMPACTING,
         "final intra-class variance",
+        part="granularity",
     ),
     Claim(
         "[Triplet and SCL preserve] clearer inter-class margins",
@@ -101,6 +112,7 @@ CLAIMS = (
         GRANULAR,
         COMPACTING,
         "first epoch within 10 % of the total change of intra, whatever its sign (a loss whose intra rises also settles: read with intra_change): later = slower",
+        part="efficiency",
     ),
     Claim(
         "through many small updates",
@@ -122,6 +134,7 @@ CLAIMS = (
         GRANULAR,
         COMPACTING,
         "first epoch with 90 % of the run's R@1 gain: later = slower",
+        part="efficiency",
     ),
     Claim(
         "accelerating convergence",
@@ -129,6 +142,7 @@ CLAIMS = (
         GRANULAR,
         COMPACTING,
         "the same on MAP@R, which still moves where R@1 starts high",
+        part="efficiency",
     ),
     Claim(
         "but potentially oversimplifying class structures",
@@ -136,6 +150,7 @@ CLAIMS = (
         GRANULAR,
         COMPACTING,
         "effective rank of each class's centred embeddings: its dimensionality",
+        part="granularity",
     ),
     Claim(
         "N-pair achieves a large mean separation",
@@ -152,6 +167,10 @@ CLAIMS = (
         "coefficient of variation of the centroid distances, against every other loss",
     ),
 )
+
+#: the columns of the trade-off's claims: granularity (kept structure) and efficiency (speed), from CLAIMS
+GRANULARITY = tuple(claim.column for claim in CLAIMS if claim.part == "granularity")
+EFFICIENCY = tuple(claim.column for claim in CLAIMS if claim.part == "efficiency")
 
 
 # -- one claim ----------------------------------------------------------------------------------------------
