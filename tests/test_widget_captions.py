@@ -1,10 +1,11 @@
 """The loss landscape says only what its frames show.
 
 Every caption of :func:`vgteach.widgets.loss_landscape` and the sentence a chapter glues under it
-(:func:`~vgteach.widgets.landscape.landscape_summary`) are written from :func:`sweep_statements`. Here each
+(:func:`~vgteach.landscape.landscape_summary`) are written from :func:`sweep_statements`. Here each
 statement is checked, for every loss on the default scene, against forces recomputed independently (autograd
 through the loss's ``forward``, and for the hinge losses the pairs their formula makes active), and each
-caption against its own frame. Then the claims the loss chapters write by hand around the widget.
+caption against its own frame. Then the claims the loss chapters write by hand around the widget. The
+physics and the statements (:mod:`vgteach.landscape`) need no ipywidgets; only the caption tests do.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import dataclasses
 import itertools
 import math
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-pytest.importorskip("ipywidgets")
-
-from vgteach.losses import LOSS_NAMES  # noqa: E402
-from vgteach.widgets import loss_landscape  # noqa: E402
-from vgteach.widgets.landscape import (  # noqa: E402
+from vgteach.landscape import (
     ARROW_FLOOR,
     DEFAULT_NEGATIVE_DEGREES,
     POINT_LABELS,
@@ -34,8 +33,28 @@ from vgteach.widgets.landscape import (  # noqa: E402
     sweep,
     sweep_statements,
 )
+from vgteach.losses import LOSS_NAMES
 
 SCENE = CircleScene()
+
+
+def test_the_physics_and_its_words_need_no_widgets():
+    code = (
+        "import sys; sys.modules['ipywidgets'] = None\n"  # an import of ipywidgets now fails
+        "from vgteach.landscape import landscape_summary\n"
+        "assert landscape_summary('triplet').startswith('With n')\n"
+        "assert not any(name.startswith('vgteach.widgets') for name in sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_widget_module_reexports_the_physics_it_draws():
+    pytest.importorskip("ipywidgets")
+    import vgteach.landscape as landscape
+    import vgteach.widgets.landscape as widget
+
+    for name in ("CircleScene", "forces", "sweep", "landscape_summary", "DEFAULT_NEGATIVE_DEGREES", "POINT_NAMES"):
+        assert getattr(widget, name) is getattr(landscape, name)
 
 
 def independent_norms(loss_name: str, angle: float) -> np.ndarray:
@@ -127,6 +146,9 @@ def test_hinge_pair_statements_follow_the_formula(name):
 
 @pytest.fixture(scope="module")
 def explorer():
+    pytest.importorskip("ipywidgets")
+    from vgteach.widgets import loss_landscape
+
     return loss_landscape(LOSS_NAMES)  # the default scene and angles, every loss
 
 

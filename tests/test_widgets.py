@@ -15,6 +15,7 @@ widgets = pytest.importorskip("ipywidgets")
 
 from ipywidgets.widgets.widget_link import DirectionalLink, Link  # noqa: E402
 
+from vgteach.landscape import CircleScene, default_hparams, forces, make_loss  # noqa: E402
 from vgteach.losses import build_loss  # noqa: E402
 from vgteach.widgets import (  # noqa: E402
     _frames,  # noqa: E402
@@ -22,7 +23,6 @@ from vgteach.widgets import (  # noqa: E402
     loss_landscape,
     training_scrubber,
 )
-from vgteach.widgets.landscape import CircleScene, default_hparams, forces, make_loss  # noqa: E402
 from vgteach.widgets.scrubber import pick_epochs  # noqa: E402
 
 LINK_TYPES = (Link, DirectionalLink)

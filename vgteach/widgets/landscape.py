@@ -1,23 +1,13 @@
-r"""The loss-landscape explorer: five points on the unit circle and the force each loss puts on them.
+r"""The loss-landscape explorer: five points on the unit circle and the force each loss puts on them, drawn.
 
-The batch is about the smallest that every loss of DESIGN.md §2 accepts and that tells them apart: an
-anchor ``a`` and two positives ``p``, ``p₂`` of class 0, two negatives ``n₁``, ``n₂`` of class 1 (N-pair
-needs two labels present twice; with a single positive per anchor SupCon and InfoNCE would coincide). The
-explorer sweeps the angle of ``n₁`` and draws, for each point, the arrow
+The explorer sweeps the angle of the negative ``n₁`` and draws, for each point, the arrow −∂L/∂e_i that
+:mod:`vgteach.landscape.physics` computes (autograd through :mod:`vgteach.losses`); ArcFace and CCL act
+through class proxies (squares) that stay fixed here. Under each frame a caption, and under the widget the
+sentence a chapter glues, are written by :mod:`vgteach.landscape.statements` from the same numbers, so what
+they say about an arrow is what the frames show.
 
-.. math::  -\frac{\partial L}{\partial e_i},
-
-computed by autograd through :mod:`vgteach.losses` — the direction plain gradient descent moves ``e_i``.
-The losses L2-normalise inside, so on the circle the gradient has no radial part: every arrow is tangent.
-ArcFace and CCL act through class proxies (squares) that stay fixed here.
-
-Every loss depends on the embeddings only through a similarity matrix S (:class:`vgteach.losses.Similarity`),
-so each arrow splits exactly into the shares of the pairs (or sample–proxy pairs) it comes from: G = ∂L/∂S
-says whether a pair pulls (G < 0) or pushes (G > 0). The captions and :func:`landscape_summary` (the
-sentence a chapter glues under the widget) are written from these numbers by :func:`sweep_statements`, so
-what they say about an arrow (where it vanishes, which pairs still act) is what the frames show; a hinge
-pair (contrastive, triplet) stops acting beyond its margin, but the point may keep an arrow from its other
-pairs.
+This module only draws (:func:`draw_frame`) and assembles the widget (:func:`loss_landscape`); the physics
+and the sentences are re-exported here for the callers that import them from this module.
 """
 
 from __future__ import annotations
@@ -25,167 +15,74 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import inspect
 import math
-from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
-import torch
 
-from ..losses import LOSS_NAMES, LOSSES, build_loss
-from ..losses.base import unit_rows
-from ..losses.npair import first_two_per_label
+from ..landscape.physics import (
+    ARROW_FLOOR,
+    DEFAULT_NEGATIVE_DEGREES,
+    POINT_LABELS,
+    POINT_NAMES,
+    SWEPT,
+    TUNABLE,
+    CircleScene,
+    Forces,
+    PairForce,
+    Sweep,
+    acting_pairs,
+    default_hparams,
+    forces,
+    make_loss,
+    split_forces,
+    sweep,
+    tangent,
+    validate_degrees,
+)
+from ..landscape.statements import Statement, describe_hparams, frame_facts, landscape_summary, sweep_statements
+from ..losses import LOSS_NAMES, LOSSES
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure, player, widgets
 
-#: The hyper-parameters the explorer lets you change (each loss uses the subset its constructor takes).
-TUNABLE = ("margin", "temperature", "scale")
-POINT_NAMES = ("a", "p", "p₂", "n₁", "n₂")
-POINT_LABELS = (0, 0, 0, 1, 1)
+__all__ = [
+    # this module: drawing and the widget
+    "LossLandscape",
+    "draw_frame",
+    "explorer_view",
+    "loss_landscape",
+    # re-exported from vgteach.landscape (physics, statements)
+    "ARROW_FLOOR",
+    "DEFAULT_NEGATIVE_DEGREES",
+    "POINT_LABELS",
+    "POINT_NAMES",
+    "CircleScene",
+    "Forces",
+    "PairForce",
+    "Statement",
+    "Sweep",
+    "acting_pairs",
+    "default_hparams",
+    "forces",
+    "frame_facts",
+    "landscape_summary",
+    "make_loss",
+    "split_forces",
+    "sweep",
+    "sweep_statements",
+    "tangent",
+]
+
 POINT_MARKERS = ("o", "o", "o", "s", "s")
 POINT_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#d62728", "#ff7f0e")
-SWEPT = POINT_NAMES.index("n₁")
-#: n₁ angles (degrees from the anchor) of the precomputed frames: hard, semi-hard and easy negatives.
-DEFAULT_NEGATIVE_DEGREES = (10, 30, 50, 70, 90, 110, 130, 150, 170)
-#: A point (or a pair) counts as feeling a force, and gets an arrow, when its force exceeds this share of the
-#: largest force on any point over the loss's sweep: the one threshold of the arrows, captions and statements.
-ARROW_FLOOR = 1e-4
-
-
-def default_hparams(loss_name: str) -> dict:
-    """The tunable hyper-parameters of ``loss_name`` with their defaults, read from the loss's constructor
-    (so the explorer never disagrees with :mod:`vgteach.losses`)."""
-    if loss_name not in LOSSES:
-        raise ValueError(f"unknown loss {loss_name!r}; valid names: {', '.join(LOSS_NAMES)}")
-    parameters = inspect.signature(LOSSES[loss_name].__init__).parameters
-    return {name: float(parameters[name].default) for name in TUNABLE if name in parameters}
-
-
-def unit(degrees: float) -> list:
-    return [math.cos(math.radians(degrees)), math.sin(math.radians(degrees))]
-
-
-@dataclass(frozen=True)
-class CircleScene:
-    """Angles (degrees) of the five points (the anchor sits at 0°) and of the two class proxies."""
-
-    positive: float = 40.0
-    second_positive: float = 300.0
-    negative: float = 90.0
-    second_negative: float = 220.0
-    proxies: tuple = (20.0, 200.0)
-
-    def points(self) -> torch.Tensor:
-        angles = (0.0, self.positive, self.second_positive, self.negative, self.second_negative)
-        return torch.tensor([unit(angle) for angle in angles], dtype=torch.float32)
-
-    def labels(self) -> torch.Tensor:
-        return torch.tensor(POINT_LABELS)
-
-    def proxy_points(self) -> torch.Tensor:
-        return torch.tensor([unit(angle) for angle in self.proxies], dtype=torch.float32)
-
-
-@dataclass(frozen=True)
-class PairForce:
-    """One pair's share of the force on one point.
-
-    ``partner`` is another point's name (pair losses) or ``"proxy 0"``/``"proxy 1"`` (ArcFace, CCL).
-    ``weight`` is ∂L/∂s of the pair (G_ij + G_ji for a symmetric S): negative, the pair pulls the point
-    toward its partner; positive, it pushes it away. ``force`` [2] is the share, −weight times the tangent
-    direction of the partner at the point; the shares of a point sum to its force.
-    """
-
-    point: str
-    partner: str
-    weight: float
-    force: np.ndarray
-
-    @property
-    def kind(self) -> str:
-        return "pull" if self.weight < 0 else "push"
-
-    @property
-    def norm(self) -> float:
-        return float(np.linalg.norm(self.force))
-
-
-@dataclass(frozen=True)
-class Forces:
-    """The loss on one scene, −∂L/∂e for each point, and each pair's share of it."""
-
-    loss: float
-    forces: np.ndarray  # [5, 2], in POINT_NAMES order
-    num_terms: int
-    num_active: int
-    proxies: Optional[np.ndarray] = None  # [2, 2] unit proxies of ArcFace/CCL; None for pair losses
-    pairs: tuple = ()  # PairForce per (point, partner), every ordered combination the loss's S holds
-
-    @property
-    def norms(self) -> np.ndarray:
-        """‖−∂L/∂e_i‖ of every point, in POINT_NAMES order."""
-        return np.linalg.norm(self.forces, axis=1)
-
-
-def make_loss(loss_name: str, hparams: Mapping[str, float], scene: CircleScene):
-    """Build ``loss_name`` with ``hparams``: 2 classes in 2-D, ArcFace's/CCL's proxies at ``scene.proxies``."""
-    loss_fn = build_loss(loss_name, num_classes=2, embedding_dim=2, **hparams)
-    with torch.no_grad():
-        for proxies in loss_fn.parameters():  # none for the pair losses
-            proxies.copy_(scene.proxy_points())
-    return loss_fn
-
-
-def forces(loss_fn, scene: CircleScene) -> Forces:
-    """Loss value, active-term counts, the descent direction −∂L/∂e_i of every point (autograd) and its
-    split into the shares of the pairs (from G = ∂L/∂S, see :class:`PairForce`)."""
-    embeddings = scene.points().requires_grad_(True)
-    labels = scene.labels()
-    out = loss_fn.compute(embeddings, labels)
-    sim = out.similarity
-    if sim is not None and sim.matrix is not None and sim.matrix.requires_grad:
-        grad, g = torch.autograd.grad(out.loss, (embeddings, sim.matrix), allow_unused=True)
-    else:
-        (grad,), g = torch.autograd.grad(out.loss, embeddings), None
-    proxies = None if loss_fn.proxies is None else unit_rows(loss_fn.proxies.detach()).numpy()
-    z = unit_rows(embeddings.detach()).numpy()
-    pairs = () if g is None else split_forces(z, labels, g.detach().numpy(), sim.symmetric, proxies)
-    return Forces(float(out.loss.detach()), (-grad).numpy(), int(out.num_terms), int(out.num_active), proxies, pairs)
-
-
-def tangent(z_i: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The part of ``target`` tangent to the circle at ``z_i``: where a pull toward ``target`` moves z_i."""
-    return target - float(target @ z_i) * z_i
-
-
-def split_forces(z, labels, g, symmetric: bool, proxies) -> tuple:
-    """Each pair's share of the forces, from G = ∂L/∂S: a point's force is −(I − z zᵀ) Σ_j G_ij z_j."""
-    shares = []
-
-    def add(i: int, partner: str, target: np.ndarray, weight: float) -> None:
-        shares.append(PairForce(POINT_NAMES[i], partner, float(weight), -weight * tangent(z[i], target)))
-
-    if symmetric:  # S = z zᵀ: s_ij and s_ji are one pair
-        w = g + g.T
-        for i in range(len(z)):
-            for j in range(len(z)):
-                if i != j:
-                    add(i, POINT_NAMES[j], z[j], w[i, j])
-    elif proxies is not None and g.shape[1] == len(proxies):  # S = z ŵᵀ: sample–proxy pairs
-        for i in range(len(z)):
-            for k, proxy in enumerate(proxies):
-                add(i, f"proxy {k}", proxy, g[i, k])
-    else:  # N-pair: S = anchors × positives, every entry a distinct pair
-        anchors, positives = (index.tolist() for index in first_two_per_label(labels))
-        for k, a in enumerate(anchors):
-            for l, p in enumerate(positives):
-                add(a, POINT_NAMES[p], z[p], g[k, l])
-                add(p, POINT_NAMES[a], z[a], g[k, l])
-    return tuple(shares)
-
-
-def describe_hparams(hparams: Mapping[str, float]) -> str:
-    return ", ".join(f"{name} = {value:g}" for name, value in hparams.items())
+#: what the explorer says above its frames
+INTRO = (
+    "The anchor <b>a</b> and the positives <b>p</b>, <b>p₂</b> share a class; <b>n₁</b>, <b>n₂</b> "
+    "are negatives (squares: the class proxies of ArcFace and CCL). Arrows show −∂L/∂e, where "
+    "gradient descent moves each point (length ∝ √force). Move n₁ with the slider or press play, "
+    "and switch losses. Under each frame: the force on every point, the points without an arrow and "
+    "the pairs that act (a pull draws a pair together, a push drives it apart); in italics, what the "
+    "whole sweep of n₁ shows for that loss."
+)
 
 
 def draw_circle(ax, loss_name: str, scene: CircleScene, result: Forces, max_force: float) -> None:
@@ -267,193 +164,6 @@ def draw_frame(
     return frame_html(fig, caption, alt)
 
 
-# ------------------------------------------------------------------ what the frames show, in words
-def fmt(value: float) -> str:
-    """A force for the captions: two significant digits (0.056, 0.41, 3.9)."""
-    return f"{value:.2g}"
-
-
-def pair_name(point: str, partner: str) -> str:
-    """``"a–n₁"`` with the points in POINT_NAMES order (one name per unordered pair); ``"n₁–proxy 1"``."""
-    if partner in POINT_NAMES and POINT_NAMES.index(partner) < POINT_NAMES.index(point):
-        point, partner = partner, point
-    return f"{point}–{partner}"
-
-
-def acting_pairs(result: Forces, floor: float) -> dict:
-    """``{pair name: PairForce}`` of the pairs whose share of the force is above ``floor`` (one entry per
-    unordered pair: both points of a pair get shares of the same size, |G|·sin of their angle)."""
-    acting = {}
-    for share in result.pairs:
-        name = pair_name(share.point, share.partner)
-        if share.norm > floor and name not in acting:
-            acting[name] = share
-    return acting
-
-
-def frame_facts(result: Forces, floor: float) -> str:
-    """What one frame shows, in words: the force on every point, the points without an arrow (force at
-    most ``floor``) and the pairs that act, pulling or pushing."""
-    norms = result.norms
-    forces_text = "‖−∂L/∂e‖: " + ", ".join(f"{name} {fmt(norm)}" for name, norm in zip(POINT_NAMES, norms))
-    silent = [name for name, norm in zip(POINT_NAMES, norms) if norm == 0]
-    faint = [name for name, norm in zip(POINT_NAMES, norms) if 0 < norm <= floor]
-    arrows = " · ".join(
-        [f"no force on {', '.join(silent)}"] * bool(silent) + [f"too small to draw: {', '.join(faint)}"] * bool(faint)
-    )
-    arrows = arrows or "every point has an arrow"
-    acting = acting_pairs(result, floor)
-    pairs = ", ".join(f"{name} {share.kind} {fmt(share.norm)}" for name, share in acting.items()) or "none"
-    return f"{forces_text} · {arrows} · pairs acting: {pairs}"
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """The forces of one loss at every angle of n₁ (what its frames show)."""
-
-    loss_name: str
-    hparams: dict
-    scene: CircleScene
-    degrees: tuple
-    results: tuple
-
-    @property
-    def max_force(self) -> float:
-        """The largest force on any point over the sweep (the arrows' common scale)."""
-        return max(float(result.norms.max()) for result in self.results)
-
-    @property
-    def floor(self) -> float:
-        """A force at most this large gets no arrow (:data:`ARROW_FLOOR` of :attr:`max_force`)."""
-        return ARROW_FLOOR * self.max_force
-
-
-def sweep(
-    loss_name: str,
-    scene: CircleScene = CircleScene(),
-    negative_degrees: Sequence[float] = DEFAULT_NEGATIVE_DEGREES,
-    hparams: Optional[Mapping[str, float]] = None,
-) -> Sweep:
-    """:func:`forces` of ``loss_name`` (default hyper-parameters, updated by ``hparams``) with n₁ at each of
-    ``negative_degrees``, the rest of ``scene`` fixed."""
-    chosen = {**default_hparams(loss_name), **{key: float(value) for key, value in (hparams or {}).items()}}
-    loss_fn = make_loss(loss_name, chosen, scene)
-    degrees = validate_degrees(negative_degrees)
-    results = tuple(forces(loss_fn, dataclasses.replace(scene, negative=angle)) for angle in degrees)
-    return Sweep(loss_name, chosen, scene, degrees, results)
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One behaviour of a loss's frames over the sweep of n₁, in words and in the numbers that decide it.
-
-    ``subject`` is a point (``"n₁"``) or a pair (``"a–n₁"``); ``on[k]`` says whether, with n₁ at the k-th
-    angle, the point has an arrow / the pair's share of the force is above the sweep's floor; ``low`` and
-    ``high`` are the smallest and largest of those forces where ``on`` (NaN where never on); ``kinds`` are
-    a pair's "pull"/"push" where on; ``exact_zero``: where not on, the force is exactly 0 (a hinge switched
-    off) rather than too small to draw. ``text`` is the sentence the captions and the chapters show.
-    """
-
-    subject: str
-    on: tuple
-    low: float
-    high: float
-    text: str
-    kinds: tuple = ()
-    exact_zero: bool = True  # where not ``on``, the force is exactly 0 (not merely below the floor)
-
-
-def _degrees(angles) -> str:
-    return ", ".join(f"{angle:g}°" for angle in angles)
-
-
-def presence(on: Sequence[bool], degrees: Sequence[float], low: float, high: float, verbs: tuple) -> str:
-    """Where a force is there, in words: ``verbs`` = (present, absent after present, never), e.g.
-    ("has an arrow", "none", "has no force")."""
-    present, absent, never = verbs
-    span = f"({fmt(low)})" if fmt(low) == fmt(high) else f"({fmt(low)}–{fmt(high)})"
-    on = list(on)
-    if all(on):
-        return f"{present} at every angle {span}"
-    if not any(on):
-        return f"{never} at any angle"
-    first_off, first_on = on.index(False), on.index(True)
-    if first_on == 0 and not any(on[first_off:]):
-        return f"{present} up to {degrees[first_off - 1]:g}° {span}, {absent} from {degrees[first_off]:g}° on"
-    if all(on[first_on:]):
-        return f"{never} up to {degrees[first_on - 1]:g}°, {present} from {degrees[first_on]:g}° on {span}"
-    angles_on = [angle for angle, flag in zip(degrees, on) if flag]
-    angles_off = [angle for angle, flag in zip(degrees, on) if not flag]
-    return f"{present} at {_degrees(angles_on)} {span}, {absent} at {_degrees(angles_off)}"
-
-
-#: The words of :func:`presence` for a point and for a pair of n₁, when the force where there is no arrow is
-#: exactly 0 (a hinge that has switched off) and when it is only too small to draw (a softmax that fades).
-POINT_VERBS = {True: ("has an arrow", "no force", "has no force"), False: ("has an arrow", "no arrow", "has no arrow")}
-PAIR_VERBS = {True: ("stops", "never acts"), False: ("fades below drawing size", "is always below drawing size")}
-
-
-def sweep_statements(result: Sweep) -> list:
-    """What the frames of ``result`` show over the sweep: one :class:`Statement` per point (where it has an
-    arrow), then one per pair of n₁ that acts somewhere (where it pulls or pushes)."""
-    floor, degrees = result.floor, result.degrees
-    statements = []
-    for index, name in enumerate(POINT_NAMES):
-        norms = np.array([frame.norms[index] for frame in result.results])
-        on = tuple(bool(norm > floor) for norm in norms)
-        low, high = (float(norms[list(on)].min()), float(norms[list(on)].max())) if any(on) else (math.nan,) * 2
-        exact = bool((norms[~np.array(on)] == 0).all())
-        text = f"{name} " + presence(on, degrees, low, high, POINT_VERBS[exact])
-        statements.append(Statement(name, on, low, high, text, exact_zero=exact))
-    swept = POINT_NAMES[SWEPT]
-    shares = {}  # pair of n₁ -> its share at each angle
-    for k, frame in enumerate(result.results):
-        for share in frame.pairs:
-            if share.point == swept:
-                shares.setdefault(pair_name(share.point, share.partner), [None] * len(degrees))[k] = share
-    for name, per_angle in shares.items():
-        norms = np.array([0.0 if share is None else share.norm for share in per_angle])
-        on = tuple(bool(norm > floor) for norm in norms)
-        if not any(on):
-            continue
-        acting = [share for share, flag in zip(per_angle, on) if flag]
-        kinds = tuple(share.kind for share in acting)
-        verb = {"pull": "pulls", "push": "pushes"}.get(kinds[0]) if len(set(kinds)) == 1 else "pulls or pushes"
-        exact = bool((norms[~np.array(on)] == 0).all())
-        low, high = float(norms[list(on)].min()), float(norms[list(on)].max())
-        text = f"{name} " + presence(on, degrees, low, high, (verb, *PAIR_VERBS[exact]))
-        statements.append(Statement(name, on, low, high, text, kinds, exact))
-    return statements
-
-
-def landscape_summary(
-    loss_name: str,
-    scene: CircleScene = CircleScene(),
-    negative_degrees: Sequence[float] = DEFAULT_NEGATIVE_DEGREES,
-    hparams: Optional[Mapping[str, float]] = None,
-    result: Optional[Sweep] = None,
-) -> str:
-    """What the frames of ``loss_name`` show over the sweep of n₁, in plain words written from the forces
-    (:func:`sweep_statements`): the sentence a chapter glues under :func:`loss_landscape`, and the second
-    line of every caption of that loss."""
-    result = result if result is not None else sweep(loss_name, scene, negative_degrees, hparams)
-    statements = sweep_statements(result)
-    points = [statement.text for statement in statements if statement.subject in POINT_NAMES]
-    pairs = [statement.text for statement in statements if statement.subject not in POINT_NAMES]
-    largest = [float(frame.norms.max()) for frame in result.results]
-    text = (
-        f"With n₁ swept from {result.degrees[0]:g}° to {result.degrees[-1]:g}° ({describe_hparams(result.hparams)}; "
-        f"an arrow is drawn for forces above {ARROW_FLOOR:g} × the largest): "
-        + "; ".join(points)
-        + ". Pairs of n₁: "
-        + ("; ".join(pairs) if pairs else "none acts")
-        + f". Active terms: {', '.join(str(frame.num_active) for frame in result.results)} of {result.results[0].num_terms}"
-        + f"; the largest force is {fmt(largest[0])} at {result.degrees[0]:g}° and {fmt(largest[-1])} at "
-        f"{result.degrees[-1]:g}°."
-    )
-    return text
-
-
 class LossLandscape:
     """Builds and (with a kernel) redraws the explorer's frames; :func:`loss_landscape` is the entry point."""
 
@@ -520,15 +230,6 @@ def validate_loss_names(loss_names) -> tuple:
     return loss_names
 
 
-def validate_degrees(degrees) -> tuple:
-    degrees = tuple(float(angle) for angle in degrees)
-    if not degrees:
-        raise ValueError("negative_degrees is empty; give at least one angle")
-    if not all(math.isfinite(angle) for angle in degrees):
-        raise ValueError(f"negative_degrees must be finite numbers, got {degrees}")
-    return degrees
-
-
 def loss_landscape(
     loss_names: Sequence[str] = LOSS_NAMES,
     negative_degrees: Sequence[float] = DEFAULT_NEGATIVE_DEGREES,
@@ -575,8 +276,12 @@ def loss_landscape(
         second_negative=float(second_negative_degrees),
         proxies=tuple(float(angle) for angle in proxy_degrees),
     )
-    model = LossLandscape(loss_names, negative_degrees, scene, hparams)
+    return explorer_view(LossLandscape(loss_names, negative_degrees, scene, hparams))
 
+
+def explorer_view(model: LossLandscape) -> FrameExplorer:
+    """The widget around ``model``'s frames: a loss toggle and an n₁ player switching frames in the browser,
+    and the live controls in a collapsed accordion (see :func:`loss_landscape`)."""
     loss_toggle = widgets.ToggleButtons(
         options=list(model.loss_names), index=0, description="loss", style={"button_width": "auto"}
     )
@@ -589,17 +294,9 @@ def loss_landscape(
     live = live_controls(model, loss_toggle)
     accordion = widgets.Accordion(children=[widgets.VBox(list(live.values()))], selected_index=None)
     accordion.set_title(0, "Live controls (need a running kernel: Jupyter or Colab)")
-    text = intro(
-        "The anchor <b>a</b> and the positives <b>p</b>, <b>p₂</b> share a class; <b>n₁</b>, <b>n₂</b> "
-        "are negatives (squares: the class proxies of ArcFace and CCL). Arrows show −∂L/∂e, where "
-        "gradient descent moves each point (length ∝ √force). Move n₁ with the slider or press play, "
-        "and switch losses. Under each frame: the force on every point, the points without an arrow and "
-        "the pairs that act (a pull draws a pair together, a push drives it apart); in italics, what the "
-        "whole sweep of n₁ shows for that loss."
-    )
     frames = [frame for name in model.loss_names for frame in model.frames[name]]
     controls = {"loss": loss_toggle, "negative": angle_slider, "play": angle_box.children[0], **live}
-    explorer = FrameExplorer([text, loss_toggle, angle_box, outer, accordion], frames, links, controls)
+    explorer = FrameExplorer([intro(INTRO), loss_toggle, angle_box, outer, accordion], frames, links, controls)
     explorer.model = model
     return explorer
 
