@@ -557,3 +557,87 @@ def test_check_pull_dominates():
     assert not stub and "not written yet" in str(stub)
     assert not labs.check_pull_dominates(lambda *a, **k: torch.ones(3, dtype=torch.bool), embeddings, labels, loss_fn)
     assert not labs.check_pull_dominates(lambda *a, **k: None, embeddings, labels, loss_fn)
+
+
+# ------------------------------------------------------------------------------------------- the kit
+def ccl_batch():
+    torch.manual_seed(0)
+    loss_fn = labs.build_loss("ccl", num_classes=3, embedding_dim=8)
+    embeddings = torch.randn(9, 8, generator=torch.Generator().manual_seed(1))
+    return embeddings, torch.arange(3).repeat_interleave(3), loss_fn
+
+
+#: every check that grades a student's function: how to call it with that function
+FUNCTION_CHECKS = {
+    **{f"check_{name}": check for name, (check, _) in STUDENT_SOLUTIONS.items()},
+    "check_squared_distances": labs.check_squared_distances,
+    "check_variance": labs.check_variance,
+    "check_recall_at_k": labs.check_recall_at_k,
+    "check_triplet_active": labs.check_triplet_active,
+    "check_grad_norms": labs.check_grad_norms,
+    "check_gini": labs.check_gini,
+    "check_convergence_epoch": labs.check_convergence_epoch,
+    "check_compaction_epoch": labs.check_compaction_epoch,
+    "check_floors": labs.check_floors,
+    "check_no_collapse": labs.check_no_collapse,
+    "check_pull_dominates": lambda fn: labs.check_pull_dominates(fn, *ccl_batch()),
+}
+
+
+def test_every_grader_is_listed_here():
+    graders = {name for name in labs.__all__ if name.startswith("check_") and not name.endswith("_prediction")}
+    assert graders - {"check_loss", "check_silent_angle"} == set(FUNCTION_CHECKS)
+
+
+@pytest.mark.parametrize("name", list(FUNCTION_CHECKS))
+def test_every_check_reports_a_stub_and_an_exception_without_raising(name):
+    """One path for the student's errors: an unwritten stub and a crash are graded, never raised."""
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError("your code here")
+
+    def crash(*args, **kwargs):
+        raise IndexError("index 7 is out of bounds")
+
+    not_written = FUNCTION_CHECKS[name](stub)
+    assert isinstance(not_written, labs.CheckResult) and not not_written
+    assert str(not_written).startswith("❌") and "not written yet" in str(not_written)
+    crashed = FUNCTION_CHECKS[name](crash)
+    assert not crashed and "raised IndexError: index 7 is out of bounds" in str(crashed)
+    assert crashed.name.startswith(name)
+
+
+def test_a_check_keeps_its_signature_and_names_its_result_from_its_arguments():
+    import inspect
+
+    assert list(inspect.signature(labs.check_recall_at_k).parameters) == ["fn", "k"]
+    assert inspect.signature(labs.check_loss).parameters["seed"].default == 0
+    assert labs.check_recall_at_k(loop_recall, k=2).name == "check_recall_at_k(k=2)"
+    assert labs.check_loss(loop_triplet, "triplet").name == "check_triplet"
+    assert "batch-all triplet" in labs.check_triplet.__doc__
+
+
+def test_a_check_runs_on_fresh_batches_under_another_seed():
+    from vgteach.labs.batches import current_seed, seeded
+
+    seen = {}
+
+    def recording(seed):
+        def contrastive(embeddings, labels, margin=1.0):
+            seen.setdefault(seed, []).append(embeddings.detach().clone())
+            return loop_contrastive(embeddings, labels, margin)
+
+        return contrastive
+
+    assert labs.check_contrastive(recording(0)) and current_seed() == 0
+    with seeded(7):
+        assert current_seed() == 7
+        assert labs.check_contrastive(recording(7))
+        assert labs.check_gini(sorted_gini) and labs.check_floors(loop_floors)
+        assert labs.check_variance(loop_variance) and labs.check_squared_distances(lambda z: torch.cdist(z, z) ** 2)
+    assert current_seed() == 0
+    assert [x.shape for x in seen[0]] == [x.shape for x in seen[7]]  # the same shapes and labels ...
+    assert not any(torch.equal(a, b) for a, b in zip(seen[0], seen[7]))  # ... on new embeddings
+    with pytest.raises(TypeError, match="seed must be an int"):
+        with seeded(1.5):
+            pass

@@ -16,6 +16,11 @@ an exception, a wrong type, shape or number) ends in the same place, printed the
 
 Errors in the *caller's* arguments (an unknown loss name, a check given no function) are not graded: they
 raise ``ValueError`` / ``TypeError`` as everywhere in vgteach.
+
+Because student code runs only inside :func:`call_student` and every check ends in :func:`grader`, a grading
+run can wrap either one (e.g. to watch which vgteach functions the student's code calls, or to give a check
+an exercise id and points) without touching the checks; :func:`vgteach.labs.batches.seeded` runs the same
+checks on fresh batches.
 """
 
 from __future__ import annotations
@@ -90,8 +95,9 @@ def grader(name: str) -> Callable:
     Returns
     -------
     callable
-        A decorator. The check it makes has the body's signature and docstring, and returns a
-        :class:`CheckResult`. Any other exception (a bad argument from the caller) propagates.
+        A decorator. The check it makes has the body's signature and docstring (the body is written with
+        the check's public signature, ``-> CheckResult`` included), and returns a :class:`CheckResult`.
+        Any other exception (a bad argument from the caller) propagates.
     """
 
     def decorate(body: Callable) -> Callable:
