@@ -145,3 +145,49 @@ def test_defaults_cover_the_study_measures_and_the_legend_can_go(history):
     headings = [label.get_text() for label in fig.axes[0].get_xticklabels()]
     assert headings == [heading for _, heading in figures.STUDY_MEASURES]
     assert figures.curves_with_bands(history, "recall@1", legend=False).axes[0].get_legend() is None
+
+
+def test_one_loss_palette_in_every_figure(history):
+    """Each loss has one colour (figures.LOSS_COLORS) in the band curves, the study's curves and the trade-off."""
+    from matplotlib.colors import to_hex
+
+    fig = figures.curves_with_bands(history, "recall@1")
+    assert to_hex(mean_line(fig, "triplet").get_color()) == figures.loss_color("triplet")
+    fig = figures.plot_curves(history, [("recall@1", "R@1")])
+    drawn = {line.get_label(): to_hex(line.get_color()) for line in fig.axes[0].lines}
+    assert drawn == {name: figures.LOSS_COLORS[name] for name in ("triplet", "contrastive")}
+    by_loss = pd.DataFrame({"loss": ["triplet", "contrastive"], "intra": [0.2, 0.1], "recall@1": [0.7, 0.6]})
+    points = figures.plot_tradeoff(by_loss).axes[0].lines
+    assert [to_hex(line.get_color()) for line in points] == [figures.loss_color(n) for n in by_loss["loss"]]
+    assert len(set(figures.LOSS_COLORS.values())) == len(figures.LOSS_NAMES)
+    other = figures.loss_color("my-own-loss")
+    assert other == figures.loss_color("my-own-loss") and other not in figures.LOSS_COLORS.values()
+
+
+def test_pca_2d_is_the_principal_plane_of_the_normalised_embeddings():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(300, 5)) * np.array([4.0, 2.0, 0.3, 0.2, 0.1]) + np.array([1.0, 0, 0, 0, 0])
+    points, explained = figures.pca_2d(z * rng.uniform(0.5, 3.0, size=(300, 1)))  # the norms do not count
+    unit = z / np.linalg.norm(z, axis=1, keepdims=True)
+    centred = unit - unit.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(np.abs(points), np.abs(centred @ vt[:2].T), atol=1e-8)  # up to each axis's sign
+    assert explained == pytest.approx((s[:2] ** 2).sum() / (s**2).sum())
+    fit = figures.fit_pca_2d(z)
+    np.testing.assert_allclose(figures.pca_2d(z[:10], fit)[0], figures.pca_2d(z)[0][:10])
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        figures.pca_2d(z[:, :1])
+
+
+def test_class_colours_and_the_projection_panel():
+    labels = np.array(["b", "a", "c", "a"])
+    colours = figures.class_colors(labels)
+    assert colours.shape == (4, 4)
+    np.testing.assert_array_equal(colours[1], colours[3])
+    assert len({tuple(c) for c in figures.class_colors(np.arange(30))}) == 30  # more than tab20: still distinct
+    points = np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, 0.0], [0.0, -1.0]])
+    fig = figures.projection_figure(points, labels, "four points")
+    (scatter,) = fig.axes[0].collections
+    np.testing.assert_array_equal(scatter.get_offsets(), points)
+    np.testing.assert_allclose(scatter.get_facecolors(), colours)
+    assert fig.axes[0].get_title() == "four points"

@@ -337,10 +337,34 @@ def test_dashboard_joins_evaluated_epochs_and_marks_them():
     assert len(active.get_xdata()) == 30
 
 
+def test_widgets_share_the_figures_loss_palette_and_projection():
+    """The dashboard colours each loss as every figure does; the scrubber draws vgteach.figures' projection,
+    fitted once on the final epoch."""
+    from matplotlib.colors import to_hex
+
+    from vgteach.figures import LOSS_COLORS, fit_pca_2d, loss_color, pca_2d
+    from vgteach.widgets.dashboard import DASHBOARD_METRICS, draw_dashboard, histories_by_loss
+    from vgteach.widgets.scrubber import project
+
+    tidy = histories_by_loss({"contrastive": toy_history(1.0), "triplet": toy_history(2.0)}, DASHBOARD_METRICS)
+    drawn = {
+        line.get_label(): to_hex(line.get_color())
+        for line in draw_dashboard(tidy, DASHBOARD_METRICS, "all").axes[0].lines
+    }
+    assert drawn == {"contrastive": LOSS_COLORS["contrastive"], "triplet": LOSS_COLORS["triplet"]}
+    assert _frames.loss_color is loss_color  # the name the landscape widget imports
+    embeddings, _ = blob_embeddings()
+    coordinates, axes = project({epoch: torch.as_tensor(value) for epoch, value in embeddings.items()})
+    fit = fit_pca_2d(embeddings[4])
+    for epoch, value in embeddings.items():
+        np.testing.assert_allclose(coordinates[epoch], pca_2d(value, fit)[0], rtol=1e-6, atol=1e-6)
+    assert axes == f"PCA of the final epoch ({100 * pca_2d(embeddings[4])[1]:.0f}% of its variance)"
+
+
 # ------------------------------------------------------------------------------------ chapter helpers
 from vgteach import results  # noqa: E402
+from vgteach.figures import HISTORY_PANELS, MARKER_POINTS, plot_history  # noqa: E402
 from vgteach.losses import LOSS_NAMES  # noqa: E402
-from vgteach.training.report import HISTORY_PANELS, MARKER_POINTS, plot_history  # noqa: E402
 from vgteach.widgets import SUMMARY_COLUMNS, eval_batch, reference_view, summary_table  # noqa: E402
 from vgteach.widgets.chapter import styled  # noqa: E402
 

@@ -213,7 +213,7 @@ class GreedinessTracker:
     ):
         """One panel per column against the epoch (columns that are all NaN are left out), drawn by the
         study's :func:`~vgteach.training.report.plot_history`; returns the matplotlib Figure."""
-        from .training.report import plot_history
+        from .figures import plot_history
 
         frame = self.to_frame()
         panels = [(column, column) for column in columns if frame[column].notna().any()] or [("loss", "loss")]

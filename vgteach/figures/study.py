@@ -1,4 +1,5 @@
-"""Statistical figures of a study, drawn with seaborn: curves with a band over seeds, the loss × measure heatmap.
+"""A study's comparison figures: curves with a band over seeds and the loss × measure heatmap (seaborn), the
+R@1-against-VARIANCE trade-off, and one panel per loss of a study's final arrays.
 
 Both read the tables a study writes (``vgteach study``, :func:`vgteach.results.load`) and keep their column
 names: ``history.csv`` (one row per loss, seed and epoch; evaluation columns such as ``recall@1`` or
@@ -9,8 +10,8 @@ names: ``history.csv`` (one row per loss, seed and epoch; evaluation columns suc
     figures.curves_with_bands(reference.history, "recall@1", highlight="triplet")
     figures.measure_heatmap(reference.summary, ["recall@1", "map@r", "intra", "grad_gini"])
 
-Like :mod:`vgteach.training.report`, a function given no ``ax`` draws on a new figure that pyplot never sees
-and returns it (the last expression of a notebook cell shows it); given an ``ax`` it draws there.
+A function given no ``ax`` draws on a new figure that pyplot never sees and returns it (the last expression of
+a notebook cell shows it); given an ``ax`` it draws there.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .losses import LOSS_NAMES
-from .training.report import new_figure
+from ..losses import LOSS_NAMES
+from .style import loss_color, new_figure
 
 #: what the band around a curve shows by default: mean ± one standard deviation over seeds
 BAND = "sd"
@@ -101,7 +102,7 @@ def curves_with_bands(
 
     Only the evaluated epochs are drawn (NaN rows dropped, :func:`band_data`); each one gets a marker, and
     the line between two markers is only a guide. Losses follow :data:`~vgteach.losses.LOSS_NAMES` order
-    and keep their colour from one panel to the next.
+    in their colour (:func:`~vgteach.figures.loss_color`), the same in every panel.
 
     Parameters
     ----------
@@ -133,46 +134,47 @@ def curves_with_bands(
         For a ``measure`` the history does not have (named in the message), or a ``highlight`` that is not
         one of its losses.
     """
-    import seaborn as sns
-
     data = band_data(history, measure)
     losses = loss_order(data["loss"])
     if highlight is not None and highlight not in losses:
         raise ValueError(f"highlight {highlight!r} is not a loss of the history; valid: {losses}")
     if ax is None:
-        fig, ax = new_figure(1, 1, figsize=(5.5, 3.6))
-        fig.set_layout_engine("constrained")
-    palette = dict(zip(LOSS_NAMES, sns.color_palette("tab10", len(LOSS_NAMES))))
-    extra = [name for name in losses if name not in palette]
-    palette.update(zip(extra, sns.color_palette("Set2", len(extra))))
+        _, ax = new_figure(1, 1, (5.5, 3.6), layout="constrained")
     for name in losses:
-        faded = highlight is not None and name != highlight
-        before = len(ax.lines)
-        sns.lineplot(
-            data=data[data["loss"] == name],
-            x="epoch",
-            y=measure,
-            estimator="mean",
-            errorbar=errorbar if "seed" in data.columns else None,
-            seed=0,
-            color=palette[name],
-            marker="o",
-            markersize=3.5 if faded else 4.5,
-            markeredgewidth=0,
-            linewidth=1.0 if faded else (2.6 if highlight else 1.6),
-            alpha=0.35 if faded else 1.0,
-            err_kws={"alpha": 0.08 if faded else 0.2, "linewidth": 0},
-            label=name,
-            ax=ax,
-        )
-        for line in ax.lines[before:]:
-            line.set_gid(name)
+        _band(ax, data, measure, name, errorbar if "seed" in data.columns else None, highlight)
     ax.set(xlabel="epoch", ylabel=label or measure, title=title if title is not None else "")
     if legend:
         ax.legend(fontsize=7, ncols=2, frameon=False)
     elif ax.get_legend() is not None:
         ax.get_legend().remove()
     return ax.figure
+
+
+def _band(ax, data: pd.DataFrame, measure: str, name: str, errorbar, highlight: Optional[str]) -> None:
+    """One loss's mean line and band (:func:`curves_with_bands`), its lines tagged with ``gid = name``."""
+    import seaborn as sns
+
+    faded = highlight is not None and name != highlight
+    before = len(ax.lines)
+    sns.lineplot(
+        data=data[data["loss"] == name],
+        x="epoch",
+        y=measure,
+        estimator="mean",
+        errorbar=errorbar,
+        seed=0,
+        color=loss_color(name),
+        marker="o",
+        markersize=3.5 if faded else 4.5,
+        markeredgewidth=0,
+        linewidth=1.0 if faded else (2.6 if highlight else 1.6),
+        alpha=0.35 if faded else 1.0,
+        err_kws={"alpha": 0.08 if faded else 0.2, "linewidth": 0},
+        label=name,
+        ax=ax,
+    )
+    for line in ax.lines[before:]:
+        line.set_gid(name)
 
 
 def _measure_names(measures) -> list:
@@ -280,18 +282,9 @@ def measure_heatmap(
 
     means, colours = heatmap_table(summary, measures, scale=scale)
     if ax is None:
-        fig, ax = new_figure(1, 1, figsize=(1.0 + 0.95 * means.shape[1], 0.8 + 0.42 * means.shape[0]))
-        fig.set_layout_engine("constrained")
-    annotations = means.map(cell_text)
-    for column, heading in _measure_names(measures):  # epochs: one decimal, as the summary tables
-        if column.endswith("_epoch"):
-            annotations[heading] = means[heading].map(lambda value: "" if pd.isna(value) else f"{value:.1f}")
-    if scale == "rank":
-        options = {"cmap": f"{cmap}_r", "vmin": 1, "vmax": len(means), "cbar_kws": {"label": "rank (1 = largest)"}}
-    else:
-        bound = max(1.0, float(np.nanmax(np.abs(colours.to_numpy()))))
-        options = {"cmap": cmap, "center": 0.0, "vmin": -bound, "vmax": bound}
-        options["cbar_kws"] = {"label": "standardised over losses (z)"}
+        size = (1.0 + 0.95 * means.shape[1], 0.8 + 0.42 * means.shape[0])
+        _, ax = new_figure(1, 1, size, layout="constrained")
+    options, annotations = _heatmap_colours(colours, scale, cmap), _annotations(means, measures)
     with warnings.catch_warnings():  # seaborn 0.13 calls Colormap.set_bad, which matplotlib 3.11 deprecates
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         sns.heatmap(colours, annot=annotations, fmt="", annot_kws={"fontsize": 7.5}, linewidths=0.5, ax=ax, **options)
@@ -301,3 +294,69 @@ def measure_heatmap(
     for text in ax.get_xticklabels():
         text.set_horizontalalignment("right")
     return ax.figure
+
+
+def _annotations(means: pd.DataFrame, measures) -> pd.DataFrame:
+    """The text of each heatmap cell: :func:`cell_text`, epochs with one decimal as the summary tables."""
+    annotations = means.map(cell_text)
+    for column, heading in _measure_names(measures):
+        if column.endswith("_epoch"):
+            annotations[heading] = means[heading].map(lambda value: "" if pd.isna(value) else f"{value:.1f}")
+    return annotations
+
+
+def _heatmap_colours(colours: pd.DataFrame, scale: str, cmap: str) -> dict:
+    """seaborn's colour options for a ``"rank"`` or a ``"z"`` heatmap (symmetric about 0, at least ±1)."""
+    if scale == "rank":
+        return {"cmap": f"{cmap}_r", "vmin": 1, "vmax": len(colours), "cbar_kws": {"label": "rank (1 = largest)"}}
+    bound = max(1.0, float(np.nanmax(np.abs(colours.to_numpy()))))
+    return {
+        "cmap": cmap,
+        "center": 0.0,
+        "vmin": -bound,
+        "vmax": bound,
+        "cbar_kws": {"label": "standardised over losses (z)"},
+    }
+
+
+def plot_tradeoff(by_loss: pd.DataFrame, ax=None):
+    """R@1 against intra-class variance, one point per loss in its colour (error bars: std over seeds, when
+    ``summary_by_loss`` has them): the efficiency–granularity picture. Draws on ``ax`` or a new figure;
+    returns the figure."""
+    if ax is None:
+        _, ax = new_figure(1, 1, (5, 4), layout="tight")
+    for _, row in by_loss.iterrows():
+        ax.errorbar(
+            row["intra"],
+            row["recall@1"],
+            xerr=row.get("intra_std"),
+            yerr=row.get("recall@1_std"),
+            fmt="o",
+            capsize=3,
+            color=loss_color(row["loss"]),
+        )
+        ax.annotate(row["loss"], (row["intra"], row["recall@1"]), textcoords="offset points", xytext=(5, 4))
+    ax.set(xlabel="intra-class variance (final)", ylabel="R@1 (final)", title="R@1 vs within-class variance")
+    return ax.figure
+
+
+def loss_panels(runs, title: str, draw):
+    """One panel per run, side by side: ``draw(ax, row, final)`` for each ``(row, final)`` of ``runs`` (a
+    study summary row and its ``final.npz`` arrays); returns the figure."""
+    runs = list(runs)
+    fig, axes = new_figure(1, len(runs), (2.6 * len(runs), 2.8), layout="tight", squeeze=False)
+    for ax, (row, final) in zip(axes.flat, runs):
+        draw(ax, row, final)
+    fig.suptitle(title)
+    return fig
+
+
+def grad_norm_panels(runs, title: str = "per-sample gradient norms on one batch after training"):
+    """Per run (:func:`loss_panels`): the histogram of the per-sample gradient norms ‖∂L/∂e_i‖ of one batch
+    after training (``final["grad_norms"]``), in the loss's colour, its Gini in the title."""
+
+    def draw(ax, row, final):
+        ax.hist(final["grad_norms"], bins=30, color=loss_color(row["loss"]))
+        ax.set(title=f"{row['loss']}\nGini {row['grad_gini']:.2f}", xlabel="‖∂L/∂e_i‖")
+
+    return loss_panels(runs, title, draw)

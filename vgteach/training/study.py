@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ..device import resolve_device
 from ..diagnostics import per_sample_grad_norms
+from ..figures import pca_2d
 from ..io import atomic_savez, atomic_write_csv, atomic_write_text, run_folder
 from ..losses import LOSS_NAMES
 from . import distributed as dist
@@ -51,13 +52,15 @@ PROJECTION_POINTS = 1000
 
 # -- one run's artefacts ------------------------------------------------------------------------------------
 def projection_2d(z: torch.Tensor, labels: torch.Tensor, seed: int, points: int = PROJECTION_POINTS):
-    """PCA of (a fixed subsample of) the evaluation embeddings to 2-D, for the projection figure."""
+    """``(points [P, 2], labels [P])``: :func:`vgteach.figures.pca_2d` of a fixed random subsample of at most
+    ``points`` evaluation embeddings, for the projection figure (float32: stored in ``final.npz``). One-column
+    embeddings have no plane to project on: no points (an empty panel)."""
     gen = torch.Generator().manual_seed(seed)
     keep = torch.randperm(len(z), generator=gen)[:points]
-    sample = z[keep].double()
-    centred = sample - sample.mean(0)
-    _, _, v = torch.linalg.svd(centred, full_matrices=False)
-    return (centred @ v[:2].T).float().numpy(), labels[keep].numpy()
+    if z.shape[1] < 2:
+        return np.zeros((0, 2), np.float32), labels[keep[:0]].numpy()
+    projected, _ = pca_2d(z[keep].numpy())
+    return projected.astype(np.float32), labels[keep].numpy()
 
 
 def final_artefacts(result: TrainResult, data, device) -> dict:

@@ -6,14 +6,15 @@
 >>> training_scrubber(result)                        # the eval embeddings of a run, epoch by epoch
 >>> greediness_dashboard(histories, highlight="triplet")  # active ratio, gradient norms, Gini, R@1 per loss
 
-and the helpers the chapters call (:mod:`vgteach.widgets.chapter`): ``plot_history``, ``summary_table``,
-``reference_view`` (the packaged reference runs, one loss highlighted) and ``eval_batch``.
+and the helpers the chapters call: ``plot_history`` (from :mod:`vgteach.figures`), and from
+:mod:`vgteach.widgets.chapter` ``summary_table``, ``reference_view`` (the packaged reference runs, one loss
+highlighted) and ``eval_batch``.
 
 Each returns an ``ipywidgets`` box whose frames are precomputed images switched by browser-side links
 (see :mod:`vgteach.widgets._frames`), so no view is ever empty in the published book.
 """
 
-from ..training.report import HISTORY_PANELS, plot_history
+from ..figures import HISTORY_PANELS, plot_history
 from .chapter import SUMMARY_COLUMNS, eval_batch, reference_view, summary_table
 from .dashboard import DASHBOARD_METRICS, greediness_dashboard
 from .landscape import DEFAULT_NEGATIVE_DEGREES, landscape_summary, loss_landscape

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import zlib
 from typing import Optional, Sequence
 
 try:
@@ -32,38 +31,18 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..figures import frame_figure, loss_color  # noqa: F401 - loss_color: the widgets' import path
+
+#: the name widgets/landscape.py still imports: :func:`vgteach.figures.frame_figure` (frames have no
+#: axes yet; :func:`vgteach.figures.new_figure` is the notebooks' and reports' ``(fig, axes)``)
+new_figure = frame_figure
+
 #: Frames are small on purpose: every frame of every widget ends up base64-encoded in the book's HTML.
 FRAME_DPI = 90
 #: Line art survives a 64-colour palette; it makes the PNGs about three times smaller.
 FRAME_COLORS = 64
 
 HAS_STACK = hasattr(widgets, "Stack")
-
-
-def loss_color(name: str) -> str:
-    """One fixed colour per loss, shared by every widget and figure (tab10 in DESIGN.md's loss order)."""
-    from ..losses import LOSS_NAMES
-
-    palette = (
-        "#1f77b4",
-        "#ff7f0e",
-        "#2ca02c",
-        "#d62728",
-        "#9467bd",
-        "#8c564b",
-        "#e377c2",
-        "#7f7f7f",
-        "#bcbd22",
-        "#17becf",
-    )
-    index = LOSS_NAMES.index(name) if name in LOSS_NAMES else zlib.crc32(name.encode())  # stable per name
-    return palette[index % len(palette)]
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A matplotlib figure that is *not* registered with pyplot, so building frames never pops up a
-    figure in the notebook and never leaks memory in a long session."""
-    return Figure(figsize=(width, height), layout="constrained")
 
 
 def figure_to_data_uri(fig: Figure, dpi: int = FRAME_DPI, colors: int = FRAME_COLORS) -> str:

@@ -4,7 +4,7 @@ The seven loss chapters tell seven stories with the same instruments; the instru
 chapter is narrative plus a few calls::
 
     result = train(chapter_config(PROFILE, NAME, keep_embeddings=True))
-    plot_history(result.history)                  # vgteach.training.report: loss, R@1, VARIANCE, GREEDINESS
+    plot_history(result.history)                  # vgteach.figures: loss, R@1, VARIANCE, GREEDINESS
     summary_table(result.summary, name=NAME)      # a few readable columns, not the whole summary row
     reference_view(highlight=NAME)                # the packaged reference runs, this loss highlighted
     embeddings, labels = eval_batch(result, epoch)  # a class-balanced batch of evaluation embeddings

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..training.report import plot_curve
-from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure, widgets
+from ..figures import frame_figure, loss_color, plot_curve
+from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, widgets
 
 #: (history column, axis label) of the four panels.
 DASHBOARD_METRICS = (
@@ -72,7 +72,7 @@ def histories_by_loss(histories, metrics: Sequence[tuple]) -> dict:
 
 
 def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], highlight: str):
-    fig = new_figure(6.6, 4.6)
+    fig = frame_figure(6.6, 4.6)
     rows = int(np.ceil(len(metrics) / 2))
     axes = np.atleast_1d(fig.subplots(rows, 2, squeeze=False).ravel())
     for ax, (column, label) in zip(axes, metrics):

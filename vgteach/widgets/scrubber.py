@@ -14,12 +14,11 @@ from typing import Mapping, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from matplotlib import colormaps
-from sklearn.decomposition import PCA
 
 from .._validation import validate_batch
-from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, new_figure, player, widgets
+from ..figures import fit_pca_2d, frame_figure, pca_2d, projection_scatter
+from ..figures.projection import unit_rows
+from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, player, widgets
 
 #: History columns quoted in a frame's caption when the run's history is available.
 CAPTION_COLUMNS = (
@@ -71,15 +70,20 @@ def pick_epochs(epochs, max_frames: int) -> list:
 
 
 def project(by_epoch: Mapping[int, torch.Tensor]) -> tuple[dict, str]:
-    """2-D coordinates of the normalised embeddings of every epoch, and a description of the axes."""
-    normalised = {epoch: F.normalize(value, dim=1).numpy() for epoch, value in by_epoch.items()}
-    final = normalised[max(normalised)]
+    """2-D coordinates of the normalised embeddings of every epoch, and a description of the axes: 2-D
+    embeddings as they are, others on the first two principal components of the final epoch
+    (:func:`vgteach.figures.pca_2d`, one projection for every epoch)."""
+    final = by_epoch[max(by_epoch)].numpy()
     if final.shape[1] == 2:
-        return normalised, "the unit circle (2-D embeddings, no projection)"
-    pca = PCA(n_components=2).fit(final)
-    explained = 100 * pca.explained_variance_ratio_.sum()
-    coordinates = {epoch: pca.transform(value) for epoch, value in normalised.items()}
-    return coordinates, f"PCA of the final epoch ({explained:.0f}% of its variance)"
+        return {epoch: unit_rows(value.numpy()) for epoch, value in by_epoch.items()}, (
+            "the unit circle (2-D embeddings, no projection)"
+        )
+    fit = fit_pca_2d(final)
+    projected = {epoch: pca_2d(value.numpy(), fit) for epoch, value in by_epoch.items()}
+    explained = 100 * projected[max(projected)][1]  # the share of the final epoch's variance the axes keep
+    return {epoch: points for epoch, (points, _) in projected.items()}, (
+        f"PCA of the final epoch ({explained:.0f}% of its variance)"
+    )
 
 
 def history_caption(history, epoch: int) -> str:
@@ -94,15 +98,13 @@ def history_caption(history, epoch: int) -> str:
 
 
 def draw_epoch(points: np.ndarray, labels: np.ndarray, epoch: int, limits: float, circle: bool, title: str) -> object:
-    fig = new_figure(4.2, 4.0)
+    fig = frame_figure(4.2, 4.0)
     ax = fig.subplots()
     if circle:
         theta = np.linspace(0, 2 * np.pi, 181)
         ax.plot(np.cos(theta), np.sin(theta), color="0.85", lw=1)
-    classes, class_index = np.unique(labels, return_inverse=True)
-    palette = colormaps["tab10" if len(classes) <= 10 else "tab20"]
-    ax.scatter(points[:, 0], points[:, 1], color=palette(class_index % palette.N), s=6, alpha=0.7, linewidths=0)
-    ax.set(xlim=(-limits, limits), ylim=(-limits, limits), aspect="equal", xticks=[], yticks=[])
+    projection_scatter(ax, points, labels, size=6, alpha=0.7, linewidths=0)
+    ax.set(xlim=(-limits, limits), ylim=(-limits, limits))
     ax.set_title(f"{title}epoch {epoch}", fontsize=10)
     return fig
 
