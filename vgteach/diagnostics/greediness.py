@@ -21,10 +21,12 @@ from torch import Tensor
 from .._validation import validate_positive
 from ..losses.base import DEFAULT_ACTIVE_EPS, LossOutput, MetricLoss
 from ._common import as_batch
-from .gini import gini_tensor
+from .gini import gini_tensor, sort_last_dim
 
 #: a sample counts as active when ||∂L/∂e_i|| exceeds this (DESIGN.md §3 ``grad_eps``)
 GRAD_EPS = 1e-8
+#: the statistics of the per-sample gradient norms, in the order of :func:`grad_norm_statistics`
+GRAD_NORM_KEYS = ("sample_active_ratio", "grad_norm_mean", "grad_norm_median", "grad_norm_max", "grad_gini")
 #: the default ε sweep of :func:`active_share_curve`: 1e-6 … 1, four points a decade (1e-3 included exactly)
 EPS_GRID = tuple(10.0 ** (k / 4) for k in range(-24, 1))
 
@@ -90,6 +92,41 @@ def per_sample_grad_norms(loss_fn: MetricLoss, embeddings, labels) -> Tensor:
     return torch.linalg.vector_norm(grad, dim=1)
 
 
+def grad_norm_statistics(norms: Tensor, grad_eps: float = GRAD_EPS) -> Tensor:
+    r"""The :data:`GRAD_NORM_KEYS` statistics of per-sample gradient norms, along the last dimension.
+
+    The one definition of these five numbers, used by :func:`greediness_stats` on one batch ``[B]`` and by
+    the training tracker (:class:`vgteach.track.GreedinessTracker`) on a whole epoch of steps ``[S, B]`` at
+    once: ``sample_active_ratio`` = #{i : g_i > ``grad_eps``}/B, the mean, the **usual median** (the middle
+    value for odd B, the mean of the two middle values for even B), the maximum, and the Gini coefficient
+    (:func:`~vgteach.diagnostics.gini`). One sort serves the median, the maximum and the Gini coefficient.
+
+    Parameters
+    ----------
+    norms : Tensor [..., B]
+        Non-negative floats, B ≥ 1 (validated by the caller: this runs in the training loop).
+    grad_eps : float
+        The activity threshold of a sample's gradient norm.
+
+    Returns
+    -------
+    Tensor [..., 5]
+        On ``norms``' device and in its dtype; no host synchronisation.
+    """
+    n = norms.shape[-1]
+    ordered = sort_last_dim(norms)
+    return torch.stack(
+        [
+            (ordered > grad_eps).to(ordered.dtype).mean(-1),
+            ordered.sum(-1) / n,
+            (ordered[..., (n - 1) // 2] + ordered[..., n // 2]) / 2,
+            ordered[..., -1],
+            gini_tensor(ordered, is_sorted=True),
+        ],
+        dim=-1,
+    )
+
+
 def greediness_stats(
     loss_fn: MetricLoss, embeddings, labels, eps: float = DEFAULT_ACTIVE_EPS, grad_eps: float = GRAD_EPS
 ) -> dict:
@@ -124,11 +161,10 @@ def greediness_stats(
     weights are unequal — "the effective share of pairs that carry the update". N-pair reads only its
     anchors × positives block of :math:`S`; every other pair weighs 0.
 
-    Forward and backward run on a **detached leaf copy** of ``embeddings``, with ``torch.autograd.grad``
-    taken with respect to that copy only: the caller's graph is untouched (no ``.grad`` appears on
-    ``embeddings``, and a later ``backward`` through the caller's graph still works), and the loss's
-    parameters (ArcFace's ``.weight``, CCL's ``.centers``) receive no ``.grad``. One
-    :meth:`MetricLoss.compute` call yields the loss and the term counts in the same pass.
+    One :meth:`MetricLoss.compute` and one backward, on a **detached leaf copy** of ``embeddings`` (as in
+    :func:`per_sample_grad_norms`): the caller's graph is untouched and the loss's parameters (ArcFace's
+    ``.weight``, CCL's ``.centers``) receive no ``.grad``. This docstring is the reference definition of
+    the GREEDINESS statistics (the tracker and the trainer's history use the same names), hence its length.
 
     Parameters
     ----------
@@ -158,7 +194,8 @@ def greediness_stats(
       all-zero values is defined as 0.
     - ``effective_active_ratio`` is 0.0 when no gradient reaches S (no active triplet, no positive pair, an
       N-pair batch with fewer than two labels present twice). It is computed in float64 from ∂L/∂S.
-    - ``grad_norm_median`` is the usual median (mean of the two middle values when B is even).
+    - ``grad_norm_median`` is the usual median (mean of the two middle values when B is even), as in the
+      training tracker: both take the five gradient-norm statistics from :func:`grad_norm_statistics`.
     - Cost: one forward and one backward of the loss, plus a handful of reductions (an O(B²) pass over
       ∂L/∂S) and a single device→host transfer.
 
@@ -178,20 +215,15 @@ def greediness_stats(
     grad_eps = validate_positive(grad_eps, "grad_eps", allow_zero=True)
     out, grad, effective = _loss_and_grad(loss_fn, embeddings, labels, eps)
     norms = torch.linalg.vector_norm(grad.to(torch.float64), dim=1)
-    summary = torch.stack(
-        [
-            out.loss.to(torch.float64),
-            out.num_terms.to(torch.float64),
-            out.num_active.to(torch.float64),
-            (norms > grad_eps).to(torch.float64).mean(),
-            norms.mean(),
-            norms.quantile(0.5),
-            norms.max(),
-            gini_tensor(norms),
-            effective.to(norms.device),
-        ]
-    ).tolist()  # one synchronisation for all the scalars
-    loss, num_terms, num_active, sample_active, mean, median, maximum, grad_gini, effective = summary
+    return _batch_summary(out, effective, grad_norm_statistics(norms, grad_eps))
+
+
+def _batch_summary(out: LossOutput, effective: Tensor, norm_stats: Tensor) -> dict:
+    """:func:`greediness_stats`'s dict from the loss's output, its effective active ratio and the
+    :data:`GRAD_NORM_KEYS` statistics (float64), fetched from the device in one synchronisation."""
+    scalars = [out.loss, out.num_terms, out.num_active, effective.to(norm_stats.device)]
+    values = torch.cat([torch.stack([x.to(torch.float64) for x in scalars]), norm_stats]).tolist()
+    loss, num_terms, num_active, effective = values[:4]
     num_terms, num_active = int(num_terms), int(num_active)
     return {
         "loss": loss,
@@ -199,11 +231,7 @@ def greediness_stats(
         "num_active": num_active,
         "active_ratio": num_active / num_terms if num_terms else 0.0,
         "effective_active_ratio": effective,
-        "sample_active_ratio": sample_active,
-        "grad_norm_mean": mean,
-        "grad_norm_median": median,
-        "grad_norm_max": maximum,
-        "grad_gini": grad_gini,
+        **dict(zip(GRAD_NORM_KEYS, values[4:])),
     }
 
 
