@@ -1,5 +1,9 @@
 """``load_inputs``: one call from a dataset name and a backbone name to the tensors the trainer consumes.
 
+    x, y = load_inputs("digits", "train")                           # one call
+    inputs = InputSpec.of("cifar10", backbone="vit_b_32")           # or: decide once, load each split
+    x_train, y_train, x_test, y_test = inputs.load_train_test()
+
 It sits above the data layer: :mod:`vgteach.data` reads datasets and knows nothing of networks; this module
 puts a dataset through a backbone (:mod:`vgteach.backbones`) and the feature cache (:mod:`vgteach.features`).
 
@@ -18,13 +22,74 @@ and ``y`` long ``[N]`` in ``0..K-1``. Real datasets' pixels for ``identity``/``c
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from functools import partial
+from typing import Optional, Union
+
 import torch
 
 from ._validation import validate_positive_int
 from .backbones import FROZEN_BACKBONES, ToRGB, build_backbone, validate_backbone
 from .data.base import validate_split
-from .data.registry import get_dataset, get_spec
+from .data.registry import DatasetSpec, get_spec
 from .features import FeatureCache, extract_features
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where inputs come from and how they are seen, decided once; each split is then loaded from it.
+
+    Build it with :meth:`of` (the dataset's name, looked up in the registry once) or from a training config
+    (:meth:`vgteach.training.TrainConfig.input_spec`); :func:`load_inputs` is the one-call form and
+    documents every field.
+
+    Attributes
+    ----------
+    dataset : DatasetSpec
+        The dataset's registry entry (:mod:`vgteach.data.registry`).
+    backbone : str
+        ``"identity"``, ``"cnn"`` or a frozen backbone of :data:`~vgteach.backbones.FROZEN_BACKBONES`.
+    root, cache_dir, device, download, batch_size, progress
+        As in :func:`load_inputs`.
+    """
+
+    dataset: DatasetSpec
+    backbone: str = "identity"
+    root: Optional[Union[str, os.PathLike]] = None
+    cache_dir: Optional[Union[str, os.PathLike]] = None
+    device: str = "auto"
+    download: bool = False
+    batch_size: Optional[int] = None
+    progress: bool = True
+
+    def __post_init__(self):
+        validate_backbone(self.backbone)
+
+    @classmethod
+    def of(cls, name, **settings) -> "InputSpec":
+        """The spec of dataset ``name`` (a name of :data:`~vgteach.data.DATASET_NAMES`) with ``settings``."""
+        return cls(get_spec(name), **settings)
+
+    def load(self, split, max_per_class=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(X, y)`` of ``split`` (``"train"`` or ``"test"``), limited to the first ``max_per_class``
+        samples of every class when given; see :func:`load_inputs`."""
+        validate_split(split)
+        if self.dataset.kind == "vector":
+            return _vector_inputs(self, split, max_per_class)
+        if self.backbone in FROZEN_BACKBONES:
+            x, y = _frozen_features(self, split, max_per_class)
+            return x.float(), y.long()
+        pixels, y = _image_pixels(self, split, max_per_class)
+        x = pixels.float() / 255.0
+        if self.backbone == "identity":
+            return x.flatten(1), y.long()
+        return (x - 0.5) / 0.5, y.long()
+
+    def load_train_test(self, max_per_class=None) -> tuple[torch.Tensor, ...]:
+        """``(x_train, y_train, x_test, y_test)``: the training split limited to ``max_per_class`` samples a
+        class (a CPU-budget run), the test split always whole (retrieval is scored on all of it)."""
+        return (*self.load("train", max_per_class), *self.load("test"))
 
 
 def _pixel_transform(spec):
@@ -94,25 +159,29 @@ def _cache_description(spec, split, dataset, backbone, weights, transform, max_p
     return description
 
 
-def _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class=None):
+def _image_pixels(inputs: InputSpec, split, max_per_class=None):
     """``uint8 [N, C, H, W]`` pixels and labels of an image dataset (cached only with ``cache_dir``)."""
+    spec = inputs.dataset
     transform = _pixel_transform(spec)
-    dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
+    dataset = spec.get_dataset(split, root=inputs.root, download=inputs.download, transform=transform)
+    dataset = _limited(dataset, max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
     description = _cache_description(spec, split, dataset, "pixels", "none", transform, max_per_class)
-    compute = lambda: extract_features(
+    compute = partial(
+        extract_features,
         None,
         dataset,
-        batch_size=batch_size,
+        batch_size=inputs.batch_size,
         device="cpu",
-        progress=progress,  # noqa: E731
+        progress=inputs.progress,
         desc=f"{spec.name}/{split} pixels",
     )
-    return _cached(cache_dir, description, compute, labels)
+    return _cached(inputs.cache_dir, description, compute, labels)
 
 
-def _vector_inputs(spec, split, backbone, max_per_class=None):
-    dataset = get_dataset(spec.name, split)
+def _vector_inputs(inputs: InputSpec, split, max_per_class=None):
+    spec, backbone = inputs.dataset, inputs.backbone
+    dataset = spec.get_dataset(split)
     x, y = dataset.data.clone(), torch.as_tensor(dataset.targets, dtype=torch.long)
     keep = first_per_class(dataset.targets, max_per_class)
     if keep is not None:
@@ -126,23 +195,24 @@ def _vector_inputs(spec, split, backbone, max_per_class=None):
     raise ValueError(f"backbone {backbone!r} needs images, but {spec.name!r} holds vectors; use 'identity' or 'cnn'")
 
 
-def _frozen_features(
-    spec, split, backbone, root, cache_dir, device, download, batch_size, progress, max_per_class=None
-):
-    module, transform, _ = build_backbone(backbone, pretrained=True, download=download)
-    dataset = _limited(get_dataset(spec.name, split, root=root, download=download, transform=transform), max_per_class)
+def _frozen_features(inputs: InputSpec, split, max_per_class=None):
+    spec, backbone = inputs.dataset, inputs.backbone
+    module, transform, _ = build_backbone(backbone, pretrained=True, download=inputs.download)
+    dataset = spec.get_dataset(split, root=inputs.root, download=inputs.download, transform=transform)
+    dataset = _limited(dataset, max_per_class)
     labels = torch.as_tensor(dataset.targets, dtype=torch.long)
     description = _cache_description(spec, split, dataset, backbone, module.weights_id, transform, max_per_class)
-    compute = lambda: extract_features(
+    compute = partial(
+        extract_features,
         module,
         dataset,
-        batch_size=batch_size,
-        device=device,  # noqa: E731
-        progress=progress,
+        batch_size=inputs.batch_size,
+        device=inputs.device,
+        progress=inputs.progress,
         desc=f"{spec.name}/{split} {backbone}",
     )
     # Frozen features are the expensive case: always cache (default folder when none is given).
-    return FeatureCache(cache_dir).get_or_compute(description, compute, labels)
+    return FeatureCache(inputs.cache_dir).get_or_compute(description, compute, labels)
 
 
 def load_inputs(
@@ -193,16 +263,5 @@ def load_inputs(
     """
     spec = get_spec(name)
     validate_split(split)
-    validate_backbone(backbone)
-    if spec.kind == "vector":
-        return _vector_inputs(spec, split, backbone, max_per_class)
-    if backbone in FROZEN_BACKBONES:
-        x, y = _frozen_features(
-            spec, split, backbone, root, cache_dir, device, download, batch_size, progress, max_per_class
-        )
-        return x.float(), y.long()
-    pixels, y = _image_pixels(spec, split, root, download, cache_dir, batch_size, progress, max_per_class)
-    x = pixels.float() / 255.0
-    if backbone == "identity":
-        return x.flatten(1), y.long()
-    return (x - 0.5) / 0.5, y.long()
+    inputs = InputSpec(spec, backbone, root, cache_dir, device, download, batch_size, progress)
+    return inputs.load(split, max_per_class)

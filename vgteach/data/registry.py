@@ -40,6 +40,16 @@ class DatasetSpec:
         module = importlib.import_module(f"vgteach.data.{module_name}")
         return getattr(module, function_name)
 
+    def get_dataset(self, split, root=None, download=False, transform=None):
+        """This dataset's ``split`` as a ``torch`` Dataset: :func:`get_dataset` for a spec already in hand
+        (e.g. :class:`vgteach.inputs.InputSpec`'s, which looked it up once)."""
+        validate_split(split)
+        if not isinstance(download, bool):
+            raise TypeError(f"download must be True or False, got {download!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
+        return self.build()(split, root=root, download=download, transform=transform)
+
 
 REGISTRY: dict[str, DatasetSpec] = {
     spec.name: spec
@@ -139,13 +149,7 @@ def get_dataset(name, split, root=None, download=False, transform=None):
     source exists, otherwise a missing dataset raises :class:`~vgteach.data.base.MissingDataError`
     saying what to put where. The returned object has ``targets`` (labels ``0..K-1``) and ``classes``.
     """
-    spec = get_spec(name)
-    validate_split(split)
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be True or False, got {download!r}")
-    if transform is not None and not callable(transform):
-        raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
-    return spec.build()(split, root=root, download=download, transform=transform)
+    return get_spec(name).get_dataset(split, root=root, download=download, transform=transform)
 
 
 def dataset_info(name) -> dict:

@@ -95,6 +95,22 @@ class TrainConfig:
         """The epochs this run evaluates: :func:`evaluation_epochs` of ``epochs`` and ``eval_epochs``."""
         return evaluation_epochs(self.epochs, self.eval_epochs)
 
+    def input_spec(self, progress: bool = True):
+        """Where this run's inputs come from, as one :class:`vgteach.inputs.InputSpec`: the dataset's
+        registry entry (looked up once), the backbone, the data and cache folders, the device of a frozen
+        backbone and ``download``. The trainer and the study load every split from it."""
+        from ..inputs import InputSpec
+
+        return InputSpec.of(
+            self.dataset,
+            backbone=self.backbone,
+            root=self.data_root,
+            cache_dir=self.cache_dir,
+            device=self.device,
+            download=self.download,
+            progress=progress,
+        )
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
