@@ -31,9 +31,9 @@ import time
 import torch
 
 from vgteach.losses import LOSS_NAMES, build_loss
+from vgteach.track import EFFECTIVE_EVERY, GreedinessTracker
 from vgteach.training.head import EmbeddingHead
 from vgteach.training.sampler import MPerClassBatches
-from vgteach.training.tracking import EFFECTIVE_EVERY, GreedinessTracker
 from vgteach.training.trainer import train_step
 
 B, F, D, K = 512, 768, 128, 10
@@ -55,7 +55,7 @@ def setup(name: str) -> dict:
         "labels": labels,
         "head": head,
         "loss_fn": loss_fn,
-        "tracker": GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every),
+        "tracker": GreedinessTracker(loss_fn, head, effective_every),
         "optimizer": torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-4),
         "batches": MPerClassBatches(labels, B, 4, seed=0).epoch(1),
         "step": 0,
@@ -82,8 +82,7 @@ def step_tracked(state: dict, gather: bool) -> None:
     tracker = state["tracker"]
     train_step(state["head"], state["loss_fn"], state["optimizer"], x, y, False, tracker)
     if tracker.steps == STEPS_PER_EPOCH:
-        tracker.epoch_means()
-        tracker.reset()
+        tracker.end_epoch()
 
 
 def time_block(fn, state: dict, gather: bool, steps: int) -> float:

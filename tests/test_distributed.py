@@ -1,5 +1,6 @@
 """DDP: two gloo processes on the CPU, each holding half of a global batch, give the loss and gradients of
-one process on the whole batch (DESIGN.md §4 / vgteach.training.distributed)."""
+one process on the whole batch, and the tracker the same per-sample gradient norms (DESIGN.md §4 /
+vgteach.training.distributed)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from vgteach.track import GreedinessTracker
 from vgteach.training import make_config
 from vgteach.training import trainer as trainer_module
 
@@ -36,10 +38,11 @@ def setup(name: str):
 
 def single_process(name: str):
     model, loss_fn, x, y = setup(name)
-    embedding_grads = []
-    out = trainer_module.loss_step(model, loss_fn, x, y, amp=False, on_grad=embedding_grads.append)
+    tracker = GreedinessTracker(loss_fn, model)
+    out = trainer_module.loss_step(model, loss_fn, x, y, amp=False, tracker=tracker)
+    tracker.step()
     grads = [p.grad.clone() for p in [*model.parameters(), *loss_fn.parameters()]]
-    return out.loss.detach(), grads, embedding_grads[0].clone()
+    return out.loss.detach(), grads, tracker.last_sample_grad_norms.clone()
 
 
 def worker(rank: int, world: int, port: int, name: str, queue):
@@ -50,11 +53,13 @@ def worker(rank: int, world: int, port: int, name: str, queue):
         model, loss_fn, x, y = setup(name)
         ddp = torch.nn.parallel.DistributedDataParallel(model)
         idx = torch.arange(len(x))[rank::world]
-        embedding_grads = []
-        out = trainer_module.loss_step(ddp, loss_fn, x[idx], y[idx], amp=False, on_grad=embedding_grads.append)
+        tracker = GreedinessTracker(loss_fn, model, loss_scale=world)  # the trainer's: the loss × W in backward
+        out = trainer_module.loss_step(ddp, loss_fn, x[idx], y[idx], amp=False, tracker=tracker)
+        tracker.step()
         grads = [p.grad.clone() for p in [*model.parameters(), *loss_fn.parameters()]]
+        norms = tracker.last_sample_grad_norms
         # numpy arrays travel by value (torch tensors would travel as shared memory owned by this process)
-        queue.put((rank, out.loss.detach().numpy(), [g.numpy() for g in grads], embedding_grads[0].numpy()))
+        queue.put((rank, out.loss.detach().numpy(), [g.numpy() for g in grads], norms.numpy()))
     finally:
         dist.destroy_process_group()
 
@@ -64,7 +69,7 @@ def worker(rank: int, world: int, port: int, name: str, queue):
 def test_two_gloo_processes_match_one_process(name):
     if not dist.is_available():
         pytest.skip("torch.distributed is not available")
-    expected_loss, expected_grads, expected_emb_grad = single_process(name)
+    expected_loss, expected_grads, expected_norms = single_process(name)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = free_port()
@@ -76,9 +81,9 @@ def test_two_gloo_processes_match_one_process(name):
         p.join(timeout=60)
         assert p.exitcode == 0
     order = torch.cat([torch.arange(48)[r::2] for r in range(2)])  # global batch order after the gather
-    for rank, loss, grads, emb_grad in results:
-        loss, grads, emb_grad = torch.as_tensor(loss), [torch.as_tensor(g) for g in grads], torch.as_tensor(emb_grad)
+    for rank, loss, grads, norms in results:
+        loss, grads, norms = torch.as_tensor(loss), [torch.as_tensor(g) for g in grads], torch.as_tensor(norms)
         assert torch.allclose(loss, expected_loss, rtol=1e-5, atol=1e-7)
         for got, want in zip(grads, expected_grads):
             assert torch.allclose(got, want, rtol=1e-4, atol=1e-7), f"rank {rank}: gradient differs"
-        assert torch.allclose(emb_grad, expected_emb_grad[order], rtol=1e-4, atol=1e-8)
+        assert torch.allclose(norms, expected_norms[order], rtol=1e-4, atol=1e-8)  # the tracker's ‖∂L/∂e_i‖

@@ -12,7 +12,7 @@ import torch
 from vgteach.diagnostics import greediness_stats
 from vgteach.losses import LOSS_NAMES, build_loss
 from vgteach.losses.base import Similarity
-from vgteach.training.tracking import GreedinessTracker
+from vgteach.track import GreedinessTracker
 from vgteach.training.trainer import train_step
 
 LAYOUTS = {
@@ -246,7 +246,7 @@ def tracked_setup(name, B=48, F=12, D=8, K=4, effective_every=1):
     head = EmbeddingHead(F, D)
     loss_fn = build_loss(name, num_classes=K, embedding_dim=D)
     optimizer = torch.optim.Adam([*head.parameters(), *loss_fn.parameters()], lr=1e-2)
-    tracker = GreedinessTracker("cpu", head.parameters(), loss_fn.parameters(), effective_every=effective_every)
+    tracker = GreedinessTracker(loss_fn, head, effective_every=effective_every)
     x = torch.randn(B, F, generator=torch.Generator().manual_seed(1))
     y = torch.arange(B) % K
     return head, loss_fn, optimizer, tracker, x, y
@@ -255,16 +255,13 @@ def tracked_setup(name, B=48, F=12, D=8, K=4, effective_every=1):
 @pytest.mark.parametrize("name", LOSS_NAMES)
 def test_tracker_records_the_effective_active_ratio_of_each_step(name):
     head, loss_fn, optimizer, tracker, x, y = tracked_setup(name)
-    expected = []
-    for _ in range(3):
+    expected, got = [], []
+    for _ in range(3):  # one step an epoch: each row is that step's ratio
         expected.append(greediness_stats(loss_fn, head(x).detach(), y)["effective_active_ratio"])
         train_step(head, loss_fn, optimizer, x, y, False, tracker)
-    assert len(tracker.effective) == 3
-    for got, want in zip(tracker.effective, expected):
-        assert float(got) == pytest.approx(want, rel=1e-4, abs=1e-7)
-    row = tracker.epoch_means()
-    assert row["effective_active_ratio"] == pytest.approx(sum(expected) / 3, rel=1e-4)
-    assert 0.0 < row["effective_active_ratio"] <= 1.0
+        got.append(tracker.end_epoch()["effective_active_ratio"])
+    assert got == pytest.approx(expected, rel=1e-4, abs=1e-7)
+    assert all(0.0 < ratio <= 1.0 for ratio in got)
 
 
 def test_tracker_takes_the_effective_ratio_every_kth_step():
@@ -274,12 +271,10 @@ def test_tracker_takes_the_effective_ratio_every_kth_step():
         if step % 3 == 0:
             expected.append(greediness_stats(loss_fn, head(x).detach(), y)["effective_active_ratio"])
         train_step(head, loss_fn, optimizer, x, y, False, tracker)
-    assert len(tracker.effective) == 3 and tracker.steps == 7
-    assert tracker.epoch_means()["effective_active_ratio"] == pytest.approx(sum(expected) / 3, rel=1e-4)
-    tracker.reset()
-    assert math.isnan(tracker.epoch_means()["effective_active_ratio"])
+    assert len(expected) == 3 and tracker.steps == 7
+    assert tracker.end_epoch()["effective_active_ratio"] == pytest.approx(sum(expected) / 3, rel=1e-4)
     with pytest.raises(ValueError, match="effective_every"):
-        GreedinessTracker("cpu", effective_every=0)
+        GreedinessTracker(loss_fn, effective_every=0)
 
 
 def test_tracker_counts_a_step_without_gradient_on_s_as_zero():
@@ -289,12 +284,11 @@ def test_tracker_counts_a_step_without_gradient_on_s_as_zero():
         model.weight.copy_(torch.eye(2))
     x = torch.tensor([[1.0, 0.01], [1.0, -0.01], [1.0, 0.0], [0.01, 1.0], [-0.01, 1.0], [0.0, 1.0]])
     y = torch.tensor([0, 0, 0, 1, 1, 1])
-    tracker = GreedinessTracker("cpu", model.parameters(), ())
-    out = train_step(
-        model, build_loss("triplet"), torch.optim.Adam(model.parameters()), x, y, False, tracker, update=False
-    )
+    loss_fn = build_loss("triplet")
+    tracker = GreedinessTracker(loss_fn, model)
+    out = train_step(model, loss_fn, torch.optim.Adam(model.parameters()), x, y, False, tracker, update=False)
     assert int(out.num_active) == 0
-    assert tracker.epoch_means()["effective_active_ratio"] == 0.0
+    assert tracker.end_epoch()["effective_active_ratio"] == 0.0
 
 
 def test_history_has_the_effective_active_ratio_for_every_loss():

@@ -13,7 +13,7 @@ import pytest
 
 from vgteach import results
 from vgteach.losses import LOSS_NAMES
-from vgteach.training.trainer import compaction_epoch, convergence_epoch
+from vgteach.training.speeds import compaction_epoch, convergence_epoch
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 FOLDERS = sorted(p for p in RESULTS.iterdir() if (p / "study.json").exists())

@@ -14,9 +14,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from vgteach import _validation
 from vgteach.losses import LOSS_NAMES, build_loss
+from vgteach.track import GreedinessTracker
 from vgteach.training.head import EmbeddingHead
 from vgteach.training.sampler import MPerClassBatches
-from vgteach.training.tracking import GreedinessTracker
 from vgteach.training.trainer import train_step
 
 
@@ -39,7 +39,7 @@ def setup_step(name: str, num_classes: int = 4, dim: int = 8):
     model = EmbeddingHead(12, dim, "linear")
     loss_fn = build_loss(name, num_classes=num_classes, embedding_dim=dim)
     optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=1e-3, fused=True)
-    tracker = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters())
+    tracker = GreedinessTracker(loss_fn, model)
     batches = MPerClassBatches(labels, 16, 4, seed=0).epoch(1)
 
     def step(batch):

@@ -15,10 +15,12 @@ from vgteach.cli import main as cli_main
 from vgteach.diagnostics import gini, per_sample_grad_norms
 from vgteach.diagnostics.gini import gini_tensor, sort_last_dim
 from vgteach.losses import LOSS_NAMES, build_loss
+from vgteach.track import GreedinessTracker, StepStore
 from vgteach.training import MPerClassBatches, TrainConfig, make_config, run_study, train
+from vgteach.training import speeds as speeds_module
 from vgteach.training import trainer as trainer_module
 from vgteach.training.config import PROFILES, evaluation_epochs
-from vgteach.training.tracking import STEP_KEYS, GreedinessTracker
+from vgteach.training.trainer import GREEDINESS_COLUMNS
 
 TIMING = ["epoch_time_s"]
 
@@ -165,10 +167,10 @@ def loop_speeds(history):
 
 def speeds(history):
     return {
-        "convergence_epoch": trainer_module.convergence_epoch(history),
-        "map_convergence_epoch": trainer_module.map_convergence_epoch(history),
-        "compaction_epoch": trainer_module.compaction_epoch(history),
-        "intra_change": trainer_module.intra_change(history),
+        "convergence_epoch": speeds_module.convergence_epoch(history),
+        "map_convergence_epoch": speeds_module.map_convergence_epoch(history),
+        "compaction_epoch": speeds_module.compaction_epoch(history),
+        "intra_change": speeds_module.intra_change(history),
     }
 
 
@@ -244,7 +246,7 @@ def test_speeds_match_the_loop_reference_on_random_histories():
 def test_speeds_need_epoch_0_and_are_nan_without_evaluations():
     late = pd.DataFrame({"epoch": [1, 2], "recall@1": [0.5, 0.6], "map@r": [0.1, 0.2], "intra": [0.3, 0.2]})
     with pytest.raises(ValueError, match="epoch 0"):
-        trainer_module.convergence_epoch(late)
+        speeds_module.convergence_epoch(late)
     unevaluated = pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5]})  # a non-main rank's history
     assert all(math.isnan(v) for v in speeds(unevaluated).values())
 
@@ -297,6 +299,31 @@ def test_schedule_roundtrips_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(result.history, resumed.history)
 
 
+def test_a_run_reads_its_config_whole_and_asks_the_registry_once(monkeypatch):
+    """One InputSpec per run, from one registry lookup, loads both splits: the training split limited to
+    ``max_per_class``, the evaluation split whole (as ``load_inputs`` would give them)."""
+    from vgteach import inputs
+    from vgteach.data import registry
+    from vgteach.inputs import load_inputs
+
+    config = make_config("smoke", dataset="digits", loss="triplet", epochs=1, max_per_class=20)
+    looked_up, real = [], registry.get_spec
+
+    def counting(name):
+        looked_up.append(name)
+        return real(name)
+
+    monkeypatch.setattr(registry, "get_spec", counting)
+    monkeypatch.setattr(inputs, "get_spec", counting)
+    x_train, y_train, x_eval, y_eval = trainer_module.load_data(config, progress=False)
+    assert looked_up == ["digits"]
+    assert torch.equal(x_train, load_inputs("digits", "train", max_per_class=20)[0])
+    assert torch.bincount(y_train).tolist() == [20] * 10 and torch.equal(y_eval, load_inputs("digits", "test")[1])
+    looked_up.clear()
+    train(config, progress=False)
+    assert looked_up == ["digits"]
+
+
 def test_same_config_same_numbers():
     config = make_config("smoke", dataset="blobs", loss="infonce", epochs=2)
     a, b = train(config, progress=False), train(config, progress=False)
@@ -320,40 +347,41 @@ def test_tracking_does_not_change_training():
     its history keeps the epoch's mean loss and leaves the greediness columns NaN."""
     config = make_config("smoke", dataset="blobs", loss="arcface", epochs=2)
     tracked, bare = train(config, progress=False), train(config, progress=False, track=False)
-    evaluated = [c for c in tracked.history if c not in STEP_KEYS and c not in TIMING]
+    evaluated = [c for c in tracked.history if c not in GREEDINESS_COLUMNS and c not in TIMING]
     pd.testing.assert_frame_equal(tracked.history[evaluated], bare.history[evaluated])
     np.testing.assert_allclose(bare.history["train_loss"], tracked.history["train_loss"], rtol=1e-6)
-    assert bare.history[[k for k in STEP_KEYS if k != "train_loss"]].isna().all().all()
+    assert bare.history[[k for k in GREEDINESS_COLUMNS if k != "train_loss"]].isna().all().all()
     assert math.isnan(bare.summary["active_ratio_mean"]) and bare.summary["recall@1"] == tracked.summary["recall@1"]
 
 
 @pytest.mark.parametrize("name", ["triplet", "infonce", "ccl"])
 def test_tracked_step_equals_greediness_of_that_batch(name):
     config = make_config("smoke", dataset="blobs", loss=name)
-    x, y = trainer_module.load_split(config, "train", False)
+    x, y = config.input_spec(progress=False).load("train")
     model = trainer_module.build_model(config, x)
     loss_fn = trainer_module.build_loss_for(config, 10)
     batch = MPerClassBatches(y, 64, 4).epoch(1)[0]
     expected = per_sample_grad_norms(loss_fn, model(x[batch]).detach(), y[batch])
-    tracker = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters())
+    tracker = GreedinessTracker(loss_fn, model)
     optimizer = torch.optim.SGD([*model.parameters(), *loss_fn.parameters()], lr=0.0)
     out = trainer_module.train_step(model, loss_fn, optimizer, x[batch], y[batch], False, tracker, update=False)
-    row = tracker.epoch_means()
-    assert torch.allclose(tracker.norms[0], expected, rtol=1e-5, atol=1e-9)
+    assert torch.allclose(tracker.last_sample_grad_norms, expected, rtol=1e-5, atol=1e-9)
+    row = tracker.end_epoch()
     assert math.isclose(row["grad_norm_mean"], float(expected.mean()), rel_tol=1e-5)
     assert math.isclose(row["grad_gini"], gini(expected), rel_tol=1e-4, abs_tol=1e-7)
     assert math.isclose(row["active_ratio"], float(out.num_active) / float(out.num_terms), rel_tol=1e-6)
     head_norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
-    assert math.isclose(row["head_grad_norm"], float(head_norm), rel_tol=1e-5)
+    assert math.isclose(row["param_grad_norm"], float(head_norm), rel_tol=1e-5)
 
 
 def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
-    """Steps of different batch sizes, and a step whose proxies got no gradient (as when a loss's graph
-    does not reach them), are averaged like separate steps: each statistic computed directly, then meaned."""
+    """Steps of different batch sizes (odd and even), and a step whose proxies got no gradient (as when a
+    loss's graph does not reach them), are averaged like separate steps: each statistic computed directly,
+    then meaned."""
     torch.manual_seed(0)
     model = torch.nn.Linear(6, 4)
     loss_fn = build_loss("arcface", num_classes=3, embedding_dim=4)
-    tracker, expected = GreedinessTracker("cpu", model.parameters(), loss_fn.parameters()), []
+    tracker, expected = GreedinessTracker(loss_fn, model), []
     batches = [
         (torch.randn(12, 6), torch.arange(12) % 3),
         (torch.randn(7, 6), torch.arange(7) % 3),
@@ -363,26 +391,26 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
     for x, y in batches:
         model.zero_grad(set_to_none=True)
         loss_fn.zero_grad(set_to_none=True)
-        embedding_grads = []
-        out = trainer_module.loss_step(model, loss_fn, x, y, amp=False, on_grad=embedding_grads.append)
+        norms = per_sample_grad_norms(loss_fn, model(x).detach(), y).numpy()
+        loss = tracker(model(x), y)
+        loss.backward()
         if len(x) == 5:
             for p in loss_fn.parameters():
                 p.grad = None
-        norms = embedding_grads[0].norm(dim=1)
-        tracker.record(out.loss, out.num_terms, out.num_active, norms)
+        tracker.step()
         proxy_grads = [p.grad.flatten() for p in loss_fn.parameters() if p.grad is not None]
         expected.append(
             {
-                "train_loss": float(out.loss.detach()),
+                "loss": float(loss.detach()),
                 "grad_norm_max": float(norms.max()),
                 "grad_gini": gini(norms),
-                "grad_norm_median": float(norms.sort().values[(len(norms) - 1) // 2]),
-                "head_grad_norm": float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()),
+                "grad_norm_median": float(np.median(norms)),  # the usual median: even B averages two norms
+                "param_grad_norm": float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()),
                 "proxy_grad_norm": float(torch.cat(proxy_grads).norm()) if proxy_grads else 0.0,
             }
         )
-    row = tracker.epoch_means()
     assert tracker.steps == len(batches)
+    row = tracker.end_epoch()
     for key in expected[0]:
         assert math.isclose(row[key], float(np.mean([e[key] for e in expected])), rel_tol=1e-5, abs_tol=1e-7), key
     assert any(e["proxy_grad_norm"] == 0.0 for e in expected)  # the degenerate batch was exercised
@@ -390,13 +418,31 @@ def test_tracker_epoch_means_are_the_means_of_each_steps_statistics():
 
 def test_tracker_without_proxies_reports_nan_and_empty_epoch_is_nan():
     model = torch.nn.Linear(6, 4)
-    tracker = GreedinessTracker("cpu", model.parameters())
-    assert all(math.isnan(v) for v in tracker.epoch_means().values())
     loss_fn = build_loss("supcon")
+    tracker = GreedinessTracker(loss_fn, model)
+    assert tracker.end_epoch() is None and tracker.to_frame().empty
+    assert all(math.isnan(v) for v in StepStore("cpu", list(model.parameters()), []).epoch_means().values())
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     trainer_module.train_step(model, loss_fn, optimizer, torch.randn(8, 6), torch.arange(8) % 2, False, tracker)
-    row = tracker.epoch_means()
-    assert math.isnan(row["proxy_grad_norm"]) and math.isfinite(row["head_grad_norm"]) and row["head_grad_norm"] > 0
+    row = tracker.end_epoch()
+    assert math.isnan(row["proxy_grad_norm"]) and math.isfinite(row["param_grad_norm"]) and row["param_grad_norm"] > 0
+
+
+def test_a_step_without_any_parameter_gradient_is_recorded_as_zero():
+    """No parameter with a gradient (a frozen model, or embeddings that do not come from the model): the
+    parameter-gradient norm of the step is 0, not a failure of ``torch._foreach_norm`` on an empty list."""
+    frozen = torch.nn.Linear(6, 4).requires_grad_(False)
+    store = StepStore("cpu", list(frozen.parameters()), [])
+    store.record(torch.tensor(0.5), torch.ones(8))
+    row = store.epoch_means()
+    assert row["param_grad_norm"] == 0.0 and row["loss"] == 0.5 and math.isnan(row["active_ratio"])
+    loss_fn = build_loss("supcon")
+    for model in (frozen, torch.nn.Linear(6, 4)):  # frozen; trainable, but not on the loss's path
+        tracker = GreedinessTracker(loss_fn, model)
+        tracker(torch.randn(8, 4, requires_grad=True), torch.arange(8) % 2).backward()
+        tracker.step()
+        row = tracker.end_epoch()
+        assert row["param_grad_norm"] == 0.0 and math.isnan(row["proxy_grad_norm"]) and row["grad_norm_mean"] > 0
 
 
 # -- checkpoints and resume ---------------------------------------------------------------------------------
@@ -594,23 +640,15 @@ def test_tracked_step_does_not_keep_its_graph_alive(loss):
     import gc
     import weakref
 
-    from vgteach.losses import build_loss
     from vgteach.training.trainer import loss_step
 
     torch.manual_seed(0)
     model = torch.nn.Linear(8, 4)
     loss_fn = build_loss(loss, num_classes=3, embedding_dim=4)
-    seen = []
-    out = loss_step(
-        model,
-        loss_fn,
-        torch.randn(12, 8),
-        torch.arange(12) % 3,
-        amp=False,
-        on_grad=lambda grad: None,
-        on_similarity_grad=lambda rule, grad: seen.append(grad.shape),
-    )
-    assert seen == [out.similarity.matrix.shape]
+    tracker = GreedinessTracker(loss_fn, model, effective_every=1)  # both hooks, on S too
+    out = loss_step(model, loss_fn, torch.randn(12, 8), torch.arange(12) % 3, amp=False, tracker=tracker)
+    tracker.step()
+    assert 0 < tracker.end_epoch()["effective_active_ratio"] <= 1  # the hook on S ran
     alive = weakref.ref(out.similarity.matrix)
     del out
     gc.collect()

@@ -5,16 +5,19 @@
     summary = run_study(dataset="digits", profile="book", out="runs/study")
 
 Modules: :mod:`~vgteach.training.config` (TrainConfig, profiles), :mod:`~vgteach.training.sampler`
-(m-per-class batches), :mod:`~vgteach.training.head`, :mod:`~vgteach.training.tracking` (GREEDINESS per
-step), :mod:`~vgteach.training.trainer` (the loop, checkpoints), :mod:`~vgteach.training.distributed`
-(torchrun), :mod:`~vgteach.training.study` and :mod:`~vgteach.training.report`.
+(m-per-class batches), :mod:`~vgteach.training.head`, :mod:`~vgteach.training.trainer` (the loop around
+the public GREEDINESS tracker :class:`vgteach.track.GreedinessTracker`, checkpoints),
+:mod:`~vgteach.training.speeds` (convergence and compaction epochs, the run's summary),
+:mod:`~vgteach.training.distributed` (torchrun), :mod:`~vgteach.training.study` and
+:mod:`~vgteach.training.report`.
 """
 
 from .config import CHAPTER_DATA, PROFILES, TrainConfig, chapter_config, make_config
 from .head import EmbeddingHead
 from .sampler import MPerClassBatches
+from .speeds import compaction_epoch, convergence_epoch, intra_change, map_convergence_epoch
 from .study import run_study
-from .trainer import TrainResult, compaction_epoch, convergence_epoch, intra_change, map_convergence_epoch, train
+from .trainer import TrainResult, load_data, train
 
 __all__ = [
     "CHAPTER_DATA",
@@ -26,6 +29,7 @@ __all__ = [
     "MPerClassBatches",
     "run_study",
     "TrainResult",
+    "load_data",
     "train",
     "convergence_epoch",
     "map_convergence_epoch",

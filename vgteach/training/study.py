@@ -45,7 +45,7 @@ from . import distributed as dist
 from .config import TrainConfig, make_config
 from .report import write_report
 from .sampler import MPerClassBatches
-from .trainer import TrainResult, embed, load_split, train
+from .trainer import TrainResult, embed, load_data, train
 
 PROJECTION_POINTS = 1000
 
@@ -234,7 +234,7 @@ def run_study(
     losses, seeds = validate_losses(losses), validate_seeds(seeds)
     out = Path(out)
     base = make_config(profile, dataset=dataset, loss=losses[0], device=device, **overrides)
-    data = (*load_split(base, "train", progress), *load_split(base, "test", progress))
+    data = load_data(base, progress)
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
     configs = [base.replace(loss=loss, seed=seed) for loss in losses for seed in seeds]
