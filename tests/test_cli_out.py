@@ -4,6 +4,7 @@ created, no training started (issue 15)."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_out_in_an_unwritable_place_as_root(tmp_path, capsys, no_training, monke
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
     code, err = run(["--out", str(tmp_path / "new" / "run")], capsys)
     assert code == 2 and err.count("\n") == 1 and "cannot write in" in err and "Permission denied" in err
     assert list(tmp_path.iterdir()) == []

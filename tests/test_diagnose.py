@@ -7,8 +7,10 @@ Bad input must give exit code 2, exactly one line on stderr naming the problem, 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ import torch
 from vgteach import diagnose as diag
 from vgteach import geometry_stats, greediness_stats, retrieval_metrics, variance_stats
 from vgteach.cli import main
+from vgteach.figures import pca_2d
+from vgteach.io import out_folder_problem
 from vgteach.retrieval import kmeans_nmi
 
 NAMES = np.array(["cat", "dog", "emu", "fox"])
@@ -138,7 +142,7 @@ def test_label_files(tmp_path, labels_file):
 
 def test_large_inputs_use_a_stratified_sample_for_geometry_and_nmi(monkeypatch):
     x, codes = clustered(n=120, classes=6)
-    monkeypatch.setattr(diag, "SAMPLE_SIZE", 40)
+    monkeypatch.setattr(diag.compute, "SAMPLE_SIZE", 40)
     m = diag.diagnose(x, codes, progress=False, batch_size=24, batches=1, losses=("supcon",))
     sample = diag.stratified_sample(codes, 40, seed=0)
     assert m["sample_size"] == len(sample) == 36  # 6 classes x floor(20 * 40 / 120)
@@ -150,7 +154,7 @@ def test_large_inputs_use_a_stratified_sample_for_geometry_and_nmi(monkeypatch):
 def test_many_classes_cluster_with_one_kmeans_restart(monkeypatch):
     """Above KMEANS_RESTARTS_MAX_CLASSES classes NMI's k-means restarts once (its cost grows with K)."""
     x, codes = clustered(n=60, classes=6)
-    monkeypatch.setattr(diag, "KMEANS_RESTARTS_MAX_CLASSES", 5)
+    monkeypatch.setattr(diag.compute, "KMEANS_RESTARTS_MAX_CLASSES", 5)
     m = diag.diagnose(x, codes, progress=False, batch_size=24, batches=1, losses=("supcon",))
     assert m["nmi_restarts"] == 1
     assert m["retrieval"]["nmi"] == pytest.approx(kmeans_nmi(x, codes, n_init=1))
@@ -229,6 +233,94 @@ def test_a_failure_while_writing_leaves_nothing_and_keeps_the_earlier_report(dat
     assert code == 2 and err == [f"vgteach: error: --out {out}: writing failed ([Errno 28] No space left on device)"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in folder.iterdir()) == ["emb.npy", "labels.csv", "r"]
+
+
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")  # k-means on ±1: two points
+def test_one_column_embeddings_give_a_report_without_the_projection(tmp_path, capsys):
+    """D = 1 has no plane to project on: the report has every table, says why the projection is missing,
+    and draws none (it used to end in a traceback)."""
+    x, codes = clustered(dim=1)
+    np.save(tmp_path / "emb.npy", x)
+    np.save(tmp_path / "labels.npy", codes)
+    out = tmp_path / "report"
+    code, err = run([tmp_path / "emb.npy", tmp_path / "labels.npy", "--out", out], capsys)
+    assert code == 0
+    assert err == [
+        "vgteach: warning: the embeddings have a single column: normalised, each is +1 or −1 (or 0), so only "
+        "their sign counts; no 2-D projection"
+    ]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "greediness.png",
+        "metrics.json",
+        "report.md",
+        "retrieval.png",
+        "variance.png",
+    ]
+    report = (out / "report.md").read_text()
+    assert "No projection: the embeddings have a single column (D = 1)" in report
+    assert "projection.png" not in report and "## GREEDINESS" in report
+    m = metrics_of(out)
+    assert m["input"]["dim"] == 1 and m["variance"] == pytest.approx(variance_stats(x, codes))
+
+
+def test_the_stages_hand_the_figures_their_arrays():
+    """compute's stages pass values, not a shared dict: the class spreads (whose mean is ``intra``), the
+    class means GREEDINESS used as proxies, and the projection of vgteach.figures.pca_2d."""
+    x, codes = clustered()
+    metrics, arrays = diag.compute.compute(x, codes, batch_size=16, batches=1, losses=("arcface",), progress=False)
+    assert list(metrics["timings_s"]) == list(diag.compute.STAGES)
+    spread = arrays.classes
+    assert spread.spread.mean() == pytest.approx(metrics["variance"]["intra"])
+    assert spread.size.tolist() == np.bincount(codes).tolist()
+    means = torch.stack(
+        [torch.nn.functional.normalize(torch.from_numpy(x[codes == c]).double()).mean(0) for c in range(4)]
+    )
+    torch.testing.assert_close(spread.means, means.float())
+    np.testing.assert_allclose(arrays.projection.points, pca_2d(x)[0])  # N <= SAMPLE_SIZE: every sample
+    assert arrays.projection.codes.tolist() == codes.tolist()
+
+
+def test_diagnose_and_study_share_one_out_check(tmp_path):
+    """validate_out refuses exactly what the study's --out check refuses, with its message."""
+    (tmp_path / "file").write_text("")
+    for out in (tmp_path / "file", tmp_path / "file" / "report", tmp_path / "new" / "report"):
+        problem = out_folder_problem(out)
+        if problem is None:
+            assert diag.validate_out(out) == out
+        else:
+            with pytest.raises(diag.InputError) as error:
+                diag.validate_out(out)
+            assert str(error.value) == problem
+    assert out_folder_problem(tmp_path / "new" / "report") is None
+
+
+def test_an_out_that_cannot_be_created_even_as_root(data, capsys, monkeypatch):
+    """Root ignores permission bits (os.access says yes): the check creates a file instead, made to fail
+    here as on a read-only mount."""
+    folder, _, _ = data
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    out = folder / "new" / "report"
+    code, err = run([folder / "emb.npy", folder / "labels.csv", "--out", out], capsys)
+    assert code == 2 and err == [f"vgteach: error: --out {out}: cannot write in {folder} (Permission denied)"]
+    assert sorted(p.name for p in folder.iterdir()) == ["emb.npy", "labels.csv"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_out_in_a_read_only_folder(data, capsys):
+    folder, _, _ = data
+    locked = folder / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, err = run([folder / "emb.npy", folder / "labels.csv", "--out", locked / "report"], capsys)
+    finally:
+        locked.chmod(0o700)
+    assert code == 2 and len(err) == 1 and f"cannot write in {locked}" in err[0]
+    assert list(locked.iterdir()) == []
 
 
 # ----------------------------------------------------------------------------------------- bad input
@@ -385,7 +477,7 @@ def test_out_that_cannot_be_written(data, capsys, case):
     }[case]
     expected = {
         "a file": f"--out {out}: exists and is not a folder",
-        "under a file": f"--out {out}: cannot write there ({folder / 'notes.txt'} is not a writable folder)",
+        "under a file": f"--out {out}: {folder / 'notes.txt'} is not a folder",
         "a folder with other files": f"--out {out}: a folder with other files in it; choose a new or empty "
         "folder (an earlier diagnose report is replaced)",
     }[case]

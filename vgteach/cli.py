@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 from .backbones import BACKBONE_NAMES
 from .data import DATASET_NAMES, MissingDataError
+from .io import out_folder_problem
 from .losses import LOSS_NAMES
 from .training.config import PROFILES
 
@@ -217,24 +216,6 @@ def diagnose_command(args) -> int:
         print(f"vgteach: warning: {warning}", file=sys.stderr)
     print(f"wrote {args.out}/report.md, metrics.json and figures")
     return 0
-
-
-def out_folder_problem(out: str):
-    """Why ``out`` cannot become the study's output folder (one line), or None. Checked before any training,
-    by writing a temporary file in the nearest existing folder (``os.access`` says yes to root on a
-    read-only folder); nothing is created when it fails."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        return f"--out {out}: exists and is not a folder"
-    ancestor = next(p for p in [path, *path.parents] if p.exists())
-    if not ancestor.is_dir():
-        return f"--out {out}: {ancestor} is not a folder"
-    try:
-        with tempfile.TemporaryFile(dir=ancestor):
-            pass
-    except OSError as error:
-        return f"--out {out}: cannot write in {ancestor} ({error.strerror or error})"
-    return None
 
 
 def study_command(args) -> int:

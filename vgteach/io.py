@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Optional
 
 import numpy as np
 import torch
@@ -70,3 +70,22 @@ def atomic_torch_save(obj, path: os.PathLike) -> Path:
 def run_folder(out: os.PathLike, loss: str, seed: int) -> Path:
     """Where a study keeps one (loss, seed) run: ``out/runs/<loss>-seed<seed>``."""
     return Path(out) / "runs" / f"{loss}-seed{seed}"
+
+
+def out_folder_problem(out) -> Optional[str]:
+    """Why ``out`` cannot become an output folder (one line, starting ``--out OUT:``), or None: it is a file,
+    its nearest existing ancestor is not a folder, or no file can be created there. Checked by creating a
+    temporary file in that ancestor (``os.access`` says yes to root on a read-only folder); nothing is
+    left behind. ``vgteach study`` and ``vgteach diagnose`` ask before any work."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"--out {out}: exists and is not a folder"
+    ancestor = next(p for p in [path, *path.parents] if p.exists())
+    if not ancestor.is_dir():
+        return f"--out {out}: {ancestor} is not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as error:
+        return f"--out {out}: cannot write in {ancestor} ({error.strerror or error})"
+    return None
