@@ -9,8 +9,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference_compression import pi_ratio_reference, spectral_decay_reference
 
-from vgteach.diagnostics import geometry_stats, gini, greediness_stats, per_sample_grad_norms, variance_stats
+from vgteach.diagnostics import (
+    compression_stats,
+    geometry_stats,
+    gini,
+    greediness_stats,
+    per_sample_grad_norms,
+    variance_stats,
+)
 from vgteach.losses import LOSS_NAMES, build_loss
 
 TOL = dict(rel=1e-10, abs=1e-10)
@@ -312,6 +320,8 @@ def geometry_reference(embeddings, labels, alpha=2.0, t=2.0):
         "nc1": float(nc1),
         "effective_rank": effective_rank_reference(z),
         "within_class_rank": within_class_rank_reference(z, labels),
+        "spectral_decay": spectral_decay_reference(embeddings),
+        "pi_ratio": pi_ratio_reference(embeddings, labels),
     }
 
 
@@ -360,6 +370,22 @@ def test_geometry_stats_pair_terms_are_blocked(monkeypatch):
         assert got[key] == pytest.approx(expected[key], **TOL)
 
 
+@pytest.mark.parametrize("t", [2.0, 50.0, 200.0])  # plain sum in float32, in float64, log-sum-exp
+def test_uniformity_of_float32_input_matches_float64(t):
+    """float32 embeddings get the uniformity's pair kernel in float32 (and move to float64 for large t)."""
+    embeddings, labels = make_batch(UNEVEN_LAYOUTS[2] * 30, dim=8, seed=9)  # 300 rows: several pair blocks
+    wide = geometry_stats(embeddings, labels, t=t)
+    narrow = geometry_stats(embeddings.float(), labels, t=t)
+    assert narrow["uniformity"] == pytest.approx(wide["uniformity"], rel=1e-6)
+    assert narrow["alignment"] == pytest.approx(wide["alignment"], rel=1e-6)
+
+
+def test_uniformity_for_a_large_t_matches_loop_reference():
+    embeddings, labels = make_batch(UNEVEN_LAYOUTS[1], dim=3, seed=3)
+    got = geometry_stats(embeddings, labels, t=200.0)["uniformity"]
+    assert got == pytest.approx(geometry_reference(embeddings, labels, t=200.0)["uniformity"], rel=1e-9)
+
+
 def test_geometry_stats_collapsed_classes():
     means = torch.eye(4, 8, dtype=torch.float64) * 3.0
     labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
@@ -402,9 +428,13 @@ def test_within_class_rank_skips_singletons_and_weights_classes_equally():
 
 @pytest.mark.parametrize("name", DEGENERATE)
 def test_geometry_stats_degenerate_batches_are_finite(name):
+    """Finite, except the two compression measures, NaN where undefined (tests/test_geometry_compression.py)."""
     embeddings, labels = make_batch(DEGENERATE[name], seed=2)
     stats = geometry_stats(embeddings, labels)
-    assert all(math.isfinite(v) for v in stats.values())
+    compression = {"spectral_decay", "pi_ratio"}
+    assert all(math.isfinite(v) for k, v in stats.items() if k not in compression)
+    assert math.isnan(stats["pi_ratio"])  # one class, or no class with two samples
+    assert math.isnan(stats["spectral_decay"]) == (name == "single_sample")  # rank 1
     if name != "one_class":
         assert stats["alignment"] == 0.0 and stats["nc1"] == 0.0
     if name == "one_class":
@@ -435,12 +465,13 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("case, corrupt, error, match", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-@pytest.mark.parametrize("fn", ["variance", "geometry", "greediness", "grad_norms"])
+@pytest.mark.parametrize("fn", ["variance", "geometry", "compression", "greediness", "grad_norms"])
 def test_bad_input_is_named(fn, case, corrupt, error, match):
     embeddings, labels = corrupt(*make_batch(UNEVEN_LAYOUTS[0]))
     call = {
         "variance": lambda: variance_stats(embeddings, labels),
         "geometry": lambda: geometry_stats(embeddings, labels),
+        "compression": lambda: compression_stats(embeddings, labels),
         "greediness": lambda: greediness_stats(build_loss("contrastive"), embeddings, labels),
         "grad_norms": lambda: per_sample_grad_norms(build_loss("contrastive"), embeddings, labels),
     }[fn]
@@ -460,7 +491,7 @@ def test_geometry_stats_reject_bad_hyperparameters():
 def test_diagnostics_on_cuda_match_cpu():
     embeddings, labels = make_batch(UNEVEN_LAYOUTS[1], dim=8, seed=8, dtype=torch.float32)
     loss_fn = make_loss("ccl", 10, 8, dtype=torch.float32)
-    for fn in (variance_stats, geometry_stats):
+    for fn in (variance_stats, geometry_stats, compression_stats):
         cpu, gpu = fn(embeddings, labels), fn(embeddings.cuda(), labels.cuda())
         for key in cpu:
             assert gpu[key] == pytest.approx(cpu[key], rel=1e-6, abs=1e-9), key

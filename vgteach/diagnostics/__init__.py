@@ -5,7 +5,9 @@
   of pairs carrying the update, and per-sample gradient norms of a loss on one batch;
   :func:`active_share_curve` — the share of active terms as the threshold ε sweeps.
 - :func:`gini` — the Gini coefficient used for the gradient norms' inequality.
-- :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank, within-class rank.
+- :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank, within-class rank,
+  and Roth et al.'s spectral decay and π-ratio; :func:`compression_stats` — those two alone (cheap: one
+  SVD and class sums, for a training-split sample).
 
 >>> from vgteach.diagnostics import variance_stats, greediness_stats
 >>> variance_stats(embeddings, labels)["intra"]
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+from .compression import compression_stats
 from .geometry import geometry_stats
 from .gini import gini
 from .greediness import active_share_curve, greediness_stats, per_sample_grad_norms
@@ -25,5 +28,6 @@ __all__ = [
     "per_sample_grad_norms",
     "active_share_curve",
     "geometry_stats",
+    "compression_stats",
     "gini",
 ]

@@ -1,6 +1,7 @@
-r"""Geometry beyond the paper (DESIGN.md §3): alignment & uniformity, neural collapse, effective ranks.
+r"""Geometry beyond the paper (DESIGN.md §3): alignment & uniformity, neural collapse, effective ranks,
+compression.
 
-Zeng et al. describe geometry through within-/between-class variance (:func:`variance_stats`). Five standard
+Zeng et al. describe geometry through within-/between-class variance (:func:`variance_stats`). Seven standard
 measures from the representation-learning literature complement them, kept separate so that the paper's
 numbers stay what they are:
 
@@ -13,6 +14,8 @@ numbers stay what they are:
 - **within-class rank**: the effective rank of each class's *centred* embeddings, averaged over classes —
   in how many directions a class still varies, the "class structure" that Zeng et al. say Contrastive and
   InfoNCE oversimplify.
+- **spectral decay** and **π-ratio** (Roth et al. 2020, :mod:`~vgteach.diagnostics.compression`): how
+  compressed the embedding is and how dense its classes are, which relate to zero-shot generalisation.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import torch
 from torch import Tensor
 
 from .._validation import validate_positive
+from ..losses.base import l2_normalize
 from ._common import as_batch, class_index, class_means, unit_float64
+from .compression import pi_ratio, spectral_decay
 
-#: entries of one block of the pairwise matrix (float64: 32 MiB), which bounds the memory of the pair terms
+#: entries of one block of pair distances (32 MiB in float64, 16 in float32): bounds the pair terms' memory
 _PAIR_BLOCK = 1 << 22
 
 
@@ -43,50 +48,55 @@ def _alignment(z: Tensor, labels: Tensor, alpha: float) -> float:
         residual = (z - class_means(z, inverse, counts)[inverse]).pow(2).sum(dim=1)
         scatter = torch.zeros(len(counts), dtype=z.dtype, device=z.device).index_add_(0, inverse, residual)
         return float((counts.to(z.dtype) * scatter).sum() / num_pairs)
-    total = z.new_zeros(())
-    for start, stop, sq in _distance_blocks(z):
-        positive = torch.triu(labels[start:stop, None] == labels[None, :], diagonal=start + 1)
-        total += sq[positive].pow(alpha / 2.0).sum()
-    return float(total / num_pairs)
+    total = sum(float(sq[same].pow(alpha / 2.0).sum()) for sq, same in _upper_pair_blocks(z, labels))
+    return total / num_pairs
 
 
 def _uniformity(z: Tensor, t: float) -> float:
-    r"""log mean_{i<j} exp(−t ||z_i − z_j||²) (0.0 for a single sample), by row blocks.
+    r"""log mean_{i<j} exp(−t ||z_i − z_j||²) (0.0 for a single sample), over the pairs i < j by blocks.
 
-    On the unit sphere d² ≤ 4, so every term lies in [e^{−4t}, 1]: for t ≤ 150 a plain float64 sum cannot
-    underflow and needs no log-sum-exp; larger t falls back to it.
+    On the unit sphere d² ≤ 4, so every term lies in [e^{−4t}, 1]: while e^{−4t} stays well above the
+    smallest normal number of z's dtype (t ≤ 150 in float64, t ≤ 18 in float32) a plain sum cannot underflow
+    and needs no log-sum-exp (each block summed in z's dtype by torch's cascaded sum, the blocks in float64).
+    Larger t moves to float64, and beyond t = 150 to log-sum-exp.
     """
     n = z.shape[0]
     num_pairs = n * (n - 1) // 2
     if num_pairs == 0:
         return 0.0
-    stable = 4 * t <= 600
-    parts = []
-    for start, stop, sq in _distance_blocks(z):
-        if stable:
-            # the blocks cover every row, so each pair i ≠ j appears twice (row i and row j): sum the whole
-            # block in place with its diagonal zeroed, halve at the end (one pass, no triu copy)
-            block = sq.mul_(-t).exp_()
-            rows = torch.arange(stop - start, device=z.device)
-            block[rows, rows + start] = 0.0
-            parts.append(block.sum(dtype=torch.float64))
-        else:
-            upper = torch.triu(torch.ones_like(sq, dtype=torch.bool), diagonal=start + 1)
-            parts.append(torch.logsumexp((-t * sq).masked_fill(~upper, float("-inf")).flatten(), dim=0))
-    if stable:
-        return math.log(float(torch.stack(parts).sum()) / 2) - math.log(num_pairs)
-    return float(torch.logsumexp(torch.stack(parts), dim=0)) - math.log(num_pairs)
+    if not _plain_sum_is_safe(t, z.dtype):
+        z = z.to(torch.float64)
+    if not _plain_sum_is_safe(t, z.dtype):
+        parts = [torch.logsumexp(-t * sq.flatten(), dim=0) for sq, _ in _upper_pair_blocks(z)]
+        return float(torch.logsumexp(torch.stack(parts), dim=0)) - math.log(num_pairs)
+    total = sum(float(sq.mul_(-t).exp_().sum()) for sq, _ in _upper_pair_blocks(z))  # blocks summed in float64
+    return math.log(total) - math.log(num_pairs)
 
 
-def _distance_blocks(z: Tensor):
-    """``(start, stop, d² [stop − start, B])`` row blocks of the squared-distance matrix (Gram form,
-    clamped at 0), each at most :data:`_PAIR_BLOCK` entries."""
+def _plain_sum_is_safe(t: float, dtype: torch.dtype) -> bool:
+    """Whether e^{−4t}, the smallest uniformity term, stays far above ``dtype``'s smallest normal number."""
+    return 4 * t <= -0.85 * math.log(torch.finfo(dtype).tiny)
+
+
+def _upper_pair_blocks(z: Tensor, labels: Tensor | None = None):
+    """``(d², same)`` for every pair i < j exactly once, in blocks: for each block of rows [a, b), the pairs
+    inside it (the strict upper triangle of its square, flattened), then the rectangle [a, b) × [b, B).
+    ``same`` tells which pairs share a label (None without ``labels``). d² in the Gram form, clamped at 0;
+    half the work of the full matrix; each block at most about :data:`_PAIR_BLOCK` entries."""
     n = z.shape[0]
     sq_norms = z.pow(2).sum(dim=1)
-    rows = max(1, _PAIR_BLOCK // n)
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        yield start, stop, (sq_norms[start:stop, None] + sq_norms[None, :] - 2.0 * (z[start:stop] @ z.T)).clamp_min(0.0)
+    start = 0
+    while start < n:
+        stop = min(n, start + max(1, _PAIR_BLOCK // (n - start)))
+        # ||z_i||² + ||z_j||² − 2 z_i·z_j, the product and one sum fused in addmm (no [rows, B] temporaries)
+        block = torch.addmm(sq_norms[None, start:], z[start:stop], z[start:].T, alpha=-2.0)
+        block = block.add_(sq_norms[start:stop, None]).clamp_min_(0.0)
+        rows, cols = torch.triu_indices(stop - start, stop - start, offset=1, device=z.device)
+        own = None if labels is None else labels[start:stop]
+        yield block[rows, cols], None if labels is None else own[rows] == own[cols]
+        if stop < n:
+            yield block[:, stop - start :], None if labels is None else own[:, None] == labels[None, stop:]
+        start = stop
 
 
 def _nc1(z: Tensor, labels: Tensor) -> Tensor:
@@ -115,11 +125,6 @@ def _rank_of_singular_values(sigma: Tensor) -> Tensor:
     return torch.where(total > 0, entropy.exp(), torch.zeros_like(entropy))
 
 
-def _effective_rank(z: Tensor) -> Tensor:
-    r"""Effective rank of the uncentred z (0-dim tensor; 0 for an all-zero z)."""
-    return _rank_of_singular_values(torch.linalg.svdvals(z))
-
-
 def _within_class_rank(z: Tensor, labels: Tensor) -> Tensor:
     r"""Mean over the classes with ≥ 2 samples of the effective rank of the centred class (0-dim tensor).
 
@@ -142,7 +147,8 @@ def _within_class_rank(z: Tensor, labels: Tensor) -> Tensor:
 
 
 def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dict:
-    r"""Alignment, uniformity, NC1, effective rank and within-class rank of L2-normalised embeddings.
+    r"""Alignment, uniformity, NC1, effective rank, within-class rank, spectral decay and π-ratio of
+    L2-normalised embeddings.
 
     With :math:`z_i = e_i/\lVert e_i \rVert`, positive pairs :math:`P = \{(i, j): i < j, y_i = y_j\}` and all
     pairs :math:`A = \{(i, j): i < j\}`:
@@ -152,8 +158,8 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
         \qquad
         \text{uniformity} = \log \frac{1}{|A|} \sum_{(i,j) \in A} e^{-t \lVert z_i - z_j \rVert^2}
 
-    (Wang & Isola 2020; lower is better for both; uniformity lies in [−4t, 0] and is evaluated with
-    log-sum-exp),
+    (Wang & Isola 2020; lower is better for both; uniformity lies in [−4t, 0] and is evaluated without
+    underflow, with log-sum-exp for large t),
 
     .. math::
         \text{nc1} = \frac{1}{C}\operatorname{tr}\big(\Sigma_W \Sigma_B^{+}\big),\quad
@@ -183,7 +189,11 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     the effective rank (same formula) of each class's **centred** embeddings, averaged over the classes
     :math:`\mathcal C_2` with at least 2 samples (a single sample has no spread; DESIGN.md §3). A class
     spread isotropically in k dimensions gives ≈ k, a class stretched along one direction ≈ 1; it lies in
-    [0, min(n_c − 1, D)].
+    [0, min(n_c − 1, D)]. Last, Roth et al.'s (2020) compression measures, ``spectral_decay`` ρ (the KL
+    divergence of the flat spectrum from the normalised singular values σ_2..σ_D of the same uncentred
+    matrix: 0 = every direction after the mean used equally) and ``pi_ratio`` (mean cosine distance within
+    a class over mean cosine distance between the normalised class means), are defined in
+    :func:`~vgteach.diagnostics.compression_stats`, which computes them alone.
 
     Parameters
     ----------
@@ -199,13 +209,19 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     Returns
     -------
     dict
-        ``alignment``, ``uniformity``, ``nc1``, ``effective_rank``, ``within_class_rank`` (python floats).
+        ``alignment``, ``uniformity``, ``nc1``, ``effective_rank``, ``within_class_rank``,
+        ``spectral_decay``, ``pi_ratio`` (python floats).
 
     Notes
     -----
-    - Computed in float64 on the embeddings' device, detached. Pair terms are accumulated over row blocks
-      (memory O(block), not O(B²)); NC1 needs D×D matrices, the effective rank one SVD of [B, D] and the
-      within-class rank one batched SVD of the classes zero-padded to the largest (memory O(C·n_max·D)).
+    - This docstring is the reference definition of the geometry columns of the trainer's history and of
+      ``vgteach diagnose`` (DESIGN.md §3), hence its length; the code is a few named steps.
+    - Computed in float64 on the embeddings' device, detached — except the uniformity's pair kernel, in
+      the embeddings' own precision when that is float32 (rounding ~1e-8 relative on the result, 1.6×
+      faster than float64 on a CPU core; at t > 18 it moves to float64). Pair terms visit each pair i < j once, by row blocks
+      (memory O(block), not O(B²)); NC1 needs D×D matrices, the effective rank and ρ share one SVD of
+      [B, D], the within-class rank is one batched SVD of the classes zero-padded to the largest (memory
+      O(C·n_max·D)), the π-ratio needs only class sums.
     - ``within_class_rank`` treats singular values below the rounding level max(n_c, D)·ε₆₄ as 0 (the rows
       have unit norm, so the scale is 1): a collapsed class — all its samples equal, centred matrix 0 up to
       rounding — has within-class rank 0.0 (the effective rank of the zero matrix, defined as 0, as for
@@ -217,7 +233,9 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
       rounding, which the absolute cut-off of the pseudo-inverse discards), whose pseudo-inverse is 0, so
       ``nc1`` = 0.0 (undefined, reported as 0 — read it together with the number
       of classes); only singletons → Σ_W = 0 and ``nc1`` = 0.0; an all-zero embedding matrix →
-      ``effective_rank`` = 0.0; no class with 2 samples → ``within_class_rank`` = 0.0.
+      ``effective_rank`` = 0.0; no class with 2 samples → ``within_class_rank`` = 0.0. ``spectral_decay``
+      and ``pi_ratio`` are NaN where they are undefined (D = 1, rank ≤ 1; fewer than two classes, no class
+      with two samples, coincident class means: see :func:`~vgteach.diagnostics.compression_stats`).
 
     References
     ----------
@@ -226,19 +244,28 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     V. Papyan, X. Y. Han, D. L. Donoho. Prevalence of neural collapse during the terminal phase of deep
     learning training. PNAS 117(40), 2020.
     O. Roy, M. Vetterli. The effective rank: a measure of effective dimensionality. EUSIPCO 2007.
+    K. Roth, T. Milbich, S. Sinha, P. Gupta, B. Ommer, J. P. Cohen. Revisiting training strategies and
+    generalization performance in deep metric learning. ICML 2020.
     """
     alpha = validate_positive(alpha, "alpha")
     t = validate_positive(t, "t")
     embeddings, labels = as_batch(embeddings, labels)
     z = unit_float64(embeddings)
-    alignment, uniformity = _alignment(z, labels, alpha), _uniformity(z, t)
-    nc1, effective_rank, within_class_rank = torch.stack(
-        [_nc1(z, labels), _effective_rank(z), _within_class_rank(z, labels)]
+    sigma = torch.linalg.svdvals(z)  # one SVD for the effective rank and the spectral decay
+    nc1, effective_rank, within_class_rank = torch.stack(  # one device→host transfer
+        [_nc1(z, labels), _rank_of_singular_values(sigma), _within_class_rank(z, labels)]
     ).tolist()
     return {
-        "alignment": alignment,
-        "uniformity": uniformity,
+        "alignment": _alignment(z, labels, alpha),
+        "uniformity": _uniformity(z if z.dtype == embeddings.dtype else _unit_rows(embeddings), t),
         "nc1": nc1,
         "effective_rank": effective_rank,
         "within_class_rank": within_class_rank,
+        "spectral_decay": spectral_decay(sigma, *z.shape),
+        "pi_ratio": pi_ratio(z, labels),
     }
+
+
+def _unit_rows(embeddings: Tensor) -> Tensor:
+    """z = e / ||e|| in the embeddings' precision, at least float32, detached (for the uniformity kernel)."""
+    return l2_normalize(embeddings.detach().to(torch.promote_types(embeddings.dtype, torch.float32)))
