@@ -8,6 +8,7 @@ average but unevenly). :func:`variance_stats` returns these numbers for one set 
 from __future__ import annotations
 
 import torch
+from torch import Tensor
 
 from ._common import as_batch, class_index, class_means, unit_float64
 
@@ -61,6 +62,8 @@ def variance_stats(embeddings, labels) -> dict:
       distance is 0 — undefined quotients reported as 0.0 rather than NaN/Inf so that epoch averages stay
       finite; check ``inter`` / ``num_classes`` before reading them. An all-zero embedding row stays the
       zero vector after normalisation.
+    - This docstring is the reference definition of VARIANCE (DESIGN.md §3: the trainer's history, the
+      studies and ``vgteach diagnose`` use these names), hence its length; the code is three steps.
 
     References
     ----------
@@ -75,27 +78,10 @@ def variance_stats(embeddings, labels) -> dict:
     embeddings, labels = as_batch(embeddings, labels)
     z = unit_float64(embeddings)
     inverse, counts = class_index(labels)
-    num_classes = len(counts)
     mu = class_means(z, inverse, counts)  # [C, D]
-
-    squared = (z - mu[inverse]).pow(2).sum(dim=1)  # ||z_i − μ_{y_i}||²  [B]
-    per_class = z.new_zeros(num_classes).index_add_(0, inverse, squared) / counts.to(z.dtype)
-    intra = per_class.mean()
-
-    zero = z.new_zeros(())
-    if num_classes >= 2:
-        dist = torch.cdist(mu, mu, compute_mode="donot_use_mm_for_euclid_dist")  # [C, C]
-        rows, cols = torch.triu_indices(num_classes, num_classes, offset=1, device=z.device)
-        pair = dist[rows, cols]  # each unordered pair once
-        # the mean over ordered pairs equals the mean over unordered ones (d_cc' = d_c'c)
-        inter = pair.pow(2).mean()
-        mean = pair.mean()
-        std = pair.std(correction=0)
-        minimum = pair.min()
-    else:
-        inter = mean = std = minimum = zero
+    intra = _intra(z, mu, inverse, counts)
     # one device→host transfer for all numbers
-    intra, inter, mean, std, minimum = torch.stack([intra, inter, mean, std, minimum]).tolist()
+    intra, inter, mean, std, minimum = torch.stack([intra, *_centroid_spacing(mu)]).tolist()
     return {
         "intra": intra,
         "inter": inter,
@@ -104,5 +90,25 @@ def variance_stats(embeddings, labels) -> dict:
         "centroid_dist_std": std,
         "centroid_dist_cv": std / mean if mean > 0 else 0.0,
         "centroid_dist_min": minimum,
-        "num_classes": num_classes,
+        "num_classes": len(counts),
     }
+
+
+def _intra(z: Tensor, mu: Tensor, inverse: Tensor, counts: Tensor) -> Tensor:
+    """Mean over classes (unweighted) of mean_{i in c} ||z_i − μ_c||² (0-dim tensor)."""
+    squared = (z - mu[inverse]).pow(2).sum(dim=1)  # ||z_i − μ_{y_i}||²  [B]
+    per_class = z.new_zeros(len(counts)).index_add_(0, inverse, squared) / counts.to(z.dtype)
+    return per_class.mean()
+
+
+def _centroid_spacing(mu: Tensor) -> list[Tensor]:
+    """``[inter, mean, std, min]`` of the distances between the class means ``mu`` [C, D] (0-dim tensors;
+    all 0 with fewer than two classes)."""
+    num_classes = len(mu)
+    if num_classes < 2:
+        return [mu.new_zeros(())] * 4
+    dist = torch.cdist(mu, mu, compute_mode="donot_use_mm_for_euclid_dist")  # [C, C]
+    rows, cols = torch.triu_indices(num_classes, num_classes, offset=1, device=mu.device)
+    pair = dist[rows, cols]  # each unordered pair once
+    # the mean over ordered pairs equals the mean over unordered ones (d_cc' = d_c'c)
+    return [pair.pow(2).mean(), pair.mean(), pair.std(correction=0), pair.min()]
