@@ -128,6 +128,32 @@ def test_two_level_topk_finds_the_top_values(n, k):
     assert torch.equal(sim.gather(1, columns), values)
 
 
+@pytest.mark.parametrize("distinct", [4, None], ids=["ties everywhere", "random"])
+def test_numpy_selection_equals_stable_sort(monkeypatch, distinct):
+    """The CPU selection for large k (argpartition, then one sort of value-and-column keys) orders like a
+    full stable sort, ties at the cut-off and −0.0 = +0.0 included, also in several slices of rows."""
+    monkeypatch.setattr(retrieval, "_NUMPY_BLOCK", 3 * 400)  # three rows per slice
+    g = torch.Generator().manual_seed(1)
+    if distinct:
+        sim = (torch.randint(0, distinct, (10, 400), generator=g) - 1.0) * 0.25
+        sim[sim == 0] = torch.tensor([0.0, -0.0])[torch.randint(0, 2, ((sim == 0).sum(),), generator=g)]
+    else:
+        sim = torch.randn(10, 400, generator=g)
+    sim[torch.arange(10), torch.arange(10)] = -float("inf")
+    for k in (17, 200, 399):
+        assert retrieval._one_level(400, k + 1)
+        expected = sim.sort(dim=1, descending=True, stable=True)[1][:, :k]
+        assert torch.equal(retrieval._topk_by_index(sim.clone(), k), expected), k
+
+
+def test_large_classes_in_float32_match_reference():
+    """Few large classes (k > N / 25) in float32: the CPU search takes the NumPy selection; exact ties too."""
+    x, y = random_set(11, n=150, classes=2, singletons=1, dtype=torch.float32)
+    assert_close(retrieval_metrics(x, y, chunk_size=64), reference_metrics(x, y), tol=1e-9)
+    x = torch.eye(3)[y % 3] * (1 + torch.arange(150) % 4)[:, None]  # ties everywhere, at the cut-off too
+    assert_close(retrieval_metrics(x, y, nmi=False), reference_metrics(x, y, nmi=False))
+
+
 def test_matches_pytorch_metric_learning():
     from pytorch_metric_learning.distances import CosineSimilarity
     from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
