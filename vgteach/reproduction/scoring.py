@@ -1,181 +1,30 @@
-"""Score the paper's claims against a study's results, seed by seed and loss pair by loss pair (DESIGN.md §5).
-
-Zeng et al. (ICASSP 2026) state their findings in words. Each :class:`Claim` below turns one of their
-sentences into a *direction on one measurement between two groups of losses*: "``column`` is larger for
-the losses ``high`` than for the losses ``low``" (e.g. ``intra``: {triplet, supcon} > {contrastive,
-infonce}). A claim about one loss (N-pair's uneven spacing) compares it with *every* other loss.
-
-It is scored on every seed and on every **cross pair** (one loss from each side), not only on the group
-means, so that a single loss cannot carry a group:
-
-- ``reproduced``      the direction holds for every cross pair in every seed, **and** the group difference
-                      (mean over seeds of mean(high) − mean(low)) exceeds 2× the pooled seed standard
-                      deviation of the losses involved;
-- ``mixed``           the group direction holds in every seed, but some cross pair does not (it reverses,
-                      or ties) in some seed — the ``reversed pairs`` column names them;
-- ``not reproduced``  the group direction reverses in every seed;
-- ``no difference``   the two group means are equal in every seed (the measurement cannot separate them);
-- ``inconclusive``    anything else: the seeds disagree, or every pair holds but the effect is within the
-                      seed-to-seed noise (with a single seed the noise is unknown, so nothing is reproduced);
-- ``not testable``    the summary lacks the claim's column (results written before it existed: regenerate
-                      them) or one of its losses, or a value is missing; the ``evidence`` column says which.
-
-The paper's "efficiency–granularity trade-off" is not a claim of its own here: it is the conjunction of
-the claims of :data:`CLAIMS` marked ``part="granularity"`` (their columns: :data:`GRANULARITY`) and
-``part="efficiency"`` (:data:`EFFICIENCY`), each scored like every other claim. :data:`CLAIMS` is the one
-list of the paper's claims; everything else (the findings of :func:`vgteach.results.findings`, the book's
-reproduction chapter) is generated from it.
-
-    from vgteach.reproduction import score_claims
-    table = score_claims(pd.read_csv("results/cifar10-efficientnet_lite0/summary.csv"))
+"""One verdict per claim on one study's summary: :func:`score_claims` and the rule that decides it,
+:func:`decide` (DESIGN.md §5; the rules are spelt out in the package docstring, :mod:`vgteach.reproduction`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-GRANULAR = ("triplet", "supcon")  # "Triplet and SCL preserve higher within-class variance"
-COMPACTING = ("contrastive", "infonce")  # "Contrastive and InfoNCE compact embeddings ... quickly"
-#: the two sides of the paper's efficiency–granularity trade-off (``Claim.part``; ``""``: not part of it)
-TRADE_OFF_PARTS = ("", "granularity", "efficiency")
+from .claims import CLAIMS, NEVER, PROTOCOLS, Claim
+
 VERDICTS = ("reproduced", "mixed", "not reproduced", "inconclusive", "no difference", "not testable")
-#: two values closer than this (relative to the largest value of the claim's table) are equal
+#: two values closer than this (relative to the largest finite value of the claim's table) are equal
 TIE_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One sentence of the paper as "``column`` is larger for every loss of ``high`` than for every loss
-    of ``low``". ``low=None``: every other loss in the summary (single-loss claims). ``reading`` says how
-    the sentence becomes that direction; ``part`` is ``"granularity"`` or ``"efficiency"`` for the claims
-    whose conjunction is the paper's trade-off (``""`` for the others)."""
-
-    sentence: str
-    column: str
-    high: tuple
-    low: Optional[tuple] = None
-    reading: str = ""
-    part: str = ""
-
-    def __post_init__(self):
-        if self.part not in TRADE_OFF_PARTS:
-            raise ValueError(f"part must be one of {TRADE_OFF_PARTS}, got {self.part!r}")
-
-    def sides(self, losses) -> tuple:
-        """``(high, low)`` for a summary holding ``losses`` (``low=None`` resolved to every other loss)."""
-        low = self.low if self.low is not None else tuple(name for name in losses if name not in self.high)
-        return tuple(self.high), tuple(low)
-
-    def measurement(self, losses) -> str:
-        high, low = self.sides(losses)
-        return f"{self.column}: {', '.join(high)} > {', '.join(low) if self.low else 'each of ' + ', '.join(low)}"
-
-
-#: the paper's claims (sentences of its abstract, arXiv 2601.21450), written once
-CLAIMS = (
-    Claim(
-        "Triplet and SCL preserve higher within-class variance",
-        "intra",
-        GRANULAR,
-        COMPACTING,
-        "final intra-class variance",
-        part="granularity",
-    ),
-    Claim(
-        "[Triplet and SCL preserve] clearer inter-class margins",
-        "centroid_dist_min",
-        GRANULAR,
-        COMPACTING,
-        "the smallest distance between two class centroids: the tightest margin",
-    ),
-    Claim(
-        "leading to stronger top-1 retrieval in fine-grained settings",
-        "recall@1",
-        GRANULAR,
-        COMPACTING,
-        "final R@1 (our data are coarse-grained: a weaker test of the same statement)",
-    ),
-    Claim(
-        "Contrastive and InfoNCE compact embeddings",
-        "intra_change",
-        GRANULAR,
-        COMPACTING,
-        "intra at the end minus at epoch 0: more negative = compacted more",
-    ),
-    Claim(
-        "Contrastive and InfoNCE compact embeddings ... quickly",
-        "compaction_epoch",
-        GRANULAR,
-        COMPACTING,
-        "first epoch within 10 % of the total change of intra, whatever its sign (a loss whose intra rises also settles: read with intra_change): later = slower",
-        part="efficiency",
-    ),
-    Claim(
-        "through many small updates",
-        "effective_active_ratio",
-        COMPACTING,
-        GRANULAR,
-        "many: the effective share of pairs that carry the update",
-    ),
-    Claim(
-        "through many small updates",
-        "grad_gini",
-        GRANULAR,
-        COMPACTING,
-        "small: an even spread of per-sample gradient norms (low Gini)",
-    ),
-    Claim(
-        "accelerating convergence",
-        "convergence_epoch",
-        GRANULAR,
-        COMPACTING,
-        "first epoch with 90 % of the run's R@1 gain: later = slower",
-        part="efficiency",
-    ),
-    Claim(
-        "accelerating convergence",
-        "map_convergence_epoch",
-        GRANULAR,
-        COMPACTING,
-        "the same on MAP@R, which still moves where R@1 starts high",
-        part="efficiency",
-    ),
-    Claim(
-        "but potentially oversimplifying class structures",
-        "within_class_rank",
-        GRANULAR,
-        COMPACTING,
-        "effective rank of each class's centred embeddings: its dimensionality",
-        part="granularity",
-    ),
-    Claim(
-        "N-pair achieves a large mean separation",
-        "centroid_dist_mean",
-        ("npair",),
-        None,
-        "mean distance between class centroids, against every other loss",
-    ),
-    Claim(
-        "but with uneven spacing",
-        "centroid_dist_cv",
-        ("npair",),
-        None,
-        "coefficient of variation of the centroid distances, against every other loss",
-    ),
-)
-
-#: the columns of the trade-off's claims: granularity (kept structure) and efficiency (speed), from CLAIMS
-GRANULARITY = tuple(claim.column for claim in CLAIMS if claim.part == "granularity")
-EFFICIENCY = tuple(claim.column for claim in CLAIMS if claim.part == "efficiency")
-
-
-# -- one claim ----------------------------------------------------------------------------------------------
+# -- one claim's table --------------------------------------------------------------------------------------
 def claim_table(summary: pd.DataFrame, claim: Claim):
-    """``(table seed × loss of claim.column, None)``, or ``(None, reason)`` when the claim cannot be tested."""
+    """``(table seed × loss of claim.column, None)``, or ``(None, reason)`` when the claim cannot be tested.
+
+    For a claim with ``never_when`` (the compaction epochs), a run that does not compact — its
+    ``never_when`` change is ≥ 0, or its value is missing and the summary has no ``never_when`` — is
+    ``+inf``. The sign is recomputed from the change, so summaries written when every run had a compaction
+    epoch (whichever way intra went) are scored by the same rule as new ones.
+    """
     if claim.column not in summary.columns:
         return None, f"no column {claim.column!r} in the summary (written before it existed: regenerate it)"
     high, low = claim.sides(list(dict.fromkeys(summary["loss"])))
@@ -184,8 +33,12 @@ def claim_table(summary: pd.DataFrame, claim: Claim):
         return None, f"loss {missing[0]!r} is not in the summary"
     if not low:
         return None, f"no other loss than {', '.join(high)} in the summary to compare with"
-    table = summary.pivot(index="seed", columns="loss", values=claim.column)[list(high + low)]
-    table = table.apply(pd.to_numeric, errors="coerce").astype(float)
+    table = per_seed(summary, claim.column, high + low)
+    if claim.never_when:
+        if claim.never_when in summary.columns:
+            table = table.mask(per_seed(summary, claim.never_when, high + low) >= 0, np.inf)
+        else:
+            table = table.fillna(np.inf)
     if table.isna().any(axis=None):
         loss = table.columns[table.isna().any()][0]
         seeds = table.index[table[loss].isna()].tolist()
@@ -193,6 +46,12 @@ def claim_table(summary: pd.DataFrame, claim: Claim):
     return table, None
 
 
+def per_seed(summary: pd.DataFrame, column: str, losses) -> pd.DataFrame:
+    table = summary.pivot(index="seed", columns="loss", values=column)[list(losses)]
+    return table.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
+# -- the numbers a verdict rests on -------------------------------------------------------------------------
 def sign(values, scale: float) -> np.ndarray:
     """-1, 0 or +1 per value, with ties up to :data:`TIE_TOLERANCE` × ``scale``."""
     values = np.asarray(values, dtype=float)
@@ -208,37 +67,74 @@ def pooled_std(table: pd.DataFrame) -> float:
     return float(np.sqrt((dof * table.var(ddof=1).fillna(0)).sum() / dof.sum()))
 
 
+def split_infinite(table: pd.DataFrame) -> tuple:
+    """``(finite part, share)``: the table with +∞ set to 0, and the indicator (0/1) of +∞ — a value
+    ``finite + M·share`` in the limit M → ∞."""
+    infinite = np.isposinf(table.to_numpy(dtype=float))
+    share = pd.DataFrame(infinite.astype(float), index=table.index, columns=table.columns)
+    return table.mask(infinite, 0.0), share
+
+
+def pair_signs(table: pd.DataFrame, h: str, lo: str, scale: float) -> np.ndarray:
+    """Per seed, the sign of ``table[h] − table[lo]``: +∞ beats any finite value and ties with +∞."""
+    a, b = table[h].to_numpy(dtype=float), table[lo].to_numpy(dtype=float)
+    ia, ib = np.isposinf(a), np.isposinf(b)
+    by_value = sign(np.where(ia | ib, 0.0, a) - np.where(ia | ib, 0.0, b), scale)
+    return np.where(ia & ~ib, 1, np.where(ib & ~ia, -1, by_value)).astype(int)
+
+
+def scale_of(table: pd.DataFrame) -> float:
+    finite = np.abs(table.to_numpy()[np.isfinite(table.to_numpy())])
+    return max(1.0, float(finite.max())) if finite.size else 1.0
+
+
 def seeds_text(seeds) -> str:
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
-def failing_pairs(table: pd.DataFrame, high, low, scale) -> list:
-    """``"h < l in seeds …"`` (or ``=``) for every cross pair that does not hold in some seed."""
+def failing_pairs(table: pd.DataFrame, high, low, scale, low_negative: bool = False) -> list:
+    """``"h < l in seeds …"`` (or ``=``) for every cross pair that does not hold in some seed; with
+    ``low_negative``, ``"h > l but l does not compact in seeds …"`` where only the low loss's sign fails."""
     found = []
     for h in high:
         for lo in low:
-            signs = sign(table[h] - table[lo], scale)
+            signs = pair_signs(table, h, lo, scale)
             for relation, mark in (("<", -1), ("=", 0)):
                 seeds = table.index[signs == mark].tolist()
                 if seeds:
                     found.append(f"{h} {relation} {lo} in {seeds_text(seeds)}")
+            if low_negative:
+                seeds = table.index[(signs > 0) & (table[lo] >= 0)].tolist()
+                if seeds:
+                    found.append(f"{h} > {lo} but {lo} {NEVER} in {seeds_text(seeds)}")
     return found
 
 
-def decide(table: pd.DataFrame, high, low) -> dict:
-    """The verdict of one claim on its seed × loss table, with the evidence that decided it."""
-    scale = max(1.0, float(table.abs().max(axis=None)))
-    group = table[list(high)].mean(axis=1) - table[list(low)].mean(axis=1)  # per seed
-    group_signs = sign(group, scale)
-    pair_signs = np.stack([sign(table[h] - table[lo], scale) for h in high for lo in low])  # pairs × seeds
-    effect, noise = float(group.mean()), 2 * pooled_std(table)
-    failing = failing_pairs(table, high, low, scale)
+def decide(table: pd.DataFrame, high, low, *, low_negative: bool = False, column: str = "") -> dict:
+    """The verdict of one claim on its seed × loss table, with the evidence that decided it.
+
+    ``+inf`` entries (runs that do not compact) are compared as the limit of an ever larger number M; see the
+    package docstring. ``low_negative``: a cross pair also needs the low loss's value below 0.
+    """
+    scale = scale_of(table)
+    finite, share = split_infinite(table)
+    high, low = list(high), list(low)
+    shares = share[high].mean(axis=1) - share[low].mean(axis=1)  # per seed: the coefficient of M
+    group = finite[high].mean(axis=1) - finite[low].mean(axis=1)  # per seed: what is left
+    group_signs = np.where(np.abs(shares) > 1e-12, np.sign(shares), sign(group, scale)).astype(int)
+    pairs = []
+    for h in high:
+        for lo in low:
+            signs = pair_signs(table, h, lo, scale)
+            pairs.append(np.where(low_negative & (table[lo].to_numpy() >= 0), -1, signs))
+    pair_signs_ = np.stack(pairs)  # pairs × seeds
+    failing = failing_pairs(table, high, low, scale, low_negative)
     n = len(table)
-    size = f"effect {effect:.3g} vs 2× pooled std {noise:.3g}"
+    effect, size, exceeds = effect_size(finite, share, shares, group, high)
     if (group_signs == 0).all():
         verdict, why = "no difference", f"the two sides are equal in all {n} seeds"
-    elif (group_signs > 0).all() and (pair_signs > 0).all() and effect > noise:
-        verdict, why = "reproduced", f"all {pair_signs.shape[0]} cross pairs hold in all {n} seeds; {size}"
+    elif (group_signs > 0).all() and (pair_signs_ > 0).all() and exceeds:
+        verdict, why = "reproduced", f"all {pair_signs_.shape[0]} cross pairs hold in all {n} seeds; {size}"
     elif (group_signs > 0).all() and failing:
         verdict, why = "mixed", f"the group direction holds in all {n} seeds, but {'; '.join(failing)}"
     elif (group_signs < 0).all():
@@ -256,17 +152,77 @@ def decide(table: pd.DataFrame, high, low) -> dict:
             f"the seeds disagree: the group direction holds in {seeds_text(table.index[group_signs > 0].tolist())}, "
             f"not in {seeds_text(table.index[group_signs <= 0].tolist())}"
         )
+    notes = never_notes(table, high + low, column, low if low_negative else ())
     return {
-        "a": mean_std(table[list(high)].mean(axis=1)),
-        "b": mean_std(table[list(low)].mean(axis=1)),
-        "effect": effect,
-        "2× pooled std": noise,
+        "a": side_text(table[high].mean(axis=1)),
+        "b": side_text(table[low].mean(axis=1)),
+        "effect": effect["effect"],
+        "2× pooled std": effect["noise"],
         "seeds holding": f"{int((group_signs > 0).sum())}/{n}",
-        "pairs holding": f"{int((pair_signs > 0).sum())}/{pair_signs.size}",
+        "pairs holding": f"{int((pair_signs_ > 0).sum())}/{pair_signs_.size}",
         "reversed pairs": "; ".join(failing),
         "verdict": verdict,
-        "evidence": why,
+        "evidence": "; ".join([why, *notes]),
     }
+
+
+def effect_size(finite, share, shares, group, high) -> tuple:
+    """``({"effect", "noise"}, text, effect > noise)``: the group difference against twice the pooled seed
+    std. Where runs are +∞ the effect is ``c·M + g`` and the noise ``2·sqrt(A·M² + …)`` (c: mean share of +∞
+    runs, high minus low side; A: pooled seed variance of the +∞ indicators), so in the limit the effect
+    exceeds the noise when c > 2·sqrt(A): the share of runs that do not compact decides, not their epochs."""
+    c, g = float(shares.mean()), float(group.mean())
+    variance = pooled_std(share) ** 2  # NaN for one seed
+    infinite_noise = bool(variance > 0)
+    noise = np.inf if infinite_noise else 2 * pooled_std(finite)
+    if abs(c) <= 1e-12 and not infinite_noise:
+        text = f"effect {g:.3g} vs 2× pooled std {noise:.3g}"
+        return {"effect": g, "noise": noise}, text, bool(g > noise)
+    effect = np.inf * np.sign(c) if abs(c) > 1e-12 else g
+    shown = {np.inf: "+∞", -np.inf: "−∞"}.get(effect, f"{effect:.3g}")
+    more = "higher" if c >= 0 else "lower"
+    text = (
+        f"effect {shown} vs 2× pooled std {'∞' if infinite_noise else f'{noise:.3g}'}: a run that {NEVER} counts "
+        f"as +∞, so the share of such runs decides — {abs(c):.2g} {more} per seed on the {', '.join(high)} side, "
+        f"against twice its pooled seed std, {2 * np.sqrt(variance):.2g}"
+    )
+    return {"effect": effect, "noise": noise}, text, bool(c > 2 * np.sqrt(variance) + 1e-12)
+
+
+def never_notes(table: pd.DataFrame, losses, column: str, must_fall) -> list:
+    """Evidence notes: which runs do not compact (+∞), and which low losses do not compact (``must_fall``)."""
+    notes = []
+    infinite = [
+        f"{loss} in {seeds_text(table.index[np.isposinf(table[loss])].tolist())}"
+        for loss in losses
+        if np.isposinf(table[loss]).any()
+    ]
+    if infinite:
+        notes.append(f"a run that {NEVER} counts as slower than any run that does (+∞): {', '.join(infinite)}")
+    what = f"{column} ≥ 0" if column else "a value ≥ 0"
+    for loss in must_fall:
+        seeds = table.index[table[loss] >= 0].tolist()
+        if seeds:
+            notes.append(f"{loss} {NEVER} ({what}) in {seeds_text(seeds)}: it holds no pair there")
+    return notes
+
+
+def side_text(values) -> str:
+    """``mean ± std`` over seeds of one side's group means; ``∞`` where a side has a run at +∞."""
+    values = pd.Series(values, dtype=float)
+    infinite = np.isposinf(values)
+    if not infinite.any():
+        return mean_std(values)
+    if infinite.all():
+        return "∞"
+    return f"∞ in {seeds_text(values.index[infinite].tolist())}, {mean_std(values[~infinite])} in the others"
+
+
+def mean_std(values) -> str:
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{values[0]:.4g}"
+    return f"{values.mean():.4g} ± {values.std(ddof=1):.2g}"
 
 
 # -- every claim --------------------------------------------------------------------------------------------
@@ -276,52 +232,83 @@ def validate_summary(summary) -> None:
     repeated = summary.duplicated(["loss", "seed"])
     if repeated.any():
         loss, seed = summary.loc[repeated, ["loss", "seed"]].iloc[0]
-        raise ValueError(f"summary has several rows for loss {loss!r} and seed {seed}: one row per loss and seed")
+        hint = " (a robustness study: score it with score_robustness)" if "setting" in summary.columns else ""
+        raise ValueError(f"summary has several rows for loss {loss!r} and seed {seed}: one row per loss and seed{hint}")
 
 
-def score_claims(summary: pd.DataFrame, claims=CLAIMS) -> pd.DataFrame:
-    """Score every claim on a study's ``summary.csv`` (one row per loss and seed). See the module docstring.
+def protocol_of(summary: pd.DataFrame, protocol: Optional[str] = None) -> str:
+    """``protocol``, else the summary's one ``protocol`` value, else ``"closed"``; ValueError if unknown."""
+    if protocol is None and "protocol" in summary.columns:
+        found = summary["protocol"].dropna().unique()
+        if len(found) > 1:
+            raise ValueError(f"summary mixes protocols {sorted(found)}: score one protocol at a time")
+        protocol = found[0] if len(found) else None
+    protocol = "closed" if protocol is None else protocol
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {tuple(PROTOCOLS)}, got {protocol!r}")
+    return protocol
+
+
+def score_claims(
+    summary: pd.DataFrame, claims=CLAIMS, protocol: Optional[str] = None, dataset: Optional[str] = None
+) -> pd.DataFrame:
+    """Score every claim on a study's ``summary.csv`` (one row per loss and seed). See the package docstring.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per loss and seed.
+    claims : sequence of Claim
+        Default :data:`~vgteach.reproduction.CLAIMS`.
+    protocol : str, optional
+        ``"closed"``, ``"zero-shot"`` or ``"coarse-to-fine"``: how each claim reads (:meth:`Claim.on`);
+        default: the summary's ``protocol`` column, else ``"closed"``.
+    dataset : str, optional
+        The study's dataset: a fine-grained one (``cub200``, ``cars196``) drops the "still not fine-grained"
+        caveat.
 
     Returns
     -------
     DataFrame, one row per claim:
         ``claim`` (the paper's words), ``measurement`` (``column: high losses > low losses``), ``reading``
-        (how the sentence becomes that direction); ``a`` and ``b``: the group means of the high and the low
-        side, as mean ± std over seeds; ``effect``: mean over seeds of mean(high) − mean(low);
-        ``2× pooled std``: twice the pooled seed standard deviation of the losses involved (what
-        ``effect`` must exceed); ``seeds holding``: seeds whose group means follow the claim;
-        ``pairs holding``: (cross pair, seed) combinations that follow it; ``reversed pairs``: each cross
-        pair that does not, with its seeds (``"supcon < infonce in seeds 0, 1, 2"``); ``verdict``;
-        ``evidence``: the sentence that decided the verdict (or why the claim is not testable).
+        (how the sentence becomes that direction), ``reading kind`` (``absolute``/``relative`` reading of
+        "compact", ``""`` for the other claims); ``a`` and ``b``: the group means of the high and the low
+        side, as mean ± std over seeds (``∞`` where a run does not compact); ``effect``: mean over seeds of
+        mean(high) − mean(low) (±inf where the share of non-compacting runs differs); ``2× pooled std``:
+        twice the pooled seed standard deviation of the losses involved (what ``effect`` must exceed);
+        ``seeds holding``: seeds whose group means follow the claim; ``pairs holding``: (cross pair, seed)
+        combinations that follow it; ``reversed pairs``: each cross pair that does not, with its seeds
+        (``"supcon < infonce in seeds 0, 1, 2"``); ``verdict``; ``evidence``: the sentence that decided the
+        verdict (or why the claim is not testable), with the protocol's caveat where it matters.
     """
     validate_summary(summary)
+    protocol = protocol_of(summary, protocol)
     losses = list(dict.fromkeys(summary["loss"]))
     rows = []
     for claim in claims:
-        row = {"claim": claim.sentence, "measurement": claim.measurement(losses), "reading": claim.reading}
+        claim = claim.on(protocol, dataset)
+        row = {
+            "claim": claim.sentence,
+            "measurement": claim.measurement(losses),
+            "reading": claim.reading,
+            "reading kind": claim.reading_kind,
+        }
         table, reason = claim_table(summary, claim)
         if table is None:
-            rows.append(
-                {
-                    **row,
-                    "a": "",
-                    "b": "",
-                    "effect": np.nan,
-                    "2× pooled std": np.nan,
-                    "seeds holding": "",
-                    "pairs holding": "",
-                    "reversed pairs": "",
-                    "verdict": "not testable",
-                    "evidence": reason,
-                }
-            )
+            scored = {
+                "a": "",
+                "b": "",
+                "effect": np.nan,
+                "2× pooled std": np.nan,
+                "seeds holding": "",
+                "pairs holding": "",
+                "reversed pairs": "",
+                "verdict": "not testable",
+                "evidence": reason,
+            }
         else:
-            rows.append({**row, **decide(table, *claim.sides(losses))})
+            scored = decide(table, *claim.sides(losses), low_negative=claim.low_negative, column=claim.column)
+        if claim.caveat:
+            scored["evidence"] = f"{scored['evidence']} ({claim.caveat})"
+        rows.append({**row, **scored})
     return pd.DataFrame(rows)
-
-
-def mean_std(values) -> str:
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.4g}"
-    return f"{values.mean():.4g} ± {values.std(ddof=1):.2g}"
