@@ -21,8 +21,14 @@ import pandas as pd
 
 #: the package folder of the reference studies (``vgteach/reference_results``, package data)
 ROOT = Path(__file__).resolve().parents[1] / "reference_results"
-#: short names -> study folders
-ALIASES = {"cifar10": "cifar10-efficientnet_lite0", "digits": "digits-identity"}
+#: short names -> study folders (a study not generated yet is not in :func:`names`, and loading it says so)
+ALIASES = {
+    "cifar10": "cifar10-efficientnet_lite0",
+    "digits": "digits-identity",
+    "zero-shot": "cifar10-efficientnet_lite0-zero-shot",
+    "coarse-to-fine": "cifar10-efficientnet_lite0-coarse-to-fine",
+    "robustness": "cifar10-features-robustness",
+}
 FILES = ("history.csv", "summary.csv", "summary_by_loss.csv", "study.json")
 
 
