@@ -641,3 +641,99 @@ def test_a_check_runs_on_fresh_batches_under_another_seed():
     with pytest.raises(TypeError, match="seed must be an int"):
         with seeded(1.5):
             pass
+
+
+# ------------------------------------------------------------------------------------ labs in a course
+LAB1_CHECKS = ("check_squared_distances", "check_contrastive", "check_triplet", "check_infonce", "check_supcon")
+
+
+def constant_loss(embeddings, labels, margin=1.0):
+    return embeddings.sum() * 0 + 1.0
+
+
+def unnormalised_contrastive(embeddings, labels, margin=1.0):
+    """Right on unit-length embeddings only: the normalisation is missing."""
+    i, j = torch.triu_indices(len(labels), len(labels), 1)
+    d2 = (embeddings[i] - embeddings[j]).pow(2).sum(dim=1)
+    same = labels[i] == labels[j]
+    push = (margin - d2[~same].clamp_min(1e-12).sqrt()).clamp_min(0) ** 2
+    return 0.5 * d2[same].mean() + 0.5 * push.mean()
+
+
+def test_hints_on_request_replace_the_formula_by_a_pointer_and_keep_the_diagnosis():
+    from vgteach.labs import hints
+    from vgteach.labs.kit import hints_on_request
+
+    assert labs.LOSS_HINTS["contrastive"] in str(labs.check_contrastive(constant_loss))
+    hints("lab1_losses")
+    try:
+        after = labs.check_contrastive(constant_loss)
+        assert labs.LOSS_HINTS["contrastive"] not in str(after) and "Stuck? Run hint(2) for a hint." in str(after)
+        diagnosed = labs.check_contrastive(unnormalised_contrastive)
+        assert "normalise first" in str(diagnosed) and "hint(2)" in str(diagnosed)
+        assert "hint(" not in str(labs.check_npair(lambda e, y, scale=1.0: e.sum() * 0 + 1.0))  # not a Lab 1 check
+    finally:
+        hints_on_request(dict.fromkeys(LAB1_CHECKS))
+    assert labs.LOSS_HINTS["contrastive"] in str(labs.check_contrastive(constant_loss))
+
+
+def test_hint_prints_the_hint_of_an_exercise(capsys):
+    from vgteach.labs import hints
+
+    hint = hints("lab2_diagnostics")
+    try:
+        hint(5)
+        assert capsys.readouterr().out.startswith("Hint for Exercise 5 (The Gini coefficient): sort the values")
+        with pytest.raises(ValueError, match="exercises 1 to 6"):
+            hint(7)
+        with pytest.raises(TypeError):
+            hint("5")
+    finally:
+        from vgteach.labs.kit import hints_on_request
+
+        hints_on_request(
+            {
+                name: None
+                for name in (
+                    "check_variance",
+                    "check_recall_at_k",
+                    "check_triplet_active",
+                    "check_grad_norms",
+                    "check_gini",
+                )
+            }
+        )
+
+
+def test_around_student_code_wraps_every_call_into_student_code():
+    import contextlib
+
+    from vgteach.labs.kit import around_student_code
+
+    entered = []
+
+    @contextlib.contextmanager
+    def watch():
+        entered.append(1)
+        yield
+
+    with around_student_code(watch):
+        assert labs.check_gini(sorted_gini)
+    assert len(entered) == 4  # once per input of check_gini
+    assert labs.check_gini(sorted_gini) and len(entered) == 4
+    with pytest.raises(TypeError):
+        with around_student_code(None):
+            pass
+
+
+def test_the_lab_exercises_name_existing_checks_and_forbidden_code():
+    from vgteach.labs.exercises import LABS
+    from vgteach.labs.watch import resolve
+
+    for lab in LABS.values():
+        for exercise in lab.exercises:
+            assert exercise.points > 0 and exercise.minutes > 0 and exercise.hint
+            for test in exercise.tests:
+                assert callable(getattr(labs, test.check)) and test.function.startswith("my_")
+            files, codes = resolve(exercise.forbidden)
+            assert files or codes or not exercise.tests

@@ -25,12 +25,20 @@ The package, in reading order:
   the checks of each lab (Lab 1's loss checks also grade the loss chapters' "write the loss" exercises);
 * :mod:`~vgteach.labs.pair_chapters`, :mod:`~vgteach.labs.proxy_chapters`: the prediction and reasoning
   exercises of the loss chapters.
+
+For courses (``vgteach lab student|instructor|grade``, see the instructors' guide):
+
+* :mod:`~vgteach.labs.exercises`: the labs' exercises in order, their minutes, points, hints and hidden
+  tests; :mod:`~vgteach.labs.hints`: ``hint = hints("lab1_losses")``, then ``hint(2)``;
+* :mod:`~vgteach.labs.grade` runs submissions (each through :mod:`~vgteach.labs.sandbox`, with the hidden
+  tests of :mod:`~vgteach.labs.hidden` and the library-call watch of :mod:`~vgteach.labs.watch`) into a CSV.
 """
 
 # LOSS_NAMES, build_loss, the tolerances, the messages and LOSS_HINTS stay importable from vgteach.labs, as
 # before the split (tests use them), without joining __all__: hence the noqa
 from ..losses import LOSS_NAMES, build_loss  # noqa: F401
-from .batches import Case, make_cases
+from .batches import Case, make_cases, seeded
+from .hints import hints
 from .kit import ATOL, NOT_ANSWERED, NOT_WRITTEN, RTOL, CheckResult  # noqa: F401
 from .lab1_losses import (
     LOSS_HINTS,  # noqa: F401
@@ -61,6 +69,8 @@ __all__ = [
     "CheckResult",
     "Case",
     "make_cases",
+    "seeded",
+    "hints",
     "check_loss",
     "check_contrastive",
     "check_triplet",

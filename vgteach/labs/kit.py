@@ -18,13 +18,20 @@ Errors in the *caller's* arguments (an unknown loss name, a check given no funct
 raise ``ValueError`` / ``TypeError`` as everywhere in vgteach.
 
 Because student code runs only inside :func:`call_student` and every check ends in :func:`grader`, a grading
-run can wrap either one (e.g. to watch which vgteach functions the student's code calls, or to give a check
-an exercise id and points) without touching the checks; :func:`vgteach.labs.batches.seeded` runs the same
-checks on fresh batches.
+run can wrap either one without touching the checks: :func:`around_student_code` enters a context around
+every call into student code (``vgteach lab grade`` watches there which vgteach functions the student's code
+calls), and :func:`vgteach.labs.batches.seeded` runs the same checks on fresh batches.
+
+Hints: a check's *generic* hint (the formula, registered with :func:`generic_hint`) is printed under a failure,
+unless the lab asked for hints on request (:func:`hints_on_request`, what ``vgteach.labs.hints`` does): the
+failure then says which ``hint(n)`` call shows it, and keeps only the hints that diagnose the mistake itself
+(a missing normalisation, a cut gradient).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
 import math
@@ -67,11 +74,41 @@ def passed(name: str, message: str) -> CheckResult:
     return CheckResult(name, True, f"✅ {message}")
 
 
+#: The generic hints of the checks (the formulas), as registered by :func:`generic_hint`.
+_GENERIC_HINTS: list = []
+#: check name (before any "(…)") -> what a failure says instead of its generic hint; see :func:`hints_on_request`.
+_ON_REQUEST: dict = {}
+
+
+def generic_hint(text: str) -> str:
+    """Register ``text`` as a check's generic hint (one that gives the formula away); returns it unchanged."""
+    if text not in _GENERIC_HINTS:
+        _GENERIC_HINTS.append(text)
+    return text
+
+
+def hints_on_request(pointers: dict) -> None:
+    """From now on, a failure of the checks named in ``pointers`` shows ``pointers[name]`` (e.g. "Stuck? Run
+    ``hint(2)``.") instead of its generic hint. ``{}`` changes nothing; a name maps to ``None`` to undo."""
+    for name, pointer in pointers.items():
+        if pointer is None:
+            _ON_REQUEST.pop(name, None)
+        else:
+            _ON_REQUEST[name] = pointer
+
+
 def failed(name: str, message: str, hint: str = "") -> CheckResult:
     """A failed check: ``❌ message``, and the hint on a second line when there is one."""
+    pointer = _ON_REQUEST.get(name.split("(", 1)[0])
+    if pointer:
+        for generic in _GENERIC_HINTS:
+            hint = hint.replace(generic, "")
+        hint = hint.strip()
     text = f"❌ {message}"
     if hint:
         text += f"\n   Hint: {hint}"
+    if pointer:
+        text += f"\n   {pointer}"
     return CheckResult(name, False, text)
 
 
@@ -121,6 +158,28 @@ def grader(name: str) -> Callable:
     return decorate
 
 
+#: The context a grading run enters around every call into student code (None: nothing).
+_AROUND_STUDENT = contextvars.ContextVar("vgteach_labs_around_student", default=None)
+
+
+@contextlib.contextmanager
+def around_student_code(enter: Callable):
+    """Within this context, every :func:`call_student` runs the student's code inside ``with enter():``.
+
+    Examples
+    --------
+    >>> with around_student_code(watch):       # watch() -> a context manager, e.g. one that records calls
+    ...     check_contrastive(my_contrastive)
+    """
+    if not callable(enter):
+        raise TypeError(f"around_student_code needs a callable returning a context manager, got {type(enter).__name__}")
+    token = _AROUND_STUDENT.set(enter)
+    try:
+        yield
+    finally:
+        _AROUND_STUDENT.reset(token)
+
+
 def call_student(
     fn: Callable, *args, where: str = "", hint: str = "", stub: str = "", raised: str = "your function raised {error}"
 ):
@@ -147,8 +206,12 @@ def call_student(
     object
         Whatever ``fn`` returned.
     """
+    enter = _AROUND_STUDENT.get()
     try:
-        return fn(*args)
+        if enter is None:
+            return fn(*args)
+        with enter():
+            return fn(*args)
     except NotImplementedError:
         if stub:
             raise Failure(f"{stub} {NOT_WRITTEN}") from None

@@ -16,7 +16,19 @@ from torch import Tensor
 
 from ..losses import LOSS_NAMES, build_loss
 from .batches import Case, current_seed, make_cases
-from .kit import ATOL, RTOL, CheckResult, Failure, as_number, call_student, close, expect_tensor, fmt, grader
+from .kit import (
+    ATOL,
+    RTOL,
+    CheckResult,
+    Failure,
+    as_number,
+    call_student,
+    close,
+    expect_tensor,
+    fmt,
+    generic_hint,
+    grader,
+)
 
 LOSS_HINTS = {
     "contrastive": "L = ½·mean over positive pairs of d² + ½·mean over negative pairs of [m − d]₊², with "
@@ -39,6 +51,12 @@ LOSS_HINTS = {
     "ccl": "logits (z·ĉ_k − m·[k = y]) / τ with L2-normalised centers ĉ, cross-entropy, plus λ·||z − ĉ_y||²; "
     "mean over samples.",
 }
+for _text in LOSS_HINTS.values():
+    generic_hint(_text)
+
+DISTANCES_HINT = generic_hint(
+    "for unit vectors ||z_i − z_j||² = 2 − 2 z_i·z_j, so the whole matrix is 2 − 2 z @ z.T (clamp tiny negatives to 0)."
+)
 
 
 @grader("check_{loss_name}")
@@ -222,7 +240,6 @@ def check_squared_distances(fn: Callable) -> CheckResult:
             i, j = divmod(int((got.double() - expected).abs().argmax()), len(z))
             raise Failure(
                 f"{where} entry ({i}, {j}) is {fmt(float(got[i, j]))}, expected {fmt(float(expected[i, j]))}.",
-                "for unit vectors ||z_i − z_j||² = 2 − 2 z_i·z_j, so the whole matrix is "
-                "2 − 2 z @ z.T (clamp tiny negatives to 0).",
+                DISTANCES_HINT,
             )
     return "your squared distances match on every batch."
