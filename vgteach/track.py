@@ -222,7 +222,7 @@ class GreedinessTracker:
         axes=None,
     ):
         """One panel per column against the epoch (columns that are all NaN are left out), drawn by the
-        study's :func:`~vgteach.training.report.plot_history`; returns the matplotlib Figure."""
+        study's :func:`~vgteach.figures.plot_history`; returns the matplotlib Figure."""
         from .figures import plot_history
 
         frame = self.to_frame()

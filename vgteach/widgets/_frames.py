@@ -33,10 +33,6 @@ from PIL import Image
 
 from ..figures import frame_figure, loss_color  # noqa: F401 - loss_color: the widgets' import path
 
-#: the name widgets/landscape.py still imports: :func:`vgteach.figures.frame_figure` (frames have no
-#: axes yet; :func:`vgteach.figures.new_figure` is the notebooks' and reports' ``(fig, axes)``)
-new_figure = frame_figure
-
 #: Frames are small on purpose: every frame of every widget ends up base64-encoded in the book's HTML.
 FRAME_DPI = 90
 #: Line art survives a 64-colour palette; it makes the PNGs about three times smaller.

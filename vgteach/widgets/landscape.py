@@ -42,7 +42,17 @@ from ..landscape.physics import (
 )
 from ..landscape.statements import Statement, describe_hparams, frame_facts, landscape_summary, sweep_statements
 from ..losses import LOSS_NAMES, LOSSES
-from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, loss_color, new_figure, player, widgets
+from ._frames import (
+    FrameExplorer,
+    frame_figure,
+    frame_html,
+    frame_stack,
+    intro,
+    link_index,
+    loss_color,
+    player,
+    widgets,
+)
 
 __all__ = [
     # this module: drawing and the widget
@@ -146,7 +156,7 @@ def draw_frame(
 ) -> str:
     """One frame (HTML): the circle with the forces, the curve L(angle of n₁), and a caption written from
     ``result`` (:func:`frame_facts`) plus ``summary``, the loss's :func:`landscape_summary` over the sweep."""
-    fig = new_figure(6.4, 3.0)
+    fig = frame_figure(6.4, 3.0)
     ax_circle, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
     draw_circle(ax_circle, loss_name, scene, result, max_force)
     draw_curve(ax_curve, loss_name, scene, result, sweep_degrees, sweep_losses)
