@@ -16,7 +16,9 @@ import sys
 
 from .backbones import BACKBONE_NAMES
 from .data import DATASET_NAMES, MissingDataError
+from .editions.cli import add_colab_parser, colab_command
 from .io import out_folder_problem
+from .labs.cli import add_lab_parser, lab_command
 from .losses import LOSS_NAMES
 from .training.config import PROFILES
 
@@ -149,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_diagnose_parser(commands)
+    add_lab_parser(commands)
+    add_colab_parser(commands)
     return parser
 
 
@@ -271,7 +275,8 @@ def study_command(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"study": study_command, "diagnose": diagnose_command}[args.command](args)
+        commands = {"study": study_command, "diagnose": diagnose_command, "lab": lab_command, "colab": colab_command}
+        return commands[args.command](args)
     except (ValueError, MissingDataError, ImportError, OSError) as error:  # OSError: e.g. a full disk
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"vgteach: error: {first_line}", file=sys.stderr)

@@ -1,23 +1,42 @@
-"""Hand a chapter's sentence to the book: myst-nb ``glue``, or a plain display where myst-nb is missing."""
+"""Hand a chapter's sentence to the book: myst-nb ``glue`` in a book build, a labelled display anywhere else."""
 
 from __future__ import annotations
 
+import os
+import re
+
+#: Set (to "1") by the book's Sphinx extension ``book/_ext/editions.py`` for the build and the kernels it starts.
+BOOK_BUILD_ENV = "VGTEACH_BOOK_BUILD"
+
+
+def in_book_build() -> bool:
+    """Whether this kernel runs inside a book build (``jupyter-book build``)."""
+    return os.environ.get(BOOK_BUILD_ENV) == "1"
+
 
 def glue(name: str, value, display: bool = False):
-    """``myst_nb.glue`` for the book build; text is glued as Markdown (use the ``{glue:md}`` role).
+    """``myst_nb.glue`` in a book build; text is glued as Markdown (use the ``{glue:md}`` role).
 
-    Where myst-nb is not installed (a chapter opened on Colab) the value is displayed instead, so the reader
-    still sees the sentence the book's prose would have quoted.
+    Anywhere else (Colab, Jupyter, papermill) the value is displayed instead, under its name,
+    ``**⟨name⟩** value``, so the reader sees what the book's prose quotes: the Colab edition's prose points
+    to it by that name ("**⟨standing⟩** (printed by the code cell above)").
     """
-    if isinstance(value, str):
-        from IPython.display import Markdown
-
-        value = Markdown(value)
-    try:
+    if in_book_build():
         from myst_nb import glue as myst_glue
-    except ImportError:
-        from IPython.display import display as show
 
+        if isinstance(value, str):
+            from IPython.display import Markdown
+
+            value = Markdown(value)
+        return myst_glue(name, value, display=display)
+    from IPython.display import Markdown
+    from IPython.display import display as show
+
+    label = f"**⟨{name}⟩**"
+    if isinstance(value, str):
+        block = re.match(r"\s*([-*+] |\d+\. |\||#|>)", value) is not None  # a list, table, heading: own line
+        show(Markdown(f"{label}\n\n{value}" if block else f"{label} {value}"))
+    else:
+        show(Markdown(label))
         show(value)
-        return None
-    return myst_glue(name, value, display=display)
+    return None
