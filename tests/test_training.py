@@ -141,7 +141,8 @@ def test_training_moves_the_geometry(digits_runs):
 
 # -- speeds relative to the untrained head (DESIGN.md §3) ---------------------------------------------------
 def loop_speeds(history):
-    """The four speeds by their DESIGN.md §3 definitions, one evaluated epoch at a time (float64)."""
+    """The speeds by their DESIGN.md §3 and §5 definitions, one evaluated epoch at a time (float64); the
+    compaction epochs only where the measure falls (NaN otherwise)."""
 
     def evaluated(column):
         return [(int(e), float(v)) for e, v in zip(history["epoch"], history[column]) if not math.isnan(v)]
@@ -156,12 +157,23 @@ def loop_speeds(history):
     def converged(value, start, final):
         return value - start >= 0.9 * (final - start)
 
-    intra = evaluated("intra")
+    def compacted(column):
+        points = evaluated(column)
+        if not points[-1][1] < points[0][1]:
+            return math.nan  # rises or stays: "does not compact"
+        return first(column, lambda v, start, final: abs(v - final) <= 0.1 * (start - final))
+
+    def change(column):
+        points = evaluated(column)
+        return points[-1][1] - points[0][1]
+
     return {
         "convergence_epoch": first("recall@1", converged),
         "map_convergence_epoch": first("map@r", converged),
-        "compaction_epoch": first("intra", lambda v, start, final: abs(v - final) <= 0.1 * abs(start - final)),
-        "intra_change": intra[-1][1] - intra[0][1],
+        "compaction_epoch": compacted("intra"),
+        "intra_change": change("intra"),
+        "ratio_compaction_epoch": compacted("ratio"),
+        "ratio_change": change("ratio"),
     }
 
 
@@ -171,6 +183,8 @@ def speeds(history):
         "map_convergence_epoch": speeds_module.map_convergence_epoch(history),
         "compaction_epoch": speeds_module.compaction_epoch(history),
         "intra_change": speeds_module.intra_change(history),
+        "ratio_compaction_epoch": speeds_module.ratio_compaction_epoch(history),
+        "ratio_change": speeds_module.ratio_change(history),
     }
 
 
@@ -178,7 +192,8 @@ NAN = math.nan
 #: hand-made histories (epoch 0 = the untrained head; NaN = not evaluated) and their speeds, worked out by hand
 HAND_MADE = {
     # R@1 starts at 0.97 (digits-like): 90 % of the *final* value is reached at epoch 0, but 90 % of the
-    # gain (0.02) only at epoch 4; intra shrinks 0.9 → 0.1, within 0.08 of the end at epoch 4
+    # gain (0.02) only at epoch 4; intra shrinks 0.9 → 0.1, within 0.08 of the end at epoch 4; the ratio
+    # first rises, then falls 1.0 → 0.4, within 0.06 of the end at epoch 3
     "saturated start, compacting": (
         dict(
             epoch=[0, 1, 2, 3, 4, 5],
@@ -186,13 +201,21 @@ HAND_MADE = {
                 "recall@1": [0.97, 0.975, 0.98, 0.985, 0.989, 0.99],
                 "map@r": [0.50, 0.70, 0.80, 0.87, 0.88, 0.90],
                 "intra": [0.9, 0.5, 0.3, 0.2, 0.12, 0.1],
+                "ratio": [1.0, 1.2, 0.9, 0.45, 0.42, 0.4],
             },
         ),
-        dict(convergence_epoch=4, map_convergence_epoch=3, compaction_epoch=4, intra_change=-0.8),
+        dict(
+            convergence_epoch=4,
+            map_convergence_epoch=3,
+            compaction_epoch=4,
+            intra_change=-0.8,
+            ratio_compaction_epoch=3,
+            ratio_change=-0.6,
+        ),
     ),
-    # InfoNCE-like: intra RISES 0.46 → 0.54; settled (within 0.008) at epoch 3, not at epoch 1 as
-    # "within 10 % of the final value" would say; epochs 4-9 not evaluated, so the MAP@R crossing between
-    # epochs 3 and 10 is seen at 10
+    # InfoNCE-like: intra RISES 0.46 → 0.54 (settled at epoch 3, but it spread: no compaction epoch) while
+    # the ratio falls 3.3 → 0.55 (the cloud unfolds: inter grows faster), within 0.275 of the end at epoch 2;
+    # epochs 4-9 not evaluated, so the MAP@R crossing between epochs 3 and 10 is seen at 10
     "spreading, sparse schedule": (
         dict(
             epoch=list(range(11)),
@@ -200,24 +223,54 @@ HAND_MADE = {
                 "recall@1": [0.5, 0.6, 0.8, 0.93] + [NAN] * 6 + [0.96],
                 "map@r": [0.14, 0.2, 0.3, 0.4] + [NAN] * 6 + [0.48],
                 "intra": [0.46, 0.50, 0.53, 0.535] + [NAN] * 6 + [0.54],
+                "ratio": [3.3, 1.0, 0.6, 0.57] + [NAN] * 6 + [0.55],
             },
         ),
-        dict(convergence_epoch=3, map_convergence_epoch=10, compaction_epoch=3, intra_change=0.08),
+        dict(
+            convergence_epoch=3,
+            map_convergence_epoch=10,
+            compaction_epoch=NAN,
+            intra_change=0.08,
+            ratio_compaction_epoch=2,
+            ratio_change=-2.75,
+        ),
     ),
-    # nothing changes (final == epoch 0): every speed is 0 and the change is 0
+    # nothing changes (final == epoch 0): the convergence epochs are 0 (nothing to wait for), the changes 0,
+    # and nothing compacts (NaN)
     "no change": (
-        dict(epoch=[0, 1, 2], **{"recall@1": [0.8] * 3, "map@r": [0.4] * 3, "intra": [0.3] * 3}),
-        dict(convergence_epoch=0, map_convergence_epoch=0, compaction_epoch=0, intra_change=0.0),
+        dict(epoch=[0, 1, 2], **{"recall@1": [0.8] * 3, "map@r": [0.4] * 3, "intra": [0.3] * 3, "ratio": [0.5] * 3}),
+        dict(
+            convergence_epoch=0,
+            map_convergence_epoch=0,
+            compaction_epoch=NAN,
+            intra_change=0.0,
+            ratio_compaction_epoch=NAN,
+            ratio_change=0.0,
+        ),
     ),
-    # R@1 ends below where it started: no gain to wait for (0); an overshooting intra settles late
+    # R@1 ends below where it started: no gain to wait for (0); an overshooting intra settles late; the
+    # ratio rises: no ratio compaction epoch
     "worse at the end, overshoot": (
         dict(
             epoch=[0, 1, 2, 3],
-            **{"recall@1": [0.9, 0.95, 0.7, 0.8], "map@r": [0.3, 0.2, 0.5, 0.4], "intra": [0.5, 0.1, 0.35, 0.3]},
+            **{
+                "recall@1": [0.9, 0.95, 0.7, 0.8],
+                "map@r": [0.3, 0.2, 0.5, 0.4],
+                "intra": [0.5, 0.1, 0.35, 0.3],
+                "ratio": [0.2, 0.1, 0.3, 0.4],
+            },
         ),
-        dict(convergence_epoch=0, map_convergence_epoch=2, compaction_epoch=3, intra_change=-0.2),
+        dict(
+            convergence_epoch=0,
+            map_convergence_epoch=2,
+            compaction_epoch=3,
+            intra_change=-0.2,
+            ratio_compaction_epoch=NAN,
+            ratio_change=0.2,
+        ),
     ),
 }
+CHANGES = ("intra_change", "ratio_change")
 
 
 @pytest.mark.parametrize("name", HAND_MADE)
@@ -225,22 +278,36 @@ def test_speeds_on_hand_made_histories(name):
     columns, expected = HAND_MADE[name]
     history = pd.DataFrame(columns)
     got = speeds(history)
-    assert loop_speeds(history) == pytest.approx(expected, abs=1e-12)  # the hand-worked numbers
-    assert got == pytest.approx(expected, abs=1e-12), got
-    assert all(isinstance(got[k], int) for k in expected if k != "intra_change")
+    assert loop_speeds(history) == pytest.approx(expected, abs=1e-12, nan_ok=True)  # the hand-worked numbers
+    assert got == pytest.approx(expected, abs=1e-12, nan_ok=True), got
+    assert all(isinstance(got[k], int) or math.isnan(got[k]) for k in expected if k not in CHANGES)
+
+
+def test_compaction_epochs_are_signed():
+    """DESIGN.md §3: only a measure that falls has a compaction epoch, the first evaluated epoch within
+    10 % of its fall; one that rises or stays has none (NaN, "does not compact") — the same rule on intra
+    and on the ratio intra/inter, each read on its own column."""
+    falls = [0.8, 0.5, 0.42, 0.41, 0.4]  # fall 0.4: within 0.04 of the end from epoch 2 on
+    rises = [0.4, 0.6, 0.7, 0.79, 0.8]
+    for intra, ratio, expected in ((falls, rises, (2, NAN)), (rises, falls, (NAN, 2)), (rises, rises, (NAN, NAN))):
+        history = pd.DataFrame({"epoch": range(5), "intra": intra, "ratio": ratio})
+        got = (speeds_module.compaction_epoch(history), speeds_module.ratio_compaction_epoch(history))
+        assert got == pytest.approx(expected, nan_ok=True)
+        assert speeds_module.ratio_change(history) == pytest.approx(ratio[-1] - ratio[0])
+    late = pd.DataFrame({"epoch": range(4), "intra": [0.8, 0.3, 0.79, 0.5]})  # undershoots, then settles
+    assert speeds_module.compaction_epoch(late) == 3  # |0.3 − 0.5| = 0.2 > 0.03: not yet within 10 %
 
 
 def test_speeds_match_the_loop_reference_on_random_histories():
     rng = np.random.default_rng(0)
     for trial in range(200):
         epochs = int(rng.integers(1, 30))
-        history = pd.DataFrame(
-            {"epoch": np.arange(epochs + 1), **{c: rng.random(epochs + 1) for c in ("recall@1", "map@r", "intra")}}
-        )
+        measured = ("recall@1", "map@r", "intra", "ratio")
+        history = pd.DataFrame({"epoch": np.arange(epochs + 1), **{c: rng.random(epochs + 1) for c in measured}})
         skipped = rng.random(epochs + 1) < 0.4
         skipped[[0, -1]] = False  # always evaluated
-        history.loc[skipped, ["recall@1", "map@r", "intra"]] = np.nan
-        assert speeds(history) == pytest.approx(loop_speeds(history), rel=0, abs=1e-15), trial
+        history.loc[skipped, list(measured)] = np.nan
+        assert speeds(history) == pytest.approx(loop_speeds(history), rel=0, abs=1e-15, nan_ok=True), trial
 
 
 def test_speeds_need_epoch_0_and_are_nan_without_evaluations():
@@ -255,7 +322,8 @@ def test_the_summary_holds_the_speeds_of_the_history(digits_runs):
     for name in ("contrastive", "infonce"):
         history, summary = digits_runs[name].history, digits_runs[name].summary
         assert history.loc[history["epoch"] == 0, ["recall@1", "map@r", "intra"]].notna().all(axis=None)
-        assert {k: summary[k] for k in HAND_MADE["no change"][1]} == pytest.approx(loop_speeds(history))
+        got = {k: summary[k] for k in HAND_MADE["no change"][1]}
+        assert got == pytest.approx(loop_speeds(history), nan_ok=True)
 
 
 # -- the evaluation schedule --------------------------------------------------------------------------------

@@ -15,7 +15,14 @@ the public GREEDINESS tracker :class:`vgteach.track.GreedinessTracker`, checkpoi
 from .config import CHAPTER_DATA, PROFILES, TrainConfig, chapter_config, make_config
 from .head import EmbeddingHead
 from .sampler import MPerClassBatches
-from .speeds import compaction_epoch, convergence_epoch, intra_change, map_convergence_epoch
+from .speeds import (
+    compaction_epoch,
+    convergence_epoch,
+    intra_change,
+    map_convergence_epoch,
+    ratio_change,
+    ratio_compaction_epoch,
+)
 from .study import run_study
 from .trainer import TrainResult, load_data, train
 
@@ -35,4 +42,6 @@ __all__ = [
     "map_convergence_epoch",
     "compaction_epoch",
     "intra_change",
+    "ratio_compaction_epoch",
+    "ratio_change",
 ]

@@ -114,7 +114,7 @@ def write_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_los
         "",
         "Speeds, relative to the untrained head (epoch 0, before the first update), on the evaluated epochs: "
         "`convergence_epoch` (`map_convergence_epoch`): first epoch with 90 % of the run's gain in R@1 (MAP@R); "
-        "`compaction_epoch`: first epoch whose intra-class variance is within 10 % of its total change; "
+        "`compaction_epoch`: first epoch whose intra-class variance is within 10 % of its fall (nan: it does not fall); "
         "`intra_change`: final minus epoch-0 intra-class variance (negative = compacted). "
         "`active_ratio` and the gradient statistics are means over the last epoch's steps. Every metric is in "
         "`summary_by_loss.csv`; per-seed rows in `summary.csv`; per-epoch rows in `history.csv`.",

@@ -63,34 +63,52 @@ def map_convergence_epoch(history: pd.DataFrame) -> int:
     return convergence_epoch(history, "map@r")
 
 
-def intra_change(history: pd.DataFrame) -> float:
+def intra_change(history: pd.DataFrame, column: str = "intra") -> float:
     """``intra`` at the final epoch minus ``intra`` at epoch 0 (the untrained head), DESIGN.md §3.
 
     Negative: the loss compacted its classes; positive: it spread them (InfoNCE can). NaN without
-    evaluations.
+    evaluations. ``column`` selects another measure (:func:`ratio_change` uses ``"ratio"``).
     """
-    found = evaluated_values(history, "intra")
+    found = evaluated_values(history, column)
     return float("nan") if found is None else float(found[1][-1] - found[1][0])
 
 
-def compaction_epoch(history: pd.DataFrame) -> int:
-    """First evaluated epoch t whose ``intra`` has settled to within 10 % of its total change.
+def ratio_change(history: pd.DataFrame) -> float:
+    """``ratio`` = intra/inter at the final epoch minus at epoch 0 (DESIGN.md §5: "compact" relative to the
+    spread of the class means). An untrained head on uncentred features bunches the whole cloud around one
+    direction (small intra *and* small inter), so a rising intra can still be a falling ratio."""
+    return intra_change(history, "ratio")
 
-    .. math:: t^* = \\min\\{t \\text{ evaluated} : |v_t - v_T| \\le 0.1\\,|v_0 - v_T|\\}
+
+def compaction_epoch(history: pd.DataFrame, column: str = "intra") -> float:
+    """First evaluated epoch t whose ``intra`` has settled to within 10 % of its fall; NaN unless it falls.
+
+    .. math:: t^* = \\min\\{t \\text{ evaluated} : |v_t - v_T| \\le 0.1\\,(v_0 - v_T)\\},
+              \\quad \\text{defined only when } v_T < v_0
 
     with :math:`v_t` the intra-class variance at epoch t, :math:`v_0` the untrained head's and
-    :math:`v_T` the final one (DESIGN.md §3). The speed of the change, whatever its sign: whether the
-    classes shrank or grew is :func:`intra_change`. No change (:math:`v_T = v_0`): 0, as the rule holds
-    at once. NaN when the history has no evaluation of ``intra``.
+    :math:`v_T` the final one (DESIGN.md §3). Signed: only a loss that compacts its classes has a
+    compaction epoch. A run whose ``intra`` rises or stays (:func:`intra_change` ≥ 0) gets NaN, read as
+    "does not compact" — DESIGN.md §5 ranks it slower than any run that compacts, since a loss that spreads
+    its classes cannot "compact quickly". NaN also when the history has no evaluation of ``intra``.
+    ``column`` selects another measure (:func:`ratio_compaction_epoch` uses ``"ratio"``).
     """
-    return first_evaluated_epoch(
-        history, "intra", lambda v, start, final: np.abs(v - final) <= 0.1 * abs(start - final)
-    )
+    found = evaluated_values(history, column)
+    if found is None or not found[1][-1] < found[1][0]:
+        return float("nan")
+    return first_evaluated_epoch(history, column, lambda v, start, final: np.abs(v - final) <= 0.1 * (start - final))
+
+
+def ratio_compaction_epoch(history: pd.DataFrame) -> float:
+    """:func:`compaction_epoch` on ``ratio`` = intra/inter: the first evaluated epoch within 10 % of the
+    ratio's fall, NaN unless the ratio falls (:func:`ratio_change` < 0)."""
+    return compaction_epoch(history, "ratio")
 
 
 def summarize(history: pd.DataFrame, wall_time: float) -> dict:
     """The last epoch's row (always evaluated) plus the speeds relative to epoch 0 (``convergence_epoch``,
-    ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``) and the greediness summaries."""
+    ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``, ``ratio_compaction_epoch``,
+    ``ratio_change``) and the greediness summaries."""
     last = history.iloc[-1].to_dict()
     summary = dict(last)
     trained = history[history["epoch"] >= 1]
@@ -99,6 +117,8 @@ def summarize(history: pd.DataFrame, wall_time: float) -> dict:
         map_convergence_epoch=map_convergence_epoch(history),
         compaction_epoch=compaction_epoch(history),
         intra_change=intra_change(history),
+        ratio_compaction_epoch=ratio_compaction_epoch(history),
+        ratio_change=ratio_change(history),
         loss_decay_rate=float(trained["loss_decay"].mean()) if len(trained) else 0.0,
         active_ratio_mean=float(trained["active_ratio"].mean()) if len(trained) else float(last["active_ratio"]),
         wall_time_s=wall_time,
