@@ -175,10 +175,14 @@ def describe_failure(error) -> str:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_chapter_runs_in_smoke_profile(name, kernel_name, tmp_path):
+def test_chapter_runs_in_smoke_profile(name, kernel_name, tmp_path, monkeypatch):
     import papermill
+    from test_book_style import check_glued_prose
+
+    from vgteach.results.myst import GLUE_LOG_ENV
 
     output = tmp_path / f"{name}.ipynb"
+    monkeypatch.setenv(GLUE_LOG_ENV, str(tmp_path / "glued.jsonl"))  # the kernel logs what it glues
     try:
         papermill.execute_notebook(
             str(NOTEBOOKS / f"{name}.ipynb"),
@@ -194,6 +198,7 @@ def test_chapter_runs_in_smoke_profile(name, kernel_name, tmp_path):
     executed = json.loads(output.read_text(encoding="utf-8"))
     injected = [cell for cell in executed["cells"] if "injected-parameters" in cell["metadata"].get("tags", [])]
     assert len(injected) == 1 and 'PROFILE = "smoke"' in source(injected[0])
+    check_glued_prose(name, tmp_path / "glued.jsonl")  # issue 21: the glued text reads as written
 
 
 def test_papermills_injected_cell_is_hidden_in_the_book(tmp_path):
