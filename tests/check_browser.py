@@ -16,7 +16,40 @@ manager, then asserts:
   clipped or scrolled by its own box or any box up to the article; a failure names the page and the start
   of the equation's TeX.
 
-It saves a screenshot of one chapter (by default the first page with widgets) for the CI artifacts.
+What a reader sees (issue 21; measured on every page, reported, and failing only for the pages in
+``REWRITTEN_CHAPTERS`` of tests/test_book_style.py, or for every page with ``--strict``):
+
+- code that fits: no code block (``pre``, ``div.highlight``: cell inputs and outputs, the labs' grader
+  messages included) scrolls sideways (``scrollWidth > clientWidth``) or runs past the article's column;
+  a failure names the page and the block's first line;
+- figures shown at their size: every image of a cell output (widget frames included) is shown at 80 % or
+  more of its natural width (``clientWidth / naturalWidth``): an image narrower than the column is shown
+  whole, a wider one is scaled down, so a figure more than 1.25 × the column wide fails. With the figure
+  rule of ``vgteach/figures/style.py`` (fonts ≥ 9 pt at the book's column width) this keeps text in
+  figures ≥ 9 pt as displayed: the browser cannot read font sizes inside a PNG;
+- tables whole: no table cell cut short — its text ends in ``...``/``…`` or is only that (pandas'
+  ``max_colwidth`` and its elided rows and columns; a table cannot show a literal trailing ellipsis), or
+  the cell clips its content (``overflow``/``text-overflow`` with ``scrollWidth > clientWidth``) — and no
+  table wider than its column (it would scroll, hiding columns).
+
+It saves a screenshot of one chapter (by default the first page with widgets) for the CI artifacts;
+``scripts/screenshot_book.py`` saves one of every page.
+
+**One page, cheaply** (a writer checking a rewritten chapter; the build executes it in the ``book`` profile,
+about a minute)::
+
+    bash book/js/fetch.sh                          # once: the widget JavaScript and MathJax (needs npm)
+    jupyter-book build notebooks/variance.ipynb --config _config.yml
+    cp -r book/js/extra/* _build/_page/notebooks-variance/html/
+    python tests/check_browser.py _build/_page/notebooks-variance/html --page variance.html --strict
+    python scripts/screenshot_book.py _build/_page/notebooks-variance/html --page variance.html --out /tmp/pages
+
+Run from the repository root, the single-page build writes ``_build/_page/notebooks-<name>/html/<name>.html``
+with the book's configuration; it resolves the configuration's relative paths from the page's folder, so the
+widget JavaScript and MathJax (``html_extra_path``) are copied beside the page by hand (without them math and
+widgets do not render and the check says so; the layout checks still measure), and citations and ``{doc}``
+links to other chapters stay unresolved (warnings only). ``--strict`` fails on the layout problems whatever
+the switch says.
 
 Needs the Debian packages ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
 ``/usr/bin/chromedriver``; override with ``$CHROMIUM``/``$CHROMEDRIVER``) and ``pip install selenium``;
@@ -27,6 +60,7 @@ Usage::
     jupyter-book build . -W --keep-going
     python tests/check_browser.py _build/html --screenshot ci-artifacts/chapter.png
     python tests/check_browser.py _build/html --page notebooks/arcface.html     # one page
+    python tests/check_browser.py _build/html --strict       # the layout checks fail on every page
 """
 
 from __future__ import annotations
@@ -150,6 +184,69 @@ if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
 """
 
 
+#: a figure shown at less than this share of its natural width fails (issue 21)
+MIN_FIGURE_SCALE = 0.8
+# What a reader sees of code, figures and tables (issue 21), measured on the settled page with every folded
+# <details> opened. The column is the article's content box; hidden elements (a widget's other frames, a
+# closed toggle) are not measured.
+LAYOUT = """
+document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });
+const article = ['article.bd-article', 'article', '.bd-article', 'main', '[role="main"]']
+    .map(selector => document.querySelector(selector)).find(Boolean) || document.body;
+const style = getComputedStyle(article), outer = article.getBoundingClientRect();
+const left = outer.left + parseFloat(style.paddingLeft) + parseFloat(style.borderLeftWidth);
+const right = outer.right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth);
+const shown = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0;
+const firstLine = el => (el.innerText || el.textContent || '').split('\\n').find(l => l.trim()) || '';
+const result = {column: right - left, code: 0, code_too_wide: [], figures: 0, figures_small: [],
+                cells: 0, cells_truncated: [], tables_too_wide: []};
+// code blocks: a div.highlight holds a pre; measure the pre, or a pre/highlight on its own
+const blocks = Array.from(document.querySelectorAll('pre, div.highlight')).filter(el =>
+    shown(el) && !(el.matches('div.highlight') && el.querySelector('pre')));
+for (const el of blocks) {
+    result.code++;
+    const box = el.getBoundingClientRect();
+    const scrolls = el.scrollWidth > el.clientWidth + 1;
+    const outside = Math.max(left - box.left, box.right - right, 0);
+    if (scrolls || outside > 1) {
+        result.code_too_wide.push({line: firstLine(el).slice(0, 100), width: el.scrollWidth,
+                                   shown: el.clientWidth, outside: outside,
+                                   output: !!el.closest('.cell_output, .output')});
+    }
+}
+// figures: the images of cell outputs (matplotlib PNGs, widget frames, glued figures)
+const images = Array.from(document.querySelectorAll('.cell_output img, .output img, figure img'));
+for (const img of new Set(images)) {
+    if (!shown(img) || !img.naturalWidth) continue;
+    result.figures++;
+    const scale = img.getBoundingClientRect().width / img.naturalWidth;
+    if (scale < %(min_scale)s) {
+        result.figures_small.push({src: img.src.startsWith('data:') ? 'data:… (' + img.alt + ')' : img.src.split('/').pop(),
+                                   natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+                                   scale: scale});
+    }
+}
+// tables: cells cut short, tables wider than the column
+for (const table of Array.from(document.querySelectorAll('table')).filter(shown)) {
+    const box = table.getBoundingClientRect(), width = Math.max(box.width, table.scrollWidth);
+    if (width > right - left + 1 || box.left < left - 1) {  // wider than the column: it scrolls or spills
+        result.tables_too_wide.push({first: firstLine(table).slice(0, 80), width: width, column: right - left});
+    }
+    for (const cell of table.querySelectorAll('td, th')) {
+        result.cells++;
+        const text = (cell.innerText || '').trim();
+        const css = getComputedStyle(cell);
+        const clips = cell.scrollWidth > cell.clientWidth + 1 &&
+            (css.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(css.overflowX));
+        if (/(\\.\\.\\.|…)$/.test(text) || clips) {
+            result.cells_truncated.push({text: text.slice(-60), clips: clips});
+        }
+    }
+}
+return result;
+""" % {"min_scale": MIN_FIGURE_SCALE}
+
+
 def tex_start(tex: str, length: int = 60) -> str:
     """The first ``length`` characters of an equation's TeX, on one line, without the ``split``/``aligned``
     wrapper Sphinx puts around multi-line math."""
@@ -176,9 +273,37 @@ class PageReport:
     switched: list = field(default_factory=list)  # indices of frame widgets that switched frames
     stuck_widgets: list = field(default_factory=list)  # ... and of those that did not
     math_fit: dict = field(default_factory=dict)  # display equations measured, hidden, and those too wide
+    layout: dict = field(default_factory=dict)  # code blocks, figures and tables as shown (LAYOUT)
+    strict: bool = False  # the layout problems count as problems (a rewritten page, or --strict)
+
+    def layout_problems(self) -> list:
+        """Code too wide, figures shown small, table cells cut short, tables too wide (issue 21)."""
+        layout, found = self.layout, []
+        for block in layout.get("code_too_wide", []):
+            where = "output" if block["output"] else "code"
+            how = f"{block['width']:.0f} px in {block['shown']:.0f} px"
+            if block["outside"] > 1:
+                how += f", {block['outside']:.0f} px outside the column"
+            found.append(f"{where} block too wide on {self.page} ({how}): {block['line'].strip()[:80]}")
+        for image in layout.get("figures_small", []):
+            found.append(
+                f"figure shown at {image['scale']:.0%} of its width on {self.page} ({image['shown']:.0f} of "
+                f"{image['natural']} px; at least {MIN_FIGURE_SCALE:.0%}): {image['src']}"
+            )
+        for cell in layout.get("cells_truncated", []):
+            how = "clipped by CSS" if cell["clips"] else "ends in an ellipsis"
+            found.append(f"table cell cut short on {self.page} ({how}): …{cell['text']}")
+        for table in layout.get("tables_too_wide", []):
+            found.append(
+                f"table wider than its column on {self.page} ({table['width']:.0f} px in {table['column']:.0f} px): "
+                f"{table['first'].strip()[:60]}"
+            )
+        return found
 
     def problems(self) -> list:
         probe, found = self.probe, []
+        if self.strict:
+            found += self.layout_problems()
         found += [f"JavaScript error: {message}" for message in self.js_errors]
         if probe["math_sources"] and not probe["math_rendered"]:
             found.append(
@@ -216,7 +341,7 @@ class PageReport:
         return found
 
     def summary(self) -> str:
-        probe = self.probe
+        probe, layout = self.probe, self.layout
         return (
             f"{self.page}: math {probe['math_rendered']}/{probe['math_sources']}, widget views "
             f"{probe['widget_rendered']}/{probe['widget_views']}, images "
@@ -224,7 +349,11 @@ class PageReport:
             f"JS errors {len(self.js_errors)}, frame widgets switched "
             f"{len(self.switched)}/{len(self.switched) + len(self.stuck_widgets)}, display math fitting "
             f"{self.math_fit.get('measured', 0) - len(self.math_fit.get('too_wide', []))}/"
-            f"{self.math_fit.get('measured', 0)}"
+            f"{self.math_fit.get('measured', 0)}; code blocks too wide "
+            f"{len(layout.get('code_too_wide', []))}/{layout.get('code', 0)}, figures under "
+            f"{MIN_FIGURE_SCALE:.0%} {len(layout.get('figures_small', []))}/{layout.get('figures', 0)}, table cells "
+            f"cut {len(layout.get('cells_truncated', []))}/{layout.get('cells', 0)}, tables too wide "
+            f"{len(layout.get('tables_too_wide', []))}"
         )
 
 
@@ -304,18 +433,27 @@ def settled(probe: dict) -> bool:
     )
 
 
-def check_page(session, base_url: str, page: str, timeout: float = 30.0, interact: bool = True) -> PageReport:
-    """Load ``page``, wait until math, widgets and images are done (or ``timeout``), then (``interact``)
-    operate the frame widgets, and report."""
-    js_errors(session)  # drop what earlier pages left in the log
+def load_page(session, base_url: str, page: str, timeout: float = 30.0) -> dict:
+    """Open ``page`` and wait until math, widgets and images are done (or ``timeout``); returns the probe."""
     session.get(base_url + page)
     deadline = time.monotonic() + timeout
     probe = session.execute_script(PAGE_PROBE)
     while not settled(probe) and time.monotonic() < deadline:
         time.sleep(0.25)
         probe = session.execute_script(PAGE_PROBE)
-    report = PageReport(page, session.execute_script(PAGE_PROBE))
+    return probe
+
+
+def check_page(
+    session, base_url: str, page: str, timeout: float = 30.0, interact: bool = True, strict: bool = False
+) -> PageReport:
+    """Load ``page``, wait until math, widgets and images are done (or ``timeout``), measure its layout, then
+    (``interact``) operate the frame widgets, and report; ``strict``: the layout problems are problems."""
+    js_errors(session)  # drop what earlier pages left in the log
+    load_page(session, base_url, page, timeout)
+    report = PageReport(page, session.execute_script(PAGE_PROBE), strict=strict)
     report.math_fit = math_fit(session)
+    report.layout = session.execute_script(LAYOUT)
     if interact:
         report.switched, report.stuck_widgets = switch_frames(session)
     time.sleep(0.5)  # let late errors (e.g. from a timer) reach the log
@@ -368,10 +506,27 @@ def screenshot(session, base_url: str, page: str, path: Path, max_height: int = 
     return path
 
 
+def rewritten_chapters() -> set:
+    """The pages whose layout problems fail the check: ``REWRITTEN_CHAPTERS`` of tests/test_book_style.py."""
+    from test_book_style import REWRITTEN_CHAPTERS  # tests/ is this script's folder
+
+    return set(REWRITTEN_CHAPTERS)
+
+
+def is_strict(page: str, strict_pages) -> bool:
+    """Whether ``page`` (``notebooks/variance.html``) is one of ``strict_pages`` (names: ``variance``)."""
+    return strict_pages is True or Path(page).stem in (strict_pages or ())
+
+
 def check_book(
-    html_dir, pages: Optional[Sequence[str]] = None, screenshot_path=None, screenshot_page: Optional[str] = None
+    html_dir,
+    pages: Optional[Sequence[str]] = None,
+    screenshot_path=None,
+    screenshot_page: Optional[str] = None,
+    strict_pages=(),
 ) -> list:
-    """Check ``pages`` (default: every page) of the book built in ``html_dir``; returns the reports."""
+    """Check ``pages`` (default: every page) of the book built in ``html_dir``; returns the reports. The
+    layout problems fail the pages named in ``strict_pages`` (page names, or ``True`` for all)."""
     html_dir = Path(html_dir)
     if not (html_dir / "index.html").is_file():
         raise FileNotFoundError(f"no built book at {html_dir} (run `jupyter-book build .` first)")
@@ -380,7 +535,7 @@ def check_book(
         raise FileNotFoundError("chromium and chromedriver not found (apt-get install chromium chromium-driver)")
     pages = list(pages) if pages is not None else list_pages(html_dir)
     with serve(html_dir) as base_url, chromium(*found) as session:
-        reports = [check_page(session, base_url, page) for page in pages]
+        reports = [check_page(session, base_url, page, strict=is_strict(page, strict_pages)) for page in pages]
         if screenshot_path is not None:
             with_widgets = [report.page for report in reports if report.probe["widget_views"]]
             target = screenshot_page or (with_widgets[0] if with_widgets else pages[0])
@@ -394,13 +549,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--page", action="append", help="check only these pages (relative paths)")
     parser.add_argument("--screenshot", default="ci-artifacts/chapter.png", help="where to save the screenshot")
     parser.add_argument("--screenshot-page", help="page to screenshot (default: first page with widgets)")
+    parser.add_argument(
+        "--strict", action="store_true", help="layout problems fail every page (default: REWRITTEN_CHAPTERS only)"
+    )
     args = parser.parse_args(argv)
-    reports = check_book(args.html_dir, args.page, args.screenshot, args.screenshot_page)
+    strict_pages = True if args.strict else rewritten_chapters()
+    reports = check_book(args.html_dir, args.page, args.screenshot, args.screenshot_page, strict_pages)
     failed = 0
     for report in reports:
         print(report.summary())
         for problem in report.problems():
             print(f"    PROBLEM {problem}")
+        if not report.strict:
+            for problem in report.layout_problems():
+                print(f"    layout (not rewritten yet) {problem}")
         failed += bool(report.problems())
     totals = {
         key: sum(report.probe[key] for report in reports)

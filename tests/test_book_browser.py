@@ -20,6 +20,7 @@ from pathlib import Path
 
 import check_browser  # tests/check_browser.py, importable through conftest.py's sys.path entry
 import pytest
+from test_book_style import REWRITTEN_CHAPTERS
 
 REPO = Path(__file__).resolve().parents[1]
 HTML_DIR = Path(os.environ.get("VGTEACH_BOOK_HTML", REPO / "_build" / "html"))
@@ -113,6 +114,76 @@ def test_checker_names_display_math_wider_than_its_column(browser, tmp_path):
     assert "display math fitting 1/3" in report.summary()
 
 
+# A page laid out like the book's: a 420 px article column with code, figures and tables that fit, and one
+# of each that does not (a long code line, a long grader message, a 1000 px figure scaled to the column, a
+# cell pandas cut short, a cell CSS clips, a table wider than the column); the misfits sit in a folded
+# <details>, a hidden frame is not measured.
+WIDE_LINE = "loss = " + " + ".join(f"term_{index}" for index in range(40))
+
+
+def png(width: int, height: int = 10) -> str:
+    """A data URL of a blank ``width`` × ``height`` PNG (made with matplotlib's writer, no file)."""
+    import base64
+    import io
+
+    import numpy as np
+    from matplotlib.image import imsave
+
+    buffer = io.BytesIO()
+    imsave(buffer, np.ones((height, width, 3)), format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def layout_page() -> str:
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>layout</title><style>
+article {{ width: 420px; padding: 0 20px; }} pre {{ overflow-x: auto; }} img {{ max-width: 100%; }}
+td.clip {{ max-width: 60px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
+.frame-hidden {{ display: none; }}</style></head><body><article>
+<div class="cell_input"><div class="highlight"><pre>x = 1
+y = 2</pre></div></div>
+<div class="cell_output"><img alt="fits" src="{png(300)}"><img alt="a bit wide" src="{png(500)}"></div>
+<table><tr><th>loss</th><th>R@1</th></tr><tr><td>Triplet</td><td>0.734</td></tr></table>
+<details><summary>folded</summary>
+<div class="cell_input"><div class="highlight"><pre>{WIDE_LINE}</pre></div></div>
+<div class="cell_output"><pre>❌ Not quite: {WIDE_LINE}</pre>
+<img alt="scaled down" src="{png(1000)}"><div class="frame-hidden"><img alt="hidden" src="{png(2000)}"></div></div>
+<table><tr><td>a sentence pandas cut...</td><td class="clip">a long cell that CSS clips</td></tr></table>
+<table><tr>{"".join(f"<td>column_{index:02d}</td>" for index in range(40))}</tr></table>
+</details></article></body></html>"""
+
+
+def test_checker_measures_code_figures_and_tables_as_shown(browser, tmp_path):
+    (tmp_path / "layout.html").write_text(layout_page(), encoding="utf-8")
+    with check_browser.serve(tmp_path) as base_url:
+        report = check_browser.check_page(browser, base_url, "layout.html", timeout=5, interact=False)
+        strict = check_browser.check_page(browser, base_url, "layout.html", timeout=5, interact=False, strict=True)
+    layout = report.layout
+    assert layout["code"] == 3 and layout["figures"] == 3, layout
+    assert [block["line"][:10] for block in layout["code_too_wide"]] == ["loss = ter", "❌ Not quit"]
+    assert [block["output"] for block in layout["code_too_wide"]] == [False, True]
+    # 300 and 500 px images fit the 420 px column at 100 % and 84 %; the 1000 px one is shown at 42 %
+    assert [image["natural"] for image in layout["figures_small"]] == [1000]
+    assert layout["figures_small"][0]["scale"] == pytest.approx(0.42, abs=0.01)
+    assert [(cell["text"][-8:], cell["clips"]) for cell in layout["cells_truncated"]] == [
+        ("s cut...", False),
+        ("SS clips", True),
+    ]
+    assert len(layout["tables_too_wide"]) == 1 and layout["tables_too_wide"][0]["first"].startswith("column_00")
+    messages = report.layout_problems()
+    assert len(messages) == 6 and "code block too wide on layout.html" in messages[0]
+    assert "loss = term_0 + term_1" in messages[0] and "output block too wide" in messages[1]
+    assert "figure shown at 42% of its width" in messages[2]
+    assert report.problems() == []  # not strict: reported, not failed
+    assert strict.problems() == strict.layout_problems() == messages
+    assert "code blocks too wide 2/3, figures under 80% 1/3, table cells cut 2/" in report.summary()
+
+
+def test_strict_pages_are_named_by_their_file_name():
+    assert check_browser.is_strict("notebooks/variance.html", {"variance"})
+    assert not check_browser.is_strict("notebooks/variance.html", {"triplet"})
+    assert check_browser.is_strict("book/intro.html", True)
+
+
 def test_tex_start_drops_the_split_wrapper_and_shortens():
     assert (
         check_browser.tex_start("\\begin{split}\n  a &= b \\\\\n c &= d\\end{split}")
@@ -173,8 +244,13 @@ def book_url(browser):
 
 @pytest.mark.parametrize("page", BOOK_PAGES or ["(none)"])
 def test_book_page_renders_cleanly(browser, book_url, page):
-    report = check_browser.check_page(browser, book_url, page)
+    """Every page renders; a page of REWRITTEN_CHAPTERS (tests/test_book_style.py) also has its code, figures
+    and tables fit (issue 21); other pages print their layout problems without failing."""
+    strict = check_browser.is_strict(page, REWRITTEN_CHAPTERS)
+    report = check_browser.check_page(browser, book_url, page, strict=strict)
     print(report.summary())
+    if not strict:
+        print("\n".join(f"  layout (not rewritten yet): {problem}" for problem in report.layout_problems()))
     assert report.problems() == [], f"{page}:\n  " + "\n  ".join(report.problems())
 
 
@@ -202,3 +278,23 @@ def test_book_has_widgets_math_figures_and_a_chapter_screenshot(browser, book_ur
     assert not without_figures, f"chapters that draw figures show none: {without_figures}"
     path = check_browser.screenshot(browser, book_url, with_widgets[0], ARTIFACTS / "chapter.png")
     assert path.stat().st_size > 10_000
+
+
+def test_screenshot_script_saves_every_page_whole_in_parts(browser, tmp_path):
+    """scripts/screenshot_book.py: one PNG per page, a tall page in parts of the asked height, 1280 px wide."""
+    import importlib.util
+    import struct
+
+    spec = importlib.util.spec_from_file_location("screenshot_book", REPO / "scripts" / "screenshot_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    book = tmp_path / "html"
+    (book / "notebooks").mkdir(parents=True)
+    (book / "index.html").write_text(CLEAN_PAGE, encoding="utf-8")
+    tall = "<!doctype html><html><body style='margin:0'><div style='height:4500px;background:#ace'></div></body></html>"
+    (book / "notebooks" / "tall.html").write_text(tall, encoding="utf-8")
+    saved = module.screenshot_book(book, tmp_path / "pages", part_height=2000, timeout=5)
+    names = sorted(path.name for path in saved)
+    assert names == ["index.png", "notebooks-tall-1.png", "notebooks-tall-2.png", "notebooks-tall-3.png"]
+    sizes = {path.name: struct.unpack(">II", path.read_bytes()[16:24]) for path in saved}  # PNG IHDR: width, height
+    assert sizes["notebooks-tall-1.png"] == (1280, 2000) and sizes["notebooks-tall-3.png"] == (1280, 500)
