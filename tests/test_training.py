@@ -574,6 +574,10 @@ def test_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
         assert f"]({figure})" in report and (out / figure).stat().st_size > 1000
     assert "| triplet |" in report and "±" in report
     assert not list(out.rglob("*.tmp*"))  # atomic writes leave no temporaries
+    meta = json.loads((out / "study.json").read_text())
+    assert meta["config"]["protocol"] == "closed" and meta["protocol"]["eval_classes"] == [str(d) for d in range(10)]
+    assert meta["protocol"]["description"] in report
+    assert {"ratio_change", "ratio_compaction_epoch"} <= set(summary.columns)
 
     # resume: finished runs are read back, not retrained
     monkeypatch.setattr("vgteach.training.study.train", lambda *a, **k: pytest.fail("retrained a finished run"))
@@ -588,6 +592,27 @@ def test_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
         resume=True,
     )
     pd.testing.assert_frame_equal(again, summary, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "protocol, trained, scored",
+    [
+        ("zero-shot", "airplane, automobile, bird, cat and deer", "dog, frog, horse, ship and truck"),
+        ("coarse-to-fine", "vehicles = airplane, automobile, ship and truck", "airplane, automobile, bird"),
+    ],
+)
+def test_a_study_under_a_protocol_says_so_everywhere(protocol, trained, scored, tmp_path):
+    out = tmp_path / protocol
+    summary = run_study(
+        losses=("arcface",), protocol=protocol, profile="smoke", out=out, progress=False, epochs=1, max_per_class=50
+    )
+    meta = json.loads((out / "study.json").read_text())
+    assert meta["config"]["protocol"] == protocol and meta["protocol"]["name"] == protocol
+    report = (out / "report.md").read_text()
+    assert f"Protocol `{protocol}`" in report and trained in report and scored in report
+    history = pd.read_csv(out / "history.csv")
+    assert history[["recall@1", "intra"]].notna().all(axis=None)
+    assert np.isfinite(summary["ratio_change"]).all()
 
 
 def test_cli_study_runs_and_writes_the_report(tmp_path, capsys):

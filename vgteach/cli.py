@@ -3,6 +3,7 @@
     vgteach study                                   # all seven losses on the shipped CIFAR-10 features, profile book
     vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 \\
                   --data-root ../shared/data --out runs/cifar10
+    vgteach study --protocol zero-shot              # train on 5 classes, retrieve among the 5 unseen ones
     torchrun --nproc_per_node=4 -m vgteach study --profile paper ...     # several GPUs
     vgteach diagnose embeddings.npy labels.csv --out runs/diagnose   # the book's lenses on your embeddings
 
@@ -20,7 +21,8 @@ from .editions.cli import add_colab_parser, colab_command
 from .io import out_folder_problem
 from .labs.cli import add_lab_parser, lab_command
 from .losses import LOSS_NAMES
-from .training.config import PROFILES
+from .protocols import PROTOCOLS
+from .training.config import PROFILES, native_protocol
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -106,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         "features shipped with vgteach)",
     )
     study.add_argument(
+        "--protocol",
+        type=_choice(PROTOCOLS, "protocol"),
+        default=None,
+        help="closed (every class trains and is scored; the default, except for cub200 and cars196, which are "
+        "zero-shot only), zero-shot (train on the first half of the classes, retrieve among the unseen second "
+        "half) or coarse-to-fine (train on superclasses, score the fine labels)",
+    )
+    study.add_argument(
         "--losses", type=_losses, default=LOSS_NAMES, help="comma-separated loss names or 'all' (default all seven)"
     )
     study.add_argument(
@@ -138,7 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--head", type=_choice(("linear", "mlp"), "head"), default="linear")
     study.add_argument("--device", type=_choice(("auto", "cpu", "cuda"), "device"), default="auto")
     study.add_argument("--seeds", type=_seeds, default=(0,), help="comma-separated, e.g. 0,1,2 (default 0)")
-    study.add_argument("--out", default=None, help="output folder (default runs/study-<dataset>-<profile>)")
+    study.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default runs/study-<dataset>-<profile>, other protocols "
+        "runs/study-<dataset>-<protocol>-<profile>)",
+    )
     study.add_argument("--resume", action="store_true", help="continue a killed study in --out")
     study.add_argument("--data-root", help="folder holding the real datasets (see 'Using this book')")
     study.add_argument("--cache-dir", help="feature cache folder (default ~/.cache/vgteach/features)")
@@ -222,6 +237,14 @@ def diagnose_command(args) -> int:
     return 0
 
 
+def default_out(dataset: str, protocol, profile: str) -> str:
+    """``runs/study-<dataset>-<profile>``; a protocol other than the dataset's own split (``closed``, or
+    ``zero-shot`` for CUB-200 and Cars196) is in the name too: ``runs/study-<dataset>-<protocol>-<profile>``."""
+    if protocol in (None, native_protocol(dataset)):
+        return f"runs/study-{dataset}-{profile}"
+    return f"runs/study-{dataset}-{protocol}-{profile}"
+
+
 def study_command(args) -> int:
     from .device import resolve_device
     from .training import distributed as dist
@@ -245,7 +268,7 @@ def study_command(args) -> int:
         )
         if v is not None
     }
-    out = args.out or f"runs/study-{args.dataset}-{args.profile}"
+    out = args.out or default_out(args.dataset, args.protocol, args.profile)
     problem = out_folder_problem(out)
     if problem:
         print(f"vgteach: error: {problem}", file=sys.stderr)
@@ -256,6 +279,7 @@ def study_command(args) -> int:
         seeds=args.seeds,
         profile=args.profile,
         out=out,
+        protocol=args.protocol,
         device=args.device,
         resume=args.resume,
         progress=not args.no_progress,

@@ -16,6 +16,12 @@ from __future__ import annotations
 from .base import ImageListDataset, default_root, missing, validate_split
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+#: the coarse-to-fine protocol's superclasses (DESIGN.md §4), in the order of their training labels: every
+#: class of :data:`CLASSES` in exactly one
+SUPERCLASSES = {
+    "vehicles": ("airplane", "automobile", "ship", "truck"),
+    "animals": ("bird", "cat", "deer", "dog", "frog", "horse"),
+}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 

@@ -5,6 +5,8 @@ Splits follow DESIGN.md §4. Closed-set datasets (``digits``, ``blobs``, ``cifar
 labelled ``val`` folder). The fine-grained ones (``cub200``, ``cars196``) use the standard zero-shot
 split of deep metric learning (Oh Song et al., CVPR 2016): the first half of the classes trains, the
 second half, never seen in training, is the test split. Labels are remapped to ``0..K-1`` within a split.
+The protocols that select and relabel classes on top of these splits (zero-shot on a closed-set dataset,
+coarse-to-fine) are :mod:`vgteach.protocols`; they read the class names and superclass maps kept here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from .base import validate_split
+from .cifar10 import CLASSES as CIFAR10_CLASSES
+from .cifar10 import SUPERCLASSES as CIFAR10_SUPERCLASSES
+from .fashion_mnist import CLASSES as FASHION_MNIST_CLASSES
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,12 @@ class DatasetSpec:
     ``builder`` is ``"module:function"`` inside :mod:`vgteach.data`, imported on first use so that
     ``import vgteach.data`` stays light. ``kind`` is ``"vector"`` (rows of floats) or ``"image"`` (PIL).
     ``image_shape`` is ``(C, H, W)`` of the pixel tensors that the ``identity`` and ``cnn`` backbones see
-    (``None``: no image structure). ``num_classes`` maps split to ``K``.
+    (``None``: no image structure). ``num_classes`` maps split to ``K``. ``protocol`` is the split the
+    loaders give: ``"closed-set"`` (the same classes in both splits) or ``"zero-shot"`` (CUB, Cars:
+    class-disjoint already). ``classes`` names the label ids where they are known without reading the
+    data (``None``: read from the files, e.g. Tiny ImageNet's wnids); ``superclasses`` maps each superclass
+    of the coarse-to-fine protocol to its classes, in the order of the superclass labels (``None``: the
+    dataset has none).
     """
 
     name: str
@@ -34,6 +44,8 @@ class DatasetSpec:
     image_shape: Optional[tuple] = None
     description: str = ""
     extra: dict = field(default_factory=dict)
+    classes: Optional[tuple] = None
+    superclasses: Optional[dict] = None
 
     def build(self):
         module_name, function_name = self.builder.split(":")
@@ -62,6 +74,7 @@ REGISTRY: dict[str, DatasetSpec] = {
             "closed-set",
             image_shape=(1, 8, 8),
             description="scikit-learn's bundled 8x8 digits, 64-d in [0,1], stratified 70/30 split (seed 0)",
+            classes=tuple(str(digit) for digit in range(10)),
         ),
         DatasetSpec(
             "cifar10-features",
@@ -71,6 +84,8 @@ REGISTRY: dict[str, DatasetSpec] = {
             "closed-set",
             description="real CIFAR-10 through a frozen ImageNet EfficientNet-Lite0, PCA to 128-d, "
             "a class-balanced subset shipped inside vgteach (no download)",
+            classes=CIFAR10_CLASSES,
+            superclasses=CIFAR10_SUPERCLASSES,
         ),
         DatasetSpec(
             "blobs",
@@ -79,6 +94,7 @@ REGISTRY: dict[str, DatasetSpec] = {
             {"train": 10, "test": 10},
             "closed-set",
             description="10 Gaussian clusters on the unit sphere S^31 (seed 0), stratified 70/30 split",
+            classes=tuple(f"blob{c}" for c in range(10)),
         ),
         DatasetSpec(
             "cifar10",
@@ -88,6 +104,8 @@ REGISTRY: dict[str, DatasetSpec] = {
             "closed-set",
             image_shape=(3, 32, 32),
             description="CIFAR-10, 50k/10k 32x32 RGB; python batches or ImageFolder JPEGs",
+            classes=CIFAR10_CLASSES,
+            superclasses=CIFAR10_SUPERCLASSES,
         ),
         DatasetSpec(
             "fashion-mnist",
@@ -97,6 +115,7 @@ REGISTRY: dict[str, DatasetSpec] = {
             "closed-set",
             image_shape=(1, 28, 28),
             description="Fashion-MNIST, 60k/10k 28x28 greyscale, idx-ubyte files",
+            classes=FASHION_MNIST_CLASSES,
         ),
         DatasetSpec(
             "tiny-imagenet",

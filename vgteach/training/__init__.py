@@ -7,7 +7,8 @@
 Modules: :mod:`~vgteach.training.config` (TrainConfig, profiles), :mod:`~vgteach.training.sampler`
 (m-per-class batches), :mod:`~vgteach.training.head`, :mod:`~vgteach.training.trainer` (the loop around
 the public GREEDINESS tracker :class:`vgteach.track.GreedinessTracker`, checkpoints),
-:mod:`~vgteach.training.speeds` (convergence and compaction epochs, the run's summary),
+:mod:`~vgteach.training.speeds` (convergence and compaction epochs, the run's summary), the protocols
+(closed, zero-shot, coarse-to-fine) of :mod:`vgteach.protocols`,
 :mod:`~vgteach.training.distributed` (torchrun), :mod:`~vgteach.training.study` and
 :mod:`~vgteach.training.report`.
 """

@@ -35,6 +35,14 @@ class TrainConfig:
     ----------
     dataset, backbone : str
         A name of :data:`vgteach.data.DATASET_NAMES` and of :data:`vgteach.backbones.BACKBONE_NAMES`.
+    protocol : {"closed", "zero-shot", "coarse-to-fine"}, optional
+        Which classes train and which the evaluation split scores (DESIGN.md §4, :mod:`vgteach.protocols`):
+        ``"closed"`` every class both; ``"zero-shot"`` the first half of the class ids trains and the test
+        images of the second half are scored; ``"coarse-to-fine"`` superclass labels train and the test
+        split's fine labels are scored. ``None`` (the default) is the dataset's own split, stored as such:
+        ``"closed"``, except CUB-200 and Cars196, whose loaders split the classes and which are
+        ``"zero-shot"`` only (so a config written before protocols existed reads the same). A protocol the
+        dataset cannot support is a ``ValueError`` here, before anything is loaded.
     loss : str
         A name of :data:`vgteach.losses.LOSS_NAMES`; ``loss_kwargs`` override its DESIGN.md defaults.
     embedding_dim : int
@@ -59,12 +67,14 @@ class TrainConfig:
     keep_embeddings : bool
         Keep the evaluation embeddings of every evaluated epoch in the result (for the training scrubber).
     max_per_class : int, optional
-        Train on the first ``max_per_class`` training samples of every class only (a class-balanced
-        subset, for CPU-budget runs; the evaluation split is always complete). ``None``: all of them.
+        Train on the first ``max_per_class`` training samples of every *training* class of the protocol
+        only (a class-balanced subset, for CPU-budget runs; a superclass of ``coarse-to-fine`` takes its
+        fine classes in turn; the evaluation split is always complete). ``None``: all of them.
     data_root, cache_dir, download : where the real datasets and the feature cache live.
     """
 
     dataset: str = "digits"
+    protocol: Optional[str] = None
     loss: str = "supcon"
     loss_kwargs: dict = field(default_factory=dict)
     backbone: str = "identity"
@@ -87,6 +97,8 @@ class TrainConfig:
     download: bool = False
 
     def __post_init__(self):
+        if self.protocol is None:
+            self.protocol = native_protocol(self.dataset)
         validate_config(self)
         if isinstance(self.eval_epochs, (list, tuple)):  # JSON gives a list: store one canonical form
             self.eval_epochs = tuple(sorted({_epoch(e) for e in self.eval_epochs}))
@@ -94,6 +106,12 @@ class TrainConfig:
     def evaluated_epochs(self) -> Tuple[int, ...]:
         """The epochs this run evaluates: :func:`evaluation_epochs` of ``epochs`` and ``eval_epochs``."""
         return evaluation_epochs(self.epochs, self.eval_epochs)
+
+    def protocol_split(self):
+        """This run's :class:`vgteach.protocols.Protocol`: which classes train, which are scored."""
+        from ..protocols import protocol_for
+
+        return protocol_for(self.protocol, self.dataset)
 
     def input_spec(self, progress: bool = True):
         """Where this run's inputs come from, as one :class:`vgteach.inputs.InputSpec`: the dataset's
@@ -116,6 +134,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
+        """The config of ``values`` (``to_dict``'s, or an older study.json's ``config``). Written before
+        ``eval_epochs``: its ``eval_every``; before ``protocol``: the dataset's own split (``"closed"``;
+        ``"zero-shot"`` for CUB-200 and Cars196)."""
         known = {f.name for f in dataclasses.fields(cls)}
         if "eval_every" in values and "eval_epochs" not in values:  # written before eval_epochs existed
             values = {**values, "eval_epochs": values["eval_every"]}
@@ -129,8 +150,19 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
+def native_protocol(dataset) -> str:
+    """The protocol of ``dataset``'s own split: ``"zero-shot"`` for a dataset its loader splits
+    class-disjoint (CUB-200, Cars196), else ``"closed"`` (also for an unknown name, which
+    :func:`validate_config` then reports)."""
+    from ..data.registry import REGISTRY
+
+    spec = REGISTRY.get(dataset)
+    return "zero-shot" if spec is not None and spec.protocol == "zero-shot" else "closed"
+
+
 def validate_config(config: TrainConfig) -> None:
-    """Raise ``ValueError`` naming the first bad field (names are checked against the registries)."""
+    """Raise ``ValueError`` naming the first bad field (names are checked against the registries; the
+    protocol against what the dataset supports, :func:`vgteach.protocols.protocol_for`)."""
     from ..backbones import BACKBONE_NAMES
     from ..data import DATASET_NAMES
     from ..losses import LOSS_NAMES
@@ -159,6 +191,7 @@ def validate_config(config: TrainConfig) -> None:
     config.max_per_class = validate_positive_int(config.max_per_class, "max_per_class", allow_none=True)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {config.seed!r}")
+    config.protocol_split()  # an unsupported protocol fails here, not after the features are extracted
 
 
 def _epoch(value) -> int:
@@ -229,30 +262,40 @@ CHAPTER_DATA = {
 
 
 def chapter_config(
-    profile: str, loss: str, dataset: Optional[str] = None, backbone: Optional[str] = None, **overrides
+    profile: str,
+    loss: str,
+    dataset: Optional[str] = None,
+    backbone: Optional[str] = None,
+    protocol: Optional[str] = None,
+    **overrides,
 ) -> TrainConfig:
     """The config of a chapter's live training: ``make_config(profile, ...)`` on the profile's data.
 
     ``dataset``/``backbone`` ``None`` take :data:`CHAPTER_DATA`'s choice for ``profile``; a dataset given
     without a backbone is read as it is (``identity``: raw vectors or pixels), except the profile's own
-    dataset, which keeps the profile's backbone. Everything else (``device``, ``download``, ``data_root``,
+    dataset, which keeps the profile's backbone. ``protocol`` is :attr:`TrainConfig.protocol` (``"closed"``,
+    ``"zero-shot"``, ``"coarse-to-fine"``; ``None``: the dataset's own split). Everything else (``device``, ``download``, ``data_root``,
     ``keep_embeddings``, ...) passes through to :func:`make_config`.
 
     >>> chapter_config("book", "triplet").dataset
     'cifar10-features'
+    >>> chapter_config("book", "triplet", protocol="zero-shot").protocol_split().eval_classes
+    ('dog', 'frog', 'horse', 'ship', 'truck')
     """
     if profile not in CHAPTER_DATA:
         raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(CHAPTER_DATA)}")
     default_dataset, default_backbone = CHAPTER_DATA[profile]
     if backbone is None:
         backbone = default_backbone if dataset in (None, default_dataset) else "identity"
-    return make_config(profile, dataset=dataset or default_dataset, backbone=backbone, loss=loss, **overrides)
+    dataset = dataset or default_dataset
+    return make_config(profile, dataset=dataset, backbone=backbone, loss=loss, protocol=protocol, **overrides)
 
 
 def make_config(profile: str = "book", **overrides) -> TrainConfig:
-    """A :class:`TrainConfig` from a profile's settings plus ``overrides`` (which win).
+    """A :class:`TrainConfig` from a profile's settings plus ``overrides`` (which win), e.g. ``protocol``.
 
     >>> make_config("smoke", dataset="digits", loss="triplet", loss_kwargs={"margin": 0.1})
+    >>> make_config("book", dataset="cifar10-features", protocol="coarse-to-fine")
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")

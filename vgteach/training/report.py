@@ -108,6 +108,7 @@ def write_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_los
         f"{cfg['epochs']} epochs. Wall time {meta['wall_time_s']:.1f} s on {meta['hardware']['machine']} "
         f"({meta['hardware']['cpu_threads']} threads, GPU: {meta['hardware']['cuda'] or 'none'}).",
         "",
+        *([meta["protocol"]["description"], ""] if "protocol" in meta else []),  # which classes trained, scored
         "## Final metrics (evaluation split, leave-one-out; mean ± std over seeds)",
         "",
         markdown_table(by_loss),

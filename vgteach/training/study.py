@@ -2,13 +2,17 @@
 
     vgteach study --dataset digits --profile book          # the command line
     run_study(dataset="digits", losses=LOSS_NAMES, seeds=(0,), profile="book", out="runs/study")
+    run_study(protocol="zero-shot", out="runs/zero-shot")   # train on 5 CIFAR-10 classes, score the other 5
 
 Output folder::
 
     history.csv           one row per (loss, seed, epoch): GREEDINESS and evaluation columns
     summary.csv           one row per (loss, seed): final metrics and the speeds relative to the untrained
-                          head (convergence_epoch, map_convergence_epoch, compaction_epoch, intra_change)
+                          head (convergence_epoch, map_convergence_epoch, compaction_epoch, intra_change,
+                          ratio_compaction_epoch, ratio_change)
     summary_by_loss.csv   mean and std over seeds per loss (columns ``<metric>`` and ``<metric>_std``)
+    study.json            the configuration (its protocol included), the protocol's training and
+                          evaluation classes, versions, hardware, wall time
     report.md             the tables and the figures below, readable on GitHub
     *.png                 learning curves, greediness curves, gradient-norm distributions,
                           2-D projections of each loss's embeddings, R@1 vs intra-class variance
@@ -29,7 +33,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -213,6 +217,7 @@ def run_study(
     seeds: Sequence[int] = (0,),
     profile: str = "book",
     out: os.PathLike = "runs/study",
+    protocol: Optional[str] = None,
     device: str = "auto",
     resume: bool = False,
     progress: bool = True,
@@ -222,8 +227,12 @@ def run_study(
 ) -> pd.DataFrame:
     """Train every loss in ``losses`` for every seed with one configuration; write the output folder.
 
-    ``overrides`` are :class:`~vgteach.training.TrainConfig` fields (``backbone``, ``epochs``,
-    ``batch_size``, ``data_root``, …) applied on top of ``profile``. ``workers`` runs that many
+    ``protocol`` is ``"closed"``, ``"zero-shot"`` or ``"coarse-to-fine"`` (:attr:`TrainConfig.protocol`,
+    :mod:`vgteach.protocols`): which classes train and which the evaluation split scores (``None``: the
+    dataset's own split, ``"closed"`` except for CUB-200 and Cars196); a protocol the dataset cannot
+    support fails at once, before loading. ``overrides`` are
+    :class:`~vgteach.training.TrainConfig` fields (``backbone``, ``epochs``, ``batch_size``, ``data_root``,
+    …) applied on top of ``profile``. ``workers`` runs that many
     (loss, seed) runs at once in separate processes (``"auto"``: see :func:`study_workers`; the command
     line's default). Returns ``summary.csv`` as a DataFrame (one row per loss and seed).
 
@@ -233,7 +242,7 @@ def run_study(
     """
     losses, seeds = validate_losses(losses), validate_seeds(seeds)
     out = Path(out)
-    base = make_config(profile, dataset=dataset, loss=losses[0], device=device, **overrides)
+    base = make_config(profile, dataset=dataset, protocol=protocol, loss=losses[0], device=device, **overrides)
     data = load_data(base, progress)
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
@@ -268,6 +277,7 @@ def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: fl
         "losses": list(losses),
         "seeds": list(seeds),
         "config": {k: v for k, v in base.to_dict().items() if k not in ("loss", "seed")},
+        "protocol": base.protocol_split().describe(),
         "wall_time_s": round(wall_time, 2),
         "workers": workers,
         "versions": {

@@ -5,11 +5,12 @@
     result.summary      # dict: final metrics, convergence and compaction epochs
 
 The loop, top to bottom (:func:`train`): :func:`start_run` loads the inputs the config names (frozen
-features come from the on-disk cache), builds the head, the loss (ArcFace/CCL proxies are optimised with the
-head by the same Adam) and the GREEDINESS tracker — the public :class:`vgteach.track.GreedinessTracker`,
-the one a reader wraps around their own loss; then per epoch (:func:`epoch_row`) draw m-per-class batches,
-step, and close the tracker's epoch; evaluate on the evaluation split (retrieval, VARIANCE, geometry);
-checkpoint. Epoch 0 is measured with one no-update pass, so every curve starts from the untrained head.
+features come from the on-disk cache) and selects its protocol's classes (:mod:`vgteach.protocols`), builds
+the head, the loss (ArcFace/CCL proxies are optimised with the head by the same Adam) and the GREEDINESS
+tracker — the public :class:`vgteach.track.GreedinessTracker`, the one a reader wraps around their own loss;
+then per epoch (:func:`epoch_row`) draw m-per-class batches, step, and close the tracker's epoch; evaluate on
+the evaluation split (retrieval, VARIANCE, geometry); checkpoint. Epoch 0 is measured with one no-update
+pass, so every curve starts from the untrained head.
 The speeds and the summary read from the history are :mod:`vgteach.training.speeds`.
 """
 
@@ -33,6 +34,7 @@ from ..device import resolve_device
 from ..diagnostics import geometry_stats, variance_stats
 from ..io import atomic_torch_save
 from ..losses import LossOutput, build_loss
+from ..protocols import protocol_for
 from ..retrieval import retrieval_metrics
 from ..track import COLUMNS, GreedinessTracker
 from . import distributed as dist
@@ -59,13 +61,15 @@ class TrainResult:
         (``config.evaluated_epochs()``: always epoch 0 and the last one; NaN on the others).
     summary : dict
         The last epoch's metrics plus the speeds relative to the untrained head (``convergence_epoch``,
-        ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``; see
-        :func:`~vgteach.training.speeds.convergence_epoch`),
+        ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``, ``ratio_compaction_epoch``,
+        ``ratio_change``; see :mod:`~vgteach.training.speeds`),
         ``loss_decay_rate``, ``active_ratio_mean``, ``wall_time_s``.
     model, loss_fn : the trained head and loss (with its proxies/centers).
     embeddings : dict epoch -> ndarray [N, D]
         Evaluation embeddings per evaluated epoch (only with ``keep_embeddings=True``).
     eval_labels : ndarray [N]
+        The evaluation labels (the protocol's: unseen classes for ``zero-shot``, fine labels for
+        ``coarse-to-fine``).
     """
 
     config: TrainConfig
@@ -80,8 +84,12 @@ class TrainResult:
 # -- setup --------------------------------------------------------------------------------------------------
 def load_data(config: TrainConfig, progress: bool = True) -> tuple[torch.Tensor, ...]:
     """``(x_train, y_train, x_eval, y_eval)`` of ``config``'s run: its inputs (:meth:`TrainConfig.input_spec`),
-    the training split limited to ``config.max_per_class`` samples a class, the evaluation split whole."""
-    return config.input_spec(progress).load_train_test(config.max_per_class)
+    the classes and labels of its protocol (:meth:`vgteach.protocols.Protocol.select`), the training split
+    limited to ``config.max_per_class`` samples a training class, the evaluation split whole."""
+    inputs = config.input_spec(progress)  # the dataset's registry entry, looked up once
+    protocol = protocol_for(config.protocol, inputs.dataset)
+    loaded = inputs.load_train_test(protocol.load_limit(config.max_per_class))
+    return protocol.select(*loaded, max_per_class=config.max_per_class)
 
 
 def build_model(config: TrainConfig, x_train: torch.Tensor) -> EmbeddingHead:
@@ -238,12 +246,13 @@ class Run:
 
 
 def start_run(config: TrainConfig, data=None, progress: bool = True, track: bool = True) -> Run:
-    """Data (loaded unless given), head, loss, optimizer, sampler and tracker of a run, seeded by its config."""
+    """Data (loaded unless given, as :func:`load_data` gives it: the protocol's classes and labels), head,
+    loss, optimizer, sampler and tracker of a run, seeded by its config. A proxy loss gets one proxy per
+    *training* class of the protocol (2 for CIFAR-10's coarse-to-fine, 5 for its zero-shot)."""
     device = resolve_device(config.device)
-    inputs = config.input_spec(progress)  # the dataset's registry entry, looked up once
-    x_train, y_train, x_eval, y_eval = data if data is not None else inputs.load_train_test(config.max_per_class)
+    x_train, y_train, x_eval, y_eval = data if data is not None else load_data(config, progress)
     model = build_model(config, x_train).to(device)
-    num_classes = max(inputs.dataset.num_classes["train"], int(y_train.max()) + 1)
+    num_classes = max(config.protocol_split().num_train_classes, int(y_train.max()) + 1)
     loss_fn = build_loss_for(config, num_classes).to(device)
     # fused: one kernel for all parameters, with the step count kept on the device (the default reads it on
     # the host every step)
@@ -332,7 +341,8 @@ def train(
         Record per-step GREEDINESS (switch off only to measure its overhead: the steps are then bare, and the
         history keeps only ``train_loss``, the greediness columns being NaN).
     data : tuple, optional
-        ``(x_train, y_train, x_eval, y_eval)`` to skip loading (the study loads once for all losses).
+        ``(x_train, y_train, x_eval, y_eval)`` as :func:`load_data` gives it (the protocol applied), to skip
+        loading (the study loads once for all losses).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig (see make_config), got {type(config).__name__}")
