@@ -3,6 +3,24 @@
 A figure is drawn on a ``matplotlib.figure.Figure`` made here, never through pyplot: writing a report or a
 widget frame must not touch the session's backend (``matplotlib.use("Agg")`` inside a Jupyter kernel
 switches inline figures off for good).
+
+**Text you can read in the book** (issue 21: text in figures ≥ 9 pt as displayed). The book shows a figure
+as a PNG: drawn at ``dpi`` pixels per inch, ``width_in`` inches wide, it is ``natural = width_in · dpi``
+pixels wide, shown at that size when it fits the book's content column (:data:`BOOK_COLUMN_PX` CSS pixels)
+and scaled down to the column when it does not, by ``scale = min(1, BOOK_COLUMN_PX / natural)``. Text of
+``size`` points is ``size · dpi / 72`` pixels tall in the PNG and ``size · dpi / 72 · scale`` CSS pixels on
+the page, that is ``size · dpi · scale / 96`` points as displayed (CSS: 96 px = 72 pt = 1 inch). So a font
+reads at :data:`MIN_DISPLAYED_PT` or more when
+
+    size ≥ MIN_DISPLAYED_PT · 96 / (dpi · scale) = max(MIN_DISPLAYED_PT · 96 / dpi,
+                                                      MIN_DISPLAYED_PT · 96 · width_in / BOOK_COLUMN_PX)
+
+(:func:`min_font_size`). The first term binds while the figure fits the column (at the inline backend's
+:data:`BOOK_DPI` = 100: 8.64 pt; at the widget frames' 90 dpi: 9.6 pt), the second once it is scaled down:
+a figure 12 inches wide needs 15 pt fonts, one 6.4 inches wide (the column at 100 dpi is 6.88 inches)
+8.64 pt. Wide, many-panel figures are the ones that cannot be read: the browser check
+(tests/check_browser.py) also fails a figure shown under 80 % of its natural width, and
+tests/test_figures.py checks every figure vgteach draws against :func:`displayed_points`.
 """
 
 from __future__ import annotations
@@ -32,6 +50,31 @@ TAB10 = (
 LOSS_COLORS = dict(zip(LOSS_NAMES, TAB10))
 #: resolution of the PNG files a report writes
 REPORT_DPI = 110
+#: the width of the book's content column, in CSS pixels (Jupyter Book's theme in a 1280 px wide window, as
+#: tests/check_browser.py measures it)
+BOOK_COLUMN_PX = 688
+#: the resolution the book's figures are drawn at: matplotlib's ``figure.dpi`` under the inline backend
+BOOK_DPI = 100
+#: the smallest text a figure may show, in points as displayed in the book (BOOK-STYLE.md)
+MIN_DISPLAYED_PT = 9.0
+#: CSS pixels per inch (and 72 points per inch): how the browser turns pixels into points
+CSS_PX_PER_INCH = 96
+
+
+def displayed_points(size: float, natural_px: float, dpi: float = BOOK_DPI, column_px: float = BOOK_COLUMN_PX) -> float:
+    """How large text of ``size`` points drawn at ``dpi`` appears in the book, in points, on a figure whose
+    PNG is ``natural_px`` pixels wide (scaled down to ``column_px`` when wider; module docstring)."""
+    if size <= 0 or natural_px <= 0 or dpi <= 0 or column_px <= 0:
+        raise ValueError("size, natural_px, dpi and column_px must be positive")
+    return size * dpi * min(1.0, column_px / natural_px) / CSS_PX_PER_INCH
+
+
+def min_font_size(width_in: float, dpi: float = BOOK_DPI, column_px: float = BOOK_COLUMN_PX) -> float:
+    """The smallest font size (points) that reads at :data:`MIN_DISPLAYED_PT` in the book on a figure
+    ``width_in`` inches wide drawn at ``dpi`` (module docstring)."""
+    if width_in <= 0:
+        raise ValueError("width_in must be positive")
+    return MIN_DISPLAYED_PT * CSS_PX_PER_INCH / (dpi * min(1.0, column_px / (width_in * dpi)))
 
 
 def loss_color(name: str) -> str:
