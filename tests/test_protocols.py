@@ -197,7 +197,7 @@ def test_proxy_losses_get_one_proxy_per_training_class(loss, protocol, trained, 
     result = train(config, progress=False)
     assert result.loss_fn.num_classes == trained and result.loss_fn.proxies.shape == (trained, 128)
     assert len(set(result.eval_labels.tolist())) == scored
-    assert result.history[["train_loss", "recall@1", "intra"]].notna().all(axis=None)
+    assert result.history[["train_loss", "recall@1", "intra", "train_intra"]].notna().all(axis=None)
 
 
 def test_the_shipped_features_under_each_protocol():

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vgteach.cli import main as cli_main
-from vgteach.diagnostics import gini, per_sample_grad_norms
+from vgteach.diagnostics import geometry_stats, gini, per_sample_grad_norms, variance_stats
 from vgteach.diagnostics.gini import gini_tensor, sort_last_dim
 from vgteach.losses import LOSS_NAMES, build_loss
 from vgteach.track import GreedinessTracker, StepStore
@@ -326,6 +326,47 @@ def test_the_summary_holds_the_speeds_of_the_history(digits_runs):
         assert got == pytest.approx(loop_speeds(history), nan_ok=True)
 
 
+# -- VARIANCE of the training split (DESIGN.md §3) -----------------------------------------------------------
+def test_training_split_measures_are_the_diagnostics_of_its_fixed_sample():
+    """Every evaluated epoch records train_intra … train_pi_ratio: variance_stats and geometry_stats of the
+    head's embeddings of training_sample's rows, with the training labels."""
+    config = make_config("smoke", dataset="blobs", loss="triplet", epochs=2, eval_epochs=[0, 2])
+    result = train(config, progress=False)
+    x_train, y_train, _, _ = trainer_module.load_data(config, progress=False)
+    sample = trainer_module.training_sample(y_train)
+    z = trainer_module.embed(result.model, x_train[sample], torch.device("cpu"), False)
+    expected = {**variance_stats(z, y_train[sample]), **geometry_stats(z, y_train[sample])}
+    for name in trainer_module.TRAIN_MEASURES:
+        assert result.summary[f"train_{name}"] == pytest.approx(expected[name], rel=1e-6, abs=1e-12), name
+    columns = [f"train_{name}" for name in trainer_module.TRAIN_MEASURES]
+    evaluated = result.history["epoch"].isin([0, 2])
+    assert result.history.loc[evaluated, columns].notna().all(axis=None)
+    assert result.history.loc[~evaluated, columns].isna().all(axis=None)  # epoch 1 is not evaluated
+    assert not np.allclose(result.history.loc[evaluated, "train_intra"], result.summary["train_intra"])  # it moved
+
+
+def test_the_training_sample_is_class_balanced_and_fixed():
+    labels = torch.cat([torch.full((n,), k) for k, n in enumerate([5, 9, 20])])[torch.randperm(34)]
+    small = trainer_module.training_sample(labels, max_rows=12)
+    assert torch.bincount(labels[small]).tolist() == [4, 4, 4]  # 12 // 3 a class
+    whole = trainer_module.training_sample(labels, max_rows=100)
+    assert torch.bincount(labels[whole]).tolist() == [5, 5, 5]  # the smallest class sets the share
+    torch.manual_seed(1)
+    again = trainer_module.training_sample(labels, max_rows=12)
+    assert torch.equal(small, again) and torch.equal(small, small.sort().values)  # not the global random state
+    base = make_config("smoke", dataset="cifar10-features", protocol="coarse-to-fine", epochs=1)
+    data = trainer_module.load_data(base, progress=False)
+    runs = [
+        trainer_module.start_run(base.replace(loss=loss, seed=seed), data)
+        for loss, seed in [("ccl", 0), ("triplet", 3)]
+    ]
+    assert torch.equal(runs[0].train_sample, runs[1].train_sample)  # every loss and seed of a study
+    assert torch.bincount(data[1][runs[0].train_sample]).tolist() == [4000, 4000]  # vehicles set the share
+    for protocol, share in (("closed", [1000] * 10), ("zero-shot", [1000] * 5)):
+        y_train = trainer_module.load_data(base.replace(protocol=protocol), progress=False)[1]
+        assert torch.bincount(y_train[trainer_module.training_sample(y_train)]).tolist() == share
+
+
 # -- the evaluation schedule --------------------------------------------------------------------------------
 def test_default_schedule_is_the_design_one_for_every_profile():
     expected = [*range(11), 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100]
@@ -577,7 +618,7 @@ def test_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
     meta = json.loads((out / "study.json").read_text())
     assert meta["config"]["protocol"] == "closed" and meta["protocol"]["eval_classes"] == [str(d) for d in range(10)]
     assert meta["protocol"]["description"] in report
-    assert {"ratio_change", "ratio_compaction_epoch"} <= set(summary.columns)
+    assert {"ratio_change", "ratio_compaction_epoch", "train_intra", "train_pi_ratio"} <= set(summary.columns)
 
     # resume: finished runs are read back, not retrained
     monkeypatch.setattr("vgteach.training.study.train", lambda *a, **k: pytest.fail("retrained a finished run"))
@@ -611,7 +652,7 @@ def test_a_study_under_a_protocol_says_so_everywhere(protocol, trained, scored, 
     report = (out / "report.md").read_text()
     assert f"Protocol `{protocol}`" in report and trained in report and scored in report
     history = pd.read_csv(out / "history.csv")
-    assert history[["recall@1", "intra"]].notna().all(axis=None)
+    assert history[["recall@1", "train_intra", "train_spectral_decay"]].notna().all(axis=None)
     assert np.isfinite(summary["ratio_change"]).all()
 
 

@@ -6,7 +6,8 @@
 
 Output folder::
 
-    history.csv           one row per (loss, seed, epoch): GREEDINESS and evaluation columns
+    history.csv           one row per (loss, seed, epoch): GREEDINESS and evaluation columns, and the
+                          train_… VARIANCE of a fixed sample of the training split
     summary.csv           one row per (loss, seed): final metrics and the speeds relative to the untrained
                           head (convergence_epoch, map_convergence_epoch, compaction_epoch, intra_change,
                           ratio_compaction_epoch, ratio_change)

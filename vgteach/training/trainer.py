@@ -9,8 +9,9 @@ features come from the on-disk cache) and selects its protocol's classes (:mod:`
 the head, the loss (ArcFace/CCL proxies are optimised with the head by the same Adam) and the GREEDINESS
 tracker — the public :class:`vgteach.track.GreedinessTracker`, the one a reader wraps around their own loss;
 then per epoch (:func:`epoch_row`) draw m-per-class batches, step, and close the tracker's epoch; evaluate on
-the evaluation split (retrieval, VARIANCE, geometry); checkpoint. Epoch 0 is measured with one no-update
-pass, so every curve starts from the untrained head.
+the evaluation split (retrieval, VARIANCE, geometry) and on a fixed sample of the training split
+(:func:`evaluate_training_split`); checkpoint. Epoch 0 is measured with one no-update pass, so every curve
+starts from the untrained head.
 The speeds and the summary read from the history are :mod:`vgteach.training.speeds`.
 """
 
@@ -31,7 +32,9 @@ from tqdm.auto import tqdm
 
 from .._validation import value_checks_once
 from ..device import resolve_device
-from ..diagnostics import geometry_stats, variance_stats
+from ..diagnostics import compression_stats, geometry_stats, variance_stats
+from ..diagnostics._common import unit_float64
+from ..diagnostics.geometry import _within_class_rank
 from ..io import atomic_torch_save
 from ..losses import LossOutput, build_loss
 from ..protocols import protocol_for
@@ -58,7 +61,8 @@ class TrainResult:
         ``train_loss``, ``active_ratio``, ``effective_active_ratio``, ``sample_active_ratio``,
         ``grad_norm_{mean,median,max}``, ``grad_gini``, ``head_grad_norm``, ``proxy_grad_norm``), ``loss_decay`` (relative drop of ``train_loss`` from the
         previous epoch), and the evaluation metrics (retrieval, VARIANCE, geometry) on evaluated epochs
-        (``config.evaluated_epochs()``: always epoch 0 and the last one; NaN on the others).
+        (``config.evaluated_epochs()``: always epoch 0 and the last one; NaN on the others), with the
+        ``train_…`` VARIANCE of the training split's fixed sample (:func:`evaluate_training_split`).
     summary : dict
         The last epoch's metrics plus the speeds relative to the untrained head (``convergence_epoch``,
         ``map_convergence_epoch``, ``compaction_epoch``, ``intra_change``, ``ratio_compaction_epoch``,
@@ -181,6 +185,46 @@ def evaluate(z: torch.Tensor, labels: torch.Tensor, seed: int) -> dict:
     return row
 
 
+#: the training split's sample holds at most this many rows (DESIGN.md §3: Roth et al. measure there)
+TRAIN_SAMPLE_ROWS = 10_000
+#: seeds the sample's draw: a constant, never the run's seed, so every loss and seed of a study see the same rows
+TRAIN_SAMPLE_SEED = 0
+#: what :func:`evaluate_training_split` measures, each as ``train_<name>``
+TRAIN_MEASURES = ("intra", "inter", "ratio", "within_class_rank", "spectral_decay", "pi_ratio")
+
+
+def training_sample(labels: torch.Tensor, max_rows: int = TRAIN_SAMPLE_ROWS) -> torch.Tensor:
+    """Sorted indices of a fixed class-balanced sample of the training split: the same number of rows of
+    every class, min(smallest class, ``max_rows`` // C) (at least 1), drawn by a generator seeded with
+    :data:`TRAIN_SAMPLE_SEED`. It depends on the labels only, so every loss and seed of a study (which
+    share the training split) are measured on the same rows."""
+    labels = torch.as_tensor(labels).cpu()
+    classes, inverse = torch.unique(labels, return_inverse=True)
+    members = [torch.nonzero(inverse == k).flatten() for k in range(len(classes))]
+    per_class = max(1, min(min(len(m) for m in members), max_rows // len(classes)))
+    gen = torch.Generator().manual_seed(TRAIN_SAMPLE_SEED)
+    return torch.cat([m[torch.randperm(len(m), generator=gen)[:per_class]] for m in members]).sort().values
+
+
+def evaluate_training_split(z: torch.Tensor, labels: torch.Tensor) -> dict:
+    """VARIANCE and Roth et al.'s compression of the training split: ``train_intra``, ``train_inter``,
+    ``train_ratio`` (:func:`~vgteach.diagnostics.variance_stats`), ``train_within_class_rank``,
+    ``train_spectral_decay``, ``train_pi_ratio`` (as :func:`~vgteach.diagnostics.geometry_stats` defines
+    them; the last two are :func:`~vgteach.diagnostics.compression_stats`), on the
+    embeddings ``z`` of :func:`training_sample`'s rows (DESIGN.md §3: Roth et al. relate the training split's
+    compression to zero-shot generalisation).
+
+    ``labels`` are the *training* labels, the ones the loss saw: the first half of the classes for
+    ``zero-shot``, the superclass labels for ``coarse-to-fine`` (how the head groups what it was told to
+    group; the fine structure it was not told about is the evaluation split's VARIANCE).
+    """
+    stats = {**variance_stats(z, labels), **compression_stats(z, labels)}
+    # geometry_stats' within_class_rank alone: the rest of geometry_stats (its O(N²) uniformity above all)
+    # would cost ten times these measures at every evaluation, on up to 10,000 rows
+    stats["within_class_rank"] = float(_within_class_rank(unit_float64(z), labels.to(z.device)))
+    return {f"train_{name}": stats[name] for name in TRAIN_MEASURES}
+
+
 # -- checkpoints --------------------------------------------------------------------------------------------
 def save_checkpoint(path: Path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,6 +287,7 @@ class Run:
     x_eval: torch.Tensor  # where it was loaded: embedded in chunks
     y_eval: torch.Tensor
     tracker: Optional[GreedinessTracker]  # None: bare steps
+    train_sample: torch.Tensor  # rows of x_train measured at every evaluation (training_sample)
 
 
 def start_run(config: TrainConfig, data=None, progress: bool = True, track: bool = True) -> Run:
@@ -269,7 +314,7 @@ def start_run(config: TrainConfig, data=None, progress: bool = True, track: bool
     sampler = MPerClassBatches(y_train, config.batch_size, config.m_per_class, seed=config.seed)
     amp = device.type == "cuda" if config.amp is None else bool(config.amp)
     on_device = (x_train.to(device), y_train.to(device), x_eval, y_eval)
-    return Run(config, device, amp, model, loss_fn, optimizer, sampler, *on_device, tracker)
+    return Run(config, device, amp, model, loss_fn, optimizer, sampler, *on_device, tracker, training_sample(y_train))
 
 
 def resume_run(run: Run, path: Path) -> tuple[list, dict, int, float]:
@@ -305,7 +350,8 @@ def train_epoch(run: Run, epoch: int) -> dict:
 def epoch_row(run: Run, epoch: int, previous: Optional[dict], embeddings: dict) -> dict:
     """One history row: the epoch's training (:func:`train_epoch`), ``loss_decay`` against the ``previous``
     row, the evaluation on evaluated epochs (epoch 0 and the last always; the embeddings kept in
-    ``embeddings`` with ``keep_embeddings``), and ``epoch_time_s``."""
+    ``embeddings`` with ``keep_embeddings``) with the training split's ``train_…`` measures, and
+    ``epoch_time_s``."""
     tic = time.perf_counter()
     row = {"epoch": epoch, **train_epoch(run, epoch)}
     last = previous["train_loss"] if previous else None
@@ -315,6 +361,9 @@ def epoch_row(run: Run, epoch: int, previous: Optional[dict], embeddings: dict) 
         row.update(evaluate(z, run.y_eval.to(run.device), run.config.seed))
         if run.config.keep_embeddings:
             embeddings[epoch] = z.cpu().numpy()
+        sample = run.train_sample.to(run.device)
+        z_train = embed(run.model, run.x_train[sample], run.device, run.amp)
+        row.update(evaluate_training_split(z_train, run.y_train[sample]))
     row["epoch_time_s"] = time.perf_counter() - tic
     return row
 
