@@ -88,6 +88,11 @@ def scale_of(table: pd.DataFrame) -> float:
     return max(1.0, float(finite.max())) if finite.size else 1.0
 
 
+def every_seed(n: int) -> str:
+    """``"all 3 seeds"``, or ``"the one seed"`` (never "all 1 seeds")."""
+    return "the one seed" if n == 1 else f"all {n} seeds"
+
+
 def seeds_text(seeds) -> str:
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
@@ -132,13 +137,13 @@ def decide(table: pd.DataFrame, high, low, *, low_negative: bool = False, column
     n = len(table)
     effect, size, exceeds = effect_size(finite, share, shares, group, high)
     if (group_signs == 0).all():
-        verdict, why = "no difference", f"the two sides are equal in all {n} seeds"
+        verdict, why = "no difference", f"the two sides are equal in {every_seed(n)}"
     elif (group_signs > 0).all() and (pair_signs_ > 0).all() and exceeds:
-        verdict, why = "reproduced", f"all {pair_signs_.shape[0]} cross pairs hold in all {n} seeds; {size}"
+        verdict, why = "reproduced", f"all {pair_signs_.shape[0]} cross pairs hold in {every_seed(n)}; {size}"
     elif (group_signs > 0).all() and failing:
-        verdict, why = "mixed", f"the group direction holds in all {n} seeds, but {'; '.join(failing)}"
+        verdict, why = "mixed", f"the group direction holds in {every_seed(n)}, but {'; '.join(failing)}"
     elif (group_signs < 0).all():
-        verdict, why = "not reproduced", f"the group direction reverses in all {n} seeds; {size}"
+        verdict, why = "not reproduced", f"the group direction reverses in {every_seed(n)}; {size}"
     elif (group_signs > 0).all():
         verdict = "inconclusive"
         why = (

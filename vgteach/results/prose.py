@@ -110,21 +110,17 @@ def describe_statement(
     backed = in_top_half(table, heading) if expect == "high" else in_bottom_half(table, heading)
     where = f"{label} ranks {rank_of(table, heading)} on {heading} ({value_text(row)})"
     if backed:
-        return f"Our reference runs back this: {where}."
+        return f"The reference runs agree: {where}."
     extreme = row["best"] if expect == "high" else row["worst"]
     side = "largest" if expect == "high" else "smallest"
-    return f"Our reference runs do not show that {statement}: {where}, and {extreme} has the {side}."
+    return f"The reference runs do not show that {statement}: {where}, and {extreme} has the {side}."
 
 
 def describe_statements(reference: ReferenceResults, loss: str, checks, label: Optional[str] = None) -> str:
-    """:func:`describe_statement` for each ``(column, expect, statement)`` of ``checks``, joined; when one is not
-    backed, one closing sentence says how our setting differs from the paper's (:func:`setting`)."""
+    """:func:`describe_statement` for each ``(column, expect, statement)`` of ``checks``, joined. Where the
+    runs disagree with the paper the sentence says so; *why* is the subject of the book's trade-off chapter,
+    not a paragraph repeated in every chapter."""
     sentences = [describe_statement(reference, loss, *check, label=label) for check in checks]
-    if any(sentence.startswith("Our reference runs do not show") for sentence in sentences):
-        sentences.append(
-            f"Where our runs differ from the paper, the setting may be why: {setting(reference)}; "
-            "a mechanism can be real and still not decide the ranking here."
-        )
     return " ".join(sentences)
 
 
