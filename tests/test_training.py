@@ -161,7 +161,7 @@ def loop_speeds(history):
         points = evaluated(column)
         if not points[-1][1] < points[0][1]:
             return math.nan  # rises or stays: "does not compact"
-        return first(column, lambda v, start, final: abs(v - final) <= 0.1 * (start - final))
+        return first(column, lambda v, start, final: v - final <= 0.1 * (start - final))
 
     def change(column):
         points = evaluated(column)
@@ -248,8 +248,8 @@ HAND_MADE = {
             ratio_change=0.0,
         ),
     ),
-    # R@1 ends below where it started: no gain to wait for (0); an overshooting intra settles late; the
-    # ratio rises: no ratio compaction epoch
+    # R@1 ends below where it started: no gain to wait for (0); an intra that overshoots (0.1 at epoch 1,
+    # below its final 0.3) has compacted by epoch 1 (DESIGN §3's one-sided rule); the ratio rises: none
     "worse at the end, overshoot": (
         dict(
             epoch=[0, 1, 2, 3],
@@ -263,7 +263,7 @@ HAND_MADE = {
         dict(
             convergence_epoch=0,
             map_convergence_epoch=2,
-            compaction_epoch=3,
+            compaction_epoch=1,
             intra_change=-0.2,
             ratio_compaction_epoch=NAN,
             ratio_change=0.2,
@@ -294,8 +294,10 @@ def test_compaction_epochs_are_signed():
         got = (speeds_module.compaction_epoch(history), speeds_module.ratio_compaction_epoch(history))
         assert got == pytest.approx(expected, nan_ok=True)
         assert speeds_module.ratio_change(history) == pytest.approx(ratio[-1] - ratio[0])
-    late = pd.DataFrame({"epoch": range(4), "intra": [0.8, 0.3, 0.79, 0.5]})  # undershoots, then settles
-    assert speeds_module.compaction_epoch(late) == 3  # |0.3 − 0.5| = 0.2 > 0.03: not yet within 10 %
+    late = pd.DataFrame({"epoch": range(4), "intra": [0.8, 0.3, 0.79, 0.5]})  # undershoots, then relaxes
+    assert speeds_module.compaction_epoch(late) == 1  # 0.3 − 0.5 ≤ 0.03: compacted (more than at the end)
+    slow = pd.DataFrame({"epoch": range(4), "intra": [0.8, 0.79, 0.6, 0.5]})
+    assert speeds_module.compaction_epoch(slow) == 3  # 0.6 − 0.5 = 0.1 > 0.03: not yet within 10 %
 
 
 def test_speeds_match_the_loop_reference_on_random_histories():

@@ -83,7 +83,7 @@ def ratio_change(history: pd.DataFrame) -> float:
 def compaction_epoch(history: pd.DataFrame, column: str = "intra") -> float:
     """First evaluated epoch t whose ``intra`` has settled to within 10 % of its fall; NaN unless it falls.
 
-    .. math:: t^* = \\min\\{t \\text{ evaluated} : |v_t - v_T| \\le 0.1\\,(v_0 - v_T)\\},
+    .. math:: t^* = \\min\\{t \\text{ evaluated} : v_t - v_T \\le 0.1\\,(v_0 - v_T)\\},
               \\quad \\text{defined only when } v_T < v_0
 
     with :math:`v_t` the intra-class variance at epoch t, :math:`v_0` the untrained head's and
@@ -92,11 +92,15 @@ def compaction_epoch(history: pd.DataFrame, column: str = "intra") -> float:
     "does not compact" — DESIGN.md §5 ranks it slower than any run that compacts, since a loss that spreads
     its classes cannot "compact quickly". NaN also when the history has no evaluation of ``intra``.
     ``column`` selects another measure (:func:`ratio_compaction_epoch` uses ``"ratio"``).
+
+    As DESIGN.md §3 writes it, without an absolute value: an epoch whose intra has already fallen *below*
+    its final value (an overshoot that later relaxes) has compacted at least as much as the run ever does,
+    so it counts — the same one-sided rule as :func:`convergence_epoch`'s 90 % of the gain.
     """
     found = evaluated_values(history, column)
     if found is None or not found[1][-1] < found[1][0]:
         return float("nan")
-    return first_evaluated_epoch(history, column, lambda v, start, final: np.abs(v - final) <= 0.1 * (start - final))
+    return first_evaluated_epoch(history, column, lambda v, start, final: v - final <= 0.1 * (start - final))
 
 
 def ratio_compaction_epoch(history: pd.DataFrame) -> float:
