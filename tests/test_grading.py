@@ -265,6 +265,7 @@ def test_a_submission_never_writes_where_grading_runs(batch):
 
 
 @pytest.mark.notebook
+@pytest.mark.editions
 @pytest.mark.parametrize("name", ["lab2_diagnostics", "lab3_tradeoff"])
 def test_the_solved_editions_of_labs_2_and_3_get_full_points(name, tmp_path, request):
     if "editions" not in (request.config.getoption("markexpr") or ""):

@@ -324,8 +324,10 @@ def loop_convergence_epoch(history):
 
 def loop_compaction_epoch(history):
     start, final = history["intra"].iloc[0], history["intra"].iloc[-1]
+    if not final < start:
+        return float("nan")
     for epoch, value in zip(history["epoch"], history["intra"]):
-        if abs(value - final) <= 0.1 * abs(start - final):
+        if value - final <= 0.1 * (start - final):
             return int(epoch)
 
 
@@ -342,6 +344,16 @@ def test_check_convergence_and_compaction_epochs():
     assert not labs.check_compaction_epoch(
         ignoring_epoch_0("intra", lambda v, final: abs(v - final) <= 0.1 * final)
     ).passed
+
+    # ... and the two-sided rule (an overshoot below the final value waits for the relaxation), or an epoch
+    # for a run whose classes spread
+    def two_sided(history):
+        start, final = history["intra"].iloc[0], history["intra"].iloc[-1]
+        close = (history["intra"] - final).abs() <= 0.1 * abs(start - final)
+        return int(history["epoch"][close].iloc[0])
+
+    result = labs.check_compaction_epoch(two_sided)
+    assert not result.passed and "overshoot" in str(result)
 
 
 def ignoring_epoch_0(column, reached):

@@ -1,8 +1,8 @@
 """Lab 3 (the trade-off): when a run has converged and when its classes have compacted.
 
 Both checks grade an epoch read off a per-epoch history against :mod:`vgteach.training`'s own rule, on
-toy histories with the shapes a study produces (fast, slow, non-monotone, flat) and a noisy one drawn with
-the checks' seed (:func:`vgteach.labs.batches.seeded` gives fresh ones).
+toy histories with the shapes a study produces (fast, slow, non-monotone, flat, spreading) and a noisy one
+drawn with the checks' seed (:func:`vgteach.labs.batches.seeded` gives fresh ones).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .kit import CheckResult, Failure, as_number, call_student, generic_hint, gr
 
 
 def _toy_histories() -> list:
-    """Per-epoch histories with the shapes a study produces: fast, slow, non-monotone, flat, noisy."""
+    """Per-epoch histories with the shapes a study produces: fast, slow, non-monotone, flat, spreading, noisy."""
     import pandas as pd
     import torch
 
@@ -31,6 +31,10 @@ def _toy_histories() -> list:
             [0.5, 0.2, 0.4, 0.35, 0.3, 0.33, 0.31, 0.3, 0.3, 0.3, 0.3],
         ),
         "already there": ([0.96] * 11, [0.32, 0.3] + [0.3] * 9),
+        "classes spread": (
+            [0.5, 0.6, 0.7, 0.75, 0.8, 0.8, 0.82, 0.83, 0.83, 0.84, 0.84],
+            [0.3 + 0.02 * e for e in epochs],
+        ),
     }
     rng = generator()  # a saturating curve with noise, different under every seed
     rate, noise = (
@@ -65,8 +69,8 @@ CONVERGENCE_HINT = generic_hint(
     "recall@1 - start >= 0.9 * (final - start); return its epoch."
 )
 COMPACTION_HINT = generic_hint(
-    "start, final = history['intra'].iloc[0], history['intra'].iloc[-1]; the first row with "
-    "|intra - final| <= 0.1 * |start - final|; its epoch."
+    "start, final = history['intra'].iloc[0], history['intra'].iloc[-1]; NaN unless final < start; "
+    "otherwise the first row with intra - final <= 0.1 * (start - final); its epoch."
 )
 
 
@@ -81,8 +85,8 @@ def check_convergence_epoch(fn: Callable) -> CheckResult:
 
 @grader("check_compaction_epoch")
 def check_compaction_epoch(fn: Callable) -> CheckResult:
-    """Check ``fn(history DataFrame) -> int``: the first epoch whose ``intra`` is within 10 % of its total
-    change from epoch 0 to the end (:func:`vgteach.training.compaction_epoch`)."""
+    """Check ``fn(history DataFrame) -> int``: the first epoch whose ``intra`` has made 90 % of its fall from
+    epoch 0 to the end, NaN when it does not fall (:func:`vgteach.training.compaction_epoch`)."""
     from ..training import compaction_epoch
 
     return _grade_epochs(fn, compaction_epoch, COMPACTION_HINT)
