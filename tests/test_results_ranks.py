@@ -184,3 +184,45 @@ def test_findings_has_a_sentence_per_claim_from_the_verdict_table():
     )
     with pytest.raises(TypeError):
         results.findings(results.load("cifar10").summary, "x")
+
+
+@pytest.mark.parametrize(
+    "mean, std, text",
+    [
+        (0.07781, 0.00171, "0.0778 ± 0.0017"),  # three significant digits, the std at the same places
+        (0.0824, 0.0169, "0.0824 ± 0.017"),  # ... but at most two significant digits
+        (102.728, 0.092, "103 ± 0.09"),  # one significant digit where the mean's places round it to 0
+        (-0.384, 0.0141, "-0.384 ± 0.014"),
+        (0.7622, None, "0.762"),
+        (0.7622, float("nan"), "0.762"),
+        (0.0, 0.0, "0.00 ± 0.00"),
+    ],
+)
+def test_mean_sd_is_three_significant_digits_in_one_compact_cell(mean, std, text):
+    assert results.mean_sd(mean, std) == text
+
+
+def test_mean_sd_keeps_what_it_rounds_within_half_a_last_digit():
+    rng = np.random.default_rng(1)
+    for mean, std in zip(10.0 ** rng.uniform(-4, 3, 200) * rng.choice([-1, 1], 200), 10.0 ** rng.uniform(-5, 1, 200)):
+        shown_mean, shown_std = results.mean_sd(mean, std).split(" ± ")
+        places = len(shown_mean.split(".")[1]) if "." in shown_mean else 0
+        assert abs(float(shown_mean) - mean) <= 0.5 * 10.0**-places * (1 + 1e-9)
+        digits = shown_mean.lstrip("-0.").replace(".", "")
+        assert len(digits) == 3 or abs(mean) >= 1000  # three significant digits (a large mean keeps its units)
+        assert float(shown_std) > 0  # never rounded away
+
+
+def test_standing_values_are_the_ranks_table_as_glue_texts():
+    table = results.ranks(fabricated(), "b")
+    values = results.standing_values(table, ["R@1", "intra"])
+    assert set(values) == {"r1", "r1_sd", "r1_rank", "intra", "intra_sd", "intra_rank"}
+    row = table.loc["intra"]
+    assert values["intra_sd"] == results.mean_sd(row["mean"], row["std"])
+    assert values["intra"] == values["intra_sd"].split(" ± ")[0]
+    assert values["r1_rank"] == results.rank_of(table, "R@1") == "4th of 5"  # b: the second smallest R@1
+    assert set(results.standing_values(table)) >= {"gini", "gini_rank"}  # default: every row
+    with pytest.raises(ValueError, match="no measure"):
+        results.standing_values(table, ["speed"])
+    with pytest.raises(TypeError, match="not one string"):
+        results.standing_values(table, "intra")

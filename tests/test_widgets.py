@@ -459,6 +459,18 @@ def test_summary_table_of_one_run_and_of_a_study_by_loss():
     assert by_loss.loc["triplet", "R@1"] == summary_table(reference.summary, spread=True).loc["triplet", "R@1"]
 
 
+def test_summary_table_at_significant_digits_is_one_compact_cell():
+    reference = results.load("cifar10")
+    table = summary_table(reference.summary_by_loss, columns=[("intra", "intra")], spread=True, significant=3)
+    row = reference.summary_by_loss.set_index("loss").loc["contrastive"]
+    assert table.loc["contrastive", "intra"] == results.mean_sd(row["intra"], row["intra_std"])
+    means = summary_table(reference.summary_by_loss, columns=[("intra", "intra")], significant=3)
+    assert means.loc["contrastive", "intra"] == results.mean_sd(row["intra"])
+    view = reference_view(highlight="triplet", columns=[("recall@1", "R@1"), ("intra", "intra")])
+    assert list(view.table.columns) == ["R@1", "intra"] and " ± " in view.table.loc["triplet", "intra"]
+    assert view.caption.startswith("**Reference runs (full CIFAR-10, paper settings, 3 seeds).**")
+
+
 def test_summary_table_rejects_bad_input():
     with pytest.raises(ValueError, match="name is required"):
         summary_table({"recall@1": 0.5})

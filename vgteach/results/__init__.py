@@ -12,7 +12,8 @@ One job per module:
   :class:`ReferenceResults`, :data:`ALIASES`, :data:`ROOT`, :func:`curve`);
 - :mod:`.standing`: where a loss stands among the study's losses (:func:`ranks`, :func:`in_top_half`);
 - :mod:`.prose`: the Markdown sentences written from them (``describe_…``, :func:`rank_of`,
-  :func:`standing_of`, :func:`findings`, :func:`trend_sentence`) and the loss names of the book
+  :func:`standing_of`, :func:`findings`, :func:`trend_sentence`), the numbers a chapter glues
+  (:func:`standing_values`, :func:`mean_sd`: mean ± sd at three significant digits) and the loss names of the book
   (:data:`LOSS_LABELS`, :func:`join_labels`);
 - :mod:`.myst`: :func:`glue`, the hand-over to the book build.
 
@@ -23,6 +24,7 @@ The paper's claims and the trade-off's parts (:data:`GRANULARITY`, :data:`EFFICI
 from ..reproduction import EFFICIENCY, GRANULARITY
 from .myst import glue
 from .prose import (
+    GLUE_KEYS,
     LOSS_LABELS,
     claim_sentence,
     describe_ranks,
@@ -30,10 +32,13 @@ from .prose import (
     describe_statements,
     findings,
     join_labels,
+    mean_sd,
     ordinal,
     rank_of,
     setting,
+    significant_places,
     standing_of,
+    standing_values,
     trend_sentence,
     value_text,
 )
@@ -44,6 +49,7 @@ __all__ = [
     "ALIASES",
     "EFFICIENCY",
     "FILES",
+    "GLUE_KEYS",
     "GRANULARITY",
     "LOSS_LABELS",
     "RANK_MEASURES",
@@ -61,13 +67,16 @@ __all__ = [
     "in_top_half",
     "join_labels",
     "load",
+    "mean_sd",
     "names",
     "ordinal",
     "per_seed",
     "rank_of",
     "ranks",
     "setting",
+    "significant_places",
     "standing_of",
+    "standing_values",
     "summary_of",
     "trend_sentence",
     "value_text",

@@ -6,11 +6,14 @@ changes when the results do; :data:`LOSS_LABELS` is how the book names each loss
 
 from __future__ import annotations
 
+import math
+import re
 from types import MappingProxyType
 from typing import Optional
 
 import pandas as pd
 
+from .._validation import validate_positive_int
 from ..reproduction import EFFICIENCY, GRANULARITY
 from .standing import RANK_MEASURES, in_bottom_half, in_top_half, ranks, row_of
 from .store import ReferenceResults, curve
@@ -49,6 +52,74 @@ def ordinal(n: int) -> str:
 def value_text(row) -> str:
     """``"0.734 ± 0.004"`` (three decimals; the std over seeds when known)."""
     return f"{row['mean']:.3f}" if pd.isna(row["std"]) else f"{row['mean']:.3f} ± {row['std']:.3f}"
+
+
+def significant_places(value: float, significant: int = 3) -> int:
+    """Decimal places that show ``value`` at ``significant`` significant digits (0.0778 -> 4, 103 -> 0)."""
+    validate_positive_int(significant, "significant")
+    if not math.isfinite(value) or value == 0:
+        return significant - 1
+    return max(0, significant - 1 - math.floor(math.log10(abs(value))))
+
+
+def mean_sd(mean: float, std: Optional[float] = None, significant: int = 3) -> str:
+    """``"0.0778 ± 0.0017"``: the mean at ``significant`` significant digits, the std at the same decimal
+    places but at most two significant digits (``"0.0824 ± 0.017"``), one where those round it to 0
+    (``"103 ± 0.09"``); the mean alone when ``std`` is None or NaN. The compact cell of the book's tables
+    and the numbers its sentences glue.
+
+    >>> mean_sd(0.07781, 0.00171), mean_sd(102.728, 0.092), mean_sd(0.7622)
+    ('0.0778 ± 0.0017', '103 ± 0.09', '0.762')
+    """
+    mean = float(mean)
+    if math.isnan(mean):
+        return "n/a"
+    places = significant_places(mean, significant)
+    text = f"{mean:.{places}f}"
+    if std is None or pd.isna(std):
+        return text
+    std = abs(float(std))
+    if std > 0:
+        places = min(places, significant_places(std, 2))
+        if round(std, places) == 0:
+            places = significant_places(std, 1)
+    return f"{text} ± {std:.{places}f}"
+
+
+#: the glue name of each heading of :data:`~.standing.RANK_MEASURES` (:func:`standing_values`)
+GLUE_KEYS = MappingProxyType(
+    {
+        "R@1": "r1",
+        "MAP@R": "mapr",
+        "intra": "intra",
+        "Δ intra": "intra_change",
+        "within-class rank": "within_class_rank",
+        "effective active ratio": "effective_active_ratio",
+        "Gini": "gini",
+    }
+)
+
+
+def standing_values(table: pd.DataFrame, headings=None, significant: int = 3) -> dict:
+    """The numbers a chapter glues from a :func:`~.standing.ranks` table, by glue name.
+
+    For each heading (default: every row of the table) with glue name ``key`` (:data:`GLUE_KEYS`; other
+    headings are made into names), three texts: ``key`` the mean (``"0.0778"``), ``key_sd`` the mean ± std
+    over seeds (:func:`mean_sd`) and ``key_rank`` the rank (``"7th of 7"``, 1st = the largest).
+
+    >>> standing_values(ranks(load("cifar10"), "contrastive"), ["intra"])      # doctest: +SKIP
+    {'intra': '0.0778', 'intra_sd': '0.0778 ± 0.0017', 'intra_rank': '7th of 7'}
+    """
+    if isinstance(headings, str):
+        raise TypeError("headings must be a sequence of headings, not one string")
+    values = {}
+    for heading in table.index if headings is None else headings:
+        row = row_of(table, heading)
+        key = GLUE_KEYS.get(heading) or re.sub(r"\W+", "_", heading.lower()).strip("_")
+        values[key] = mean_sd(row["mean"], significant=significant)
+        values[f"{key}_sd"] = mean_sd(row["mean"], row["std"], significant)
+        values[f"{key}_rank"] = rank_of(table, heading)
+    return values
 
 
 def rank_of(table: pd.DataFrame, heading: str) -> str:

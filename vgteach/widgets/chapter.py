@@ -46,6 +46,7 @@ def summary_table(
     columns: Sequence[tuple] = SUMMARY_COLUMNS,
     spread: bool = False,
     digits: int = 3,
+    significant: Optional[int] = None,
 ) -> pd.DataFrame:
     """A few readable columns of one run's or a study's final metrics, one row per loss.
 
@@ -62,6 +63,9 @@ def summary_table(
         Write ``mean ± std`` over seeds (strings) instead of the rounded means.
     digits : int
         Decimals (epochs: one).
+    significant : int, optional
+        Write each cell at this many significant digits instead (strings, :func:`vgteach.results.mean_sd`:
+        ``"0.0778 ± 0.0017"`` with ``spread``, ``"0.0778"`` without); ``digits`` is then unused.
 
     Returns
     -------
@@ -75,7 +79,10 @@ def summary_table(
     table = pd.DataFrame(index=frame.index)
     for column, heading in present:
         mean, places = frame[column].astype(float), 1 if column.endswith("_epoch") else digits
-        if spread and column in std:
+        if significant is not None:
+            spreads = std[column].astype(float) if spread and column in std else [None] * len(mean)
+            table[heading] = [results.mean_sd(m, s, significant) for m, s in zip(mean, spreads)]
+        elif spread and column in std:
             table[heading] = [
                 f"{m:.{places}f} ± {s:.{places}f}" if pd.notna(s) else f"{m:.{places}f}"
                 for m, s in zip(mean, std[column].astype(float))
@@ -136,23 +143,44 @@ class ReferenceView:
         display(self.dashboard)
 
 
+#: how a reference study's data is named in titles and captions (the study's dataset name otherwise)
+STUDY_DATA = {"cifar10": "full CIFAR-10", "digits": "digits"}
+
+
+def reference_title(reference: results.ReferenceResults) -> str:
+    """``"Reference runs (full CIFAR-10, paper settings, 3 seeds)"``: the name the book gives a reference
+    study in titles and captions (the chapters' own trainings are the *live run*)."""
+    meta, config = reference.meta, reference.meta["config"]
+    seeds = len(meta["seeds"])
+    data = STUDY_DATA.get(config["dataset"], config["dataset"])
+    return f"Reference runs ({data}, {meta.get('profile', 'study')} settings, {seeds} seed{'s' * (seeds != 1)})"
+
+
 def reference_caption(reference: results.ReferenceResults) -> str:
-    """One Markdown sentence saying what the reference study is: data, backbone, protocol, seeds, source."""
+    """One Markdown sentence saying what the reference study is: its title (:func:`reference_title`), data,
+    backbone, recipe, seeds and how to load it."""
     meta, config = reference.meta, reference.meta["config"]
     return (
-        f"**Reference runs `{html.escape(reference.name)}`**: {config['dataset']}, frozen "
-        f"`{config['backbone']}` features, {config['embedding_dim']}-d head, Adam {config['lr']}, batch "
-        f"{config['batch_size']}, {config['epochs']} epochs, seeds {', '.join(map(str, meta['seeds']))} "
-        f"(mean ± std over seeds). Shipped with the package: `vgteach.results.load({reference.name!r})`."
+        f"**{reference_title(reference)}.** Study `{html.escape(reference.name)}`: frozen "
+        f"`{config['backbone']}` features, a {config['embedding_dim']}-d {config.get('head', 'linear')} head, "
+        f"Adam lr {config['lr']:g}, batch {config['batch_size']}, {config['epochs']} epochs, seeds "
+        f"{', '.join(map(str, meta['seeds']))}; each cell is the mean ± sd over seeds. Shipped with the "
+        f"package: `vgteach.results.load({reference.name!r})`."
     )
 
 
 def reference_view(
-    highlight: Optional[str] = None, name: str = "cifar10", columns: Sequence[tuple] = SUMMARY_COLUMNS
+    highlight: Optional[str] = None,
+    name: str = "cifar10",
+    columns: Sequence[tuple] = SUMMARY_COLUMNS,
+    significant: int = 3,
 ) -> ReferenceView:
     """The packaged reference study ``name`` (:func:`vgteach.results.load`) with loss ``highlight`` marked.
 
     Shows wherever the chapter runs (checkout, ``pip install``, Colab): the tables ship inside the package.
+    The table is :func:`summary_table` of ``columns``, mean ± sd over seeds in one cell at ``significant``
+    significant digits; a chapter passes the three to six columns its question needs (the full grid of
+    measures is the comparison chapter's).
 
     >>> reference_view(highlight="triplet")        # last expression of a cell: caption, table, dashboard
     """
@@ -162,7 +190,7 @@ def reference_view(
         raise ValueError(
             f"highlight {highlight!r} is not a loss of the reference study {reference.name!r}; valid: {sorted(losses)}"
         )
-    table = summary_table(reference.summary_by_loss, columns=columns, spread=True)
+    table = summary_table(reference.summary_by_loss, columns=columns, spread=True, significant=significant)
     dashboard = greediness_dashboard(reference.history, highlight=highlight)
     return ReferenceView(reference_caption(reference), table, dashboard, highlight)
 
