@@ -35,6 +35,7 @@ import contextvars
 import functools
 import inspect
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -52,9 +53,26 @@ NOT_WRITTEN = "is not written yet: fill in its body and run the cell again."
 NOT_ANSWERED = "Not answered yet: replace None by your answer and run the cell again."
 
 
+#: The widest line a printed check shows: the book's code column holds about 80 monospace characters, and
+#: the ✅/❌ mark is two columns wide.
+MESSAGE_WIDTH = 77
+
+
+def wrap_message(message: str, width: int = MESSAGE_WIDTH) -> str:
+    """``message`` with every line wider than ``width`` broken between words; a continuation is indented as
+    far as the text after the line's mark (``"✅ "``/``"❌ "``) or its own leading spaces."""
+    lines = []
+    for line in message.splitlines() or [""]:
+        stripped = line.lstrip(" ")
+        indent = " " * (len(line) - len(stripped) or 3)
+        lines += textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [line]
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of a self-check: ``bool(result)`` is ``passed``; printing it shows ``message``."""
+    """The outcome of a self-check: ``bool(result)`` is ``passed``; printing it shows ``message``. Shown as a
+    notebook cell's output it is wrapped to the book's code column (:func:`wrap_message`)."""
 
     name: str
     passed: bool
@@ -67,6 +85,10 @@ class CheckResult:
         return self.message
 
     __repr__ = __str__
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's display of a cell's last value: the message wrapped to the code column."""
+        printer.text(wrap_message(self.message))
 
 
 def passed(name: str, message: str) -> CheckResult:
