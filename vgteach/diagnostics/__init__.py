@@ -4,6 +4,7 @@
 - :func:`greediness_stats`, :func:`per_sample_grad_norms` — GREEDINESS: active terms, the effective share
   of pairs carrying the update, and per-sample gradient norms of a loss on one batch;
   :func:`active_share_curve` — the share of active terms as the threshold ε sweeps.
+- :func:`pull_focus` — which positives a loss pulls: the share of the pull on a class's farthest pairs.
 - :func:`gini` — the Gini coefficient used for the gradient norms' inequality.
 - :func:`geometry_stats` — beyond the paper: alignment, uniformity, NC1, effective rank, within-class rank,
   and Roth et al.'s spectral decay and π-ratio; :func:`compression_stats` — those two alone (cheap: one
@@ -20,6 +21,7 @@ from .compression import compression_stats
 from .geometry import geometry_stats
 from .gini import gini
 from .greediness import active_share_curve, greediness_stats, per_sample_grad_norms
+from .pull import pull_focus
 from .variance import variance_stats
 
 __all__ = [
@@ -30,4 +32,5 @@ __all__ = [
     "geometry_stats",
     "compression_stats",
     "gini",
+    "pull_focus",
 ]
