@@ -226,3 +226,12 @@ def test_standing_values_are_the_ranks_table_as_glue_texts():
         results.standing_values(table, ["speed"])
     with pytest.raises(TypeError, match="not one string"):
         results.standing_values(table, "intra")
+
+
+def test_change_text_says_which_way_a_curve_went_from_its_first_to_its_last_value():
+    nan = float("nan")
+    assert results.change_text([0.834, nan, 0.5, 0.2134]) == "falls from 0.834 to 0.213"
+    assert results.change_text(pd.Series([nan, 0.462, 0.54412], index=[0, 1, 5])) == "rises from 0.462 to 0.544"
+    assert results.change_text([0.5, 0.9, 0.50004]) == "stays at 0.500"  # equal as shown
+    with pytest.raises(ValueError, match="no value"):
+        results.change_text([nan, nan])

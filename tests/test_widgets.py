@@ -471,6 +471,19 @@ def test_summary_table_at_significant_digits_is_one_compact_cell():
     assert view.caption.startswith("**Reference runs (full CIFAR-10, paper settings, 3 seeds).**")
 
 
+def test_recipe_and_title_name_the_live_run():
+    from vgteach.training import chapter_config
+    from vgteach.widgets import live_run_title, recipe
+
+    book = chapter_config("book", "triplet")
+    assert live_run_title(book) == "Live run (shipped features)"
+    assert live_run_title(chapter_config("smoke", "triplet")) == "Live run (digits)"
+    text = recipe(book)
+    assert text.startswith("shipped features") and len(text) <= 77  # one line of the code column
+    for shown in (f"lr {book.lr:g}", f"batch {book.batch_size}", f"{book.epochs} epochs", f"seed {book.seed}"):
+        assert shown in text
+
+
 def test_summary_table_rejects_bad_input():
     with pytest.raises(ValueError, match="name is required"):
         summary_table({"recall@1": 0.5})

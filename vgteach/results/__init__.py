@@ -26,6 +26,7 @@ from .myst import glue
 from .prose import (
     GLUE_KEYS,
     LOSS_LABELS,
+    change_text,
     claim_sentence,
     describe_ranks,
     describe_statement,
@@ -55,6 +56,7 @@ __all__ = [
     "RANK_MEASURES",
     "ROOT",
     "ReferenceResults",
+    "change_text",
     "claim_sentence",
     "curve",
     "describe_ranks",

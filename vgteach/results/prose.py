@@ -234,6 +234,19 @@ def findings(scores: pd.DataFrame, label: str) -> str:
 
 
 # -- what a curve does ---------------------------------------------------------------------------------------
+def change_text(values, significant: int = 3) -> str:
+    """``"falls from 0.834 to 0.213"``, ``"rises from … to …"`` or ``"stays at 0.500"``: how a curve goes from
+    its first to its last value (``values``: a sequence or Series by epoch; NaN, the epochs not evaluated,
+    are skipped), both at ``significant`` significant digits (:func:`mean_sd`)."""
+    series = pd.Series(values, dtype=float).dropna()
+    if series.empty:
+        raise ValueError("the curve has no value (every entry is NaN)")
+    first, last = mean_sd(series.iloc[0], significant=significant), mean_sd(series.iloc[-1], significant=significant)
+    if first == last:
+        return f"stays at {first}"
+    return f"{'falls' if series.iloc[-1] < series.iloc[0] else 'rises'} from {first} to {last}"
+
+
 def trend_sentence(
     reference: ReferenceResults, loss: str, column: str, label: Optional[str] = None, settled: float = 0.1
 ) -> str:

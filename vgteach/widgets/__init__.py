@@ -8,14 +8,14 @@
 
 and the helpers the chapters call: ``plot_history`` (from :mod:`vgteach.figures`), and from
 :mod:`vgteach.widgets.chapter` ``summary_table``, ``reference_view`` (the packaged reference runs, one loss
-highlighted) and ``eval_batch``.
+highlighted), ``eval_batch``, and ``recipe``/``live_run_title`` (the live run's recipe and name).
 
 Each returns an ``ipywidgets`` box whose frames are precomputed images switched by browser-side links
 (see :mod:`vgteach.widgets._frames`), so no view is ever empty in the published book.
 """
 
 from ..figures import HISTORY_PANELS, plot_history
-from .chapter import SUMMARY_COLUMNS, eval_batch, reference_view, summary_table
+from .chapter import SUMMARY_COLUMNS, eval_batch, live_run_title, recipe, reference_view, summary_table
 from .dashboard import DASHBOARD_METRICS, greediness_dashboard
 from .landscape import DEFAULT_NEGATIVE_DEGREES, landscape_summary, loss_landscape
 from .scrubber import training_scrubber
@@ -33,4 +33,6 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "reference_view",
     "eval_batch",
+    "live_run_title",
+    "recipe",
 ]

@@ -8,6 +8,7 @@ chapter is narrative plus a few calls::
     summary_table(result.summary, name=NAME)      # a few readable columns, not the whole summary row
     reference_view(highlight=NAME)                # the packaged reference runs, this loss highlighted
     embeddings, labels = eval_batch(result, epoch)  # a class-balanced batch of evaluation embeddings
+    print(recipe(config)); live_run_title(config)  # the live run's recipe and name ("Live run (shipped features)")
 """
 
 from __future__ import annotations
@@ -193,6 +194,27 @@ def reference_view(
     table = summary_table(reference.summary_by_loss, columns=columns, spread=True, significant=significant)
     dashboard = greediness_dashboard(reference.history, highlight=highlight)
     return ReferenceView(reference_caption(reference), table, dashboard, highlight)
+
+
+#: how a chapter's live data is named in titles and captions (the dataset name otherwise)
+LIVE_DATA = {"cifar10-features": "shipped features"}
+
+
+def live_run_title(config) -> str:
+    """``"Live run (shipped features)"``: the name the book gives a chapter's own training (``config``: its
+    :class:`~vgteach.training.TrainConfig`) in titles and captions; other data say their dataset's name
+    (``"Live run (digits)"`` in the smoke profile)."""
+    return f"Live run ({LIVE_DATA.get(config.dataset, config.dataset)})"
+
+
+def recipe(config) -> str:
+    """The recipe of a chapter's live run in one line: data, optimiser, learning rate, batch, epochs, seed.
+
+    >>> print(recipe(chapter_config("book", "triplet")))     # doctest: +SKIP
+    shipped features · Adam lr 0.001 · batch 256 · 30 epochs · seed 0
+    """
+    data = LIVE_DATA.get(config.dataset, config.dataset)
+    return f"{data} · Adam lr {config.lr:g} · batch {config.batch_size} · {config.epochs} epochs · seed {config.seed}"
 
 
 def eval_batch(result, epoch: Optional[int] = None, per_class: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
