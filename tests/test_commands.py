@@ -23,7 +23,10 @@ import numpy as np
 import pytest
 
 from vgteach.cli import main as cli_main
+from vgteach.losses import LOSS_NAMES
 from vgteach.training import make_config
+from vgteach.training.grids import grid as named_grid
+from vgteach.training.grids import grid_losses
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = {None, "digits", "blobs", "cifar10-features"}
@@ -82,13 +85,15 @@ def test_study_command_runs_offline(where, argv, tmp_path, monkeypatch, capsys):
         return
     dataset = option(argv, "--dataset")
     if dataset in SHIPPED:
+        grid = option(argv, "--grid")  # a grid study runs one of its own losses
+        loss = grid_losses(named_grid(grid))[0] if grid else "contrastive"
         shrunk = [a for a in argv if a != "--download"] + [
             "--profile",
             "smoke",
             "--epochs",
             "1",
             "--losses",
-            "contrastive",
+            loss,
             "--seeds",
             "0",
             "--out",
@@ -103,9 +108,9 @@ def test_study_command_runs_offline(where, argv, tmp_path, monkeypatch, capsys):
     seen = {}
     monkeypatch.setattr("vgteach.training.run_study", lambda **kwargs: seen.update(kwargs))
     assert cli_main([*argv, "--no-progress"]) == 0, where
-    run_options = ("losses", "seeds", "profile", "out", "resume", "progress", "workers")
+    run_options = ("losses", "seeds", "profile", "out", "resume", "progress", "workers", "grid")
     fields = {k: v for k, v in seen.items() if k not in run_options}
-    config = make_config(seen["profile"], loss=seen["losses"][0], **fields)
+    config = make_config(seen["profile"], loss=(seen["losses"] or LOSS_NAMES)[0], **fields)
     assert config.dataset == dataset and config.backbone == option(argv, "--backbone", "identity")
 
 

@@ -4,6 +4,7 @@
     vgteach study --dataset cifar10 --backbone efficientnet_lite0 --profile paper --seeds 0,1,2 \\
                   --data-root ../shared/data --out runs/cifar10
     vgteach study --protocol zero-shot              # train on 5 classes, retrieve among the 5 unseen ones
+    vgteach study --grid robustness --seeds 0,1,2   # every loss at half, default and double its main hyper-parameter
     torchrun --nproc_per_node=4 -m vgteach study --profile paper ...     # several GPUs
     vgteach diagnose embeddings.npy labels.csv --out runs/diagnose   # the book's lenses on your embeddings
 
@@ -23,6 +24,7 @@ from .labs.cli import add_lab_parser, lab_command
 from .losses import LOSS_NAMES
 from .protocols import PROTOCOLS
 from .training.config import PROFILES, native_protocol
+from .training.grids import GRIDS
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -116,7 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
         "half) or coarse-to-fine (train on superclasses, score the fine labels)",
     )
     study.add_argument(
-        "--losses", type=_losses, default=LOSS_NAMES, help="comma-separated loss names or 'all' (default all seven)"
+        "--losses",
+        type=_losses,
+        default=None,
+        help="comma-separated loss names or 'all' (default all seven; with --grid all of the grid's)",
+    )
+    study.add_argument(
+        "--grid",
+        type=_choice(tuple(GRIDS), "grid"),
+        default=None,
+        help="run the losses under several hyper-parameter settings (a 'setting' column in the tables): "
+        "robustness (each loss's main hyper-parameter at half, default and double) or temperature "
+        "(infonce and supcon at tau 0.05, 0.1, 0.2, 0.5, 1.0)",
     )
     study.add_argument(
         "--profile",
@@ -152,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         help="output folder (default runs/study-<dataset>-<profile>, other protocols "
-        "runs/study-<dataset>-<protocol>-<profile>)",
+        "runs/study-<dataset>-<protocol>-<profile>, a grid runs/study-<dataset>[-<protocol>]-<grid>-<profile>)",
     )
     study.add_argument("--resume", action="store_true", help="continue a killed study in --out")
     study.add_argument("--data-root", help="folder holding the real datasets (see 'Using this book')")
@@ -237,12 +250,16 @@ def diagnose_command(args) -> int:
     return 0
 
 
-def default_out(dataset: str, protocol, profile: str) -> str:
+def default_out(dataset: str, protocol, profile: str, grid=None) -> str:
     """``runs/study-<dataset>-<profile>``; a protocol other than the dataset's own split (``closed``, or
-    ``zero-shot`` for CUB-200 and Cars196) is in the name too: ``runs/study-<dataset>-<protocol>-<profile>``."""
-    if protocol in (None, native_protocol(dataset)):
-        return f"runs/study-{dataset}-{profile}"
-    return f"runs/study-{dataset}-{protocol}-{profile}"
+    ``zero-shot`` for CUB-200 and Cars196) is in the name too: ``runs/study-<dataset>-<protocol>-<profile>``;
+    so is a grid: ``runs/study-<dataset>[-<protocol>]-<grid>-<profile>``."""
+    parts = [dataset]
+    if protocol not in (None, native_protocol(dataset)):
+        parts.append(protocol)
+    if grid is not None:
+        parts.append(grid)
+    return f"runs/study-{'-'.join(parts)}-{profile}"
 
 
 def study_command(args) -> int:
@@ -268,7 +285,7 @@ def study_command(args) -> int:
         )
         if v is not None
     }
-    out = args.out or default_out(args.dataset, args.protocol, args.profile)
+    out = args.out or default_out(args.dataset, args.protocol, args.profile, args.grid)
     problem = out_folder_problem(out)
     if problem:
         print(f"vgteach: error: {problem}", file=sys.stderr)
@@ -280,6 +297,7 @@ def study_command(args) -> int:
         profile=args.profile,
         out=out,
         protocol=args.protocol,
+        grid=args.grid,
         device=args.device,
         resume=args.resume,
         progress=not args.no_progress,

@@ -28,6 +28,7 @@ ALIASES = {
     "zero-shot": "cifar10-efficientnet_lite0-zero-shot",
     "coarse-to-fine": "cifar10-efficientnet_lite0-coarse-to-fine",
     "robustness": "cifar10-features-robustness",
+    "temperature": "cifar10-features-temperature",
 }
 FILES = ("history.csv", "summary.csv", "summary_by_loss.csv", "study.json")
 

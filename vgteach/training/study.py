@@ -3,6 +3,8 @@
     vgteach study --dataset digits --profile book          # the command line
     run_study(dataset="digits", losses=LOSS_NAMES, seeds=(0,), profile="book", out="runs/study")
     run_study(protocol="zero-shot", out="runs/zero-shot")   # train on 5 CIFAR-10 classes, score the other 5
+    run_study(grid="robustness", seeds=(0, 1, 2))            # every loss at half/default/double its main
+                                                             # hyper-parameter (vgteach.training.grids)
 
 Output folder::
 
@@ -18,6 +20,12 @@ Output folder::
     *.png                 learning curves, greediness curves, gradient-norm distributions,
                           2-D projections of each loss's embeddings, R@1 vs intra-class variance
     runs/<loss>-seed<s>/  checkpoint.pt (every epoch), history.csv, summary.json, final.npz
+
+A *grid* study (``grid=``, :mod:`vgteach.training.grids`) runs its losses once per named setting of their
+hyper-parameters: the tables get a ``setting`` column (``summary_by_loss.csv``: one row per setting and
+loss), ``study.json`` a ``grid`` entry (its name and setting → loss → loss_kwargs), and each setting is a
+study of its own under ``runs/<setting>/`` (its runs in ``runs/<setting>/runs/<loss>-seed<s>/``, its
+report and figures beside them); ``report.md`` holds one table per setting.
 
 A killed study continues with ``resume=True`` (``--resume``): finished runs are read back, the
 interrupted one continues from its last checkpoint. Every file is written atomically (temporary file +
@@ -48,7 +56,9 @@ from ..io import atomic_savez, atomic_write_csv, atomic_write_text, run_folder
 from ..losses import LOSS_NAMES
 from . import distributed as dist
 from .config import TrainConfig, make_config
-from .report import write_report
+from .grids import grid as named_grid
+from .grids import grid_losses, restrict
+from .report import markdown_table, write_report
 from .sampler import MPerClassBatches
 from .trainer import TrainResult, embed, load_data, train
 
@@ -168,14 +178,14 @@ def _run_in_worker(config: TrainConfig, out: Path, resume: bool):
     return run_one(config, out, _WORKER_DATA, resume, progress=False)
 
 
-def run_parallel(configs, out: Path, data, resume: bool, progress: bool, workers: int) -> list:
-    """:func:`run_one` of every config in ``workers`` processes (one progress bar over runs); results in
-    the order of ``configs``. Processes are spawned, not forked: a fork of a process whose OpenMP threads
-    already ran can hang. Each gets ``cores // workers`` threads (at least 1)."""
+def run_parallel(jobs, data, resume: bool, progress: bool, workers: int) -> list:
+    """:func:`run_one` of every ``(config, study folder)`` of ``jobs`` in ``workers`` processes (one progress
+    bar over runs); results in the order of ``jobs``. Processes are spawned, not forked: a fork of a process
+    whose OpenMP threads already ran can hang. Each gets ``cores // workers`` threads (at least 1)."""
     threads = max(1, available_cores() // workers)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(data, threads)) as pool:
-        futures = [pool.submit(_run_in_worker, config, out, resume) for config in configs]
+        futures = [pool.submit(_run_in_worker, config, out, resume) for config, out in jobs]
         bar = tqdm(total=len(futures), desc=f"study ({workers} processes)", unit="run", disable=not progress)
         for done in as_completed(futures):
             done.result()  # a failed run stops the study now, with its own error
@@ -186,6 +196,9 @@ def run_parallel(configs, out: Path, data, resume: bool, progress: bool, workers
 
 # -- the study ----------------------------------------------------------------------------------------------
 def validate_losses(losses) -> tuple:
+    """The loss names of ``losses`` (a sequence, a comma-separated string, ``"all"`` or ``None``: all seven)."""
+    if losses is None:
+        return LOSS_NAMES
     if isinstance(losses, str):
         losses = LOSS_NAMES if losses == "all" else tuple(part.strip() for part in losses.split(","))
     losses = tuple(losses)
@@ -202,23 +215,70 @@ def validate_seeds(seeds) -> tuple:
     return seeds
 
 
+def validate_grid(grid, losses=None) -> dict:
+    """The settings of ``grid`` (a name of :data:`vgteach.training.grids.GRIDS` or a dict
+    ``{setting: {loss: loss_kwargs}}``) restricted to ``losses`` (``None``: all of the grid's), every setting's
+    losses in :data:`~vgteach.losses.LOSS_NAMES` order. ``ValueError`` for an unknown grid, setting name,
+    loss or hyper-parameter, and for a loss the grid does not run; ``TypeError`` for a malformed dict."""
+    import inspect
+
+    from ..losses import LOSSES
+
+    settings = named_grid(grid) if isinstance(grid, str) else grid
+    if not isinstance(settings, dict) or not settings:
+        raise TypeError(f"grid must be a grid name or a non-empty dict {{setting: {{loss: kwargs}}}}, got {grid!r}")
+    for setting, per_loss in settings.items():
+        if not isinstance(setting, str) or not setting.strip() or any(c in setting for c in "/\\") or setting[0] == ".":
+            raise ValueError(f"a grid setting must be a folder-safe name such as 'low' or 'tau=0.1', got {setting!r}")
+        if not isinstance(per_loss, dict) or not per_loss:
+            raise TypeError(f"grid setting {setting!r} must map loss names to loss_kwargs dicts, got {per_loss!r}")
+        for loss, kwargs in per_loss.items():
+            validate_losses((loss,))
+            if not isinstance(kwargs, dict):
+                raise TypeError(f"grid setting {setting!r}: the loss_kwargs of {loss} must be a dict, got {kwargs!r}")
+            accepted = set(inspect.signature(LOSSES[loss].__init__).parameters) - {
+                "self",
+                "num_classes",
+                "embedding_dim",
+            }
+            unknown = sorted(set(kwargs) - accepted)
+            if unknown:
+                raise ValueError(
+                    f"grid setting {setting!r}: {loss} does not take {unknown}; it accepts {sorted(accepted)}"
+                )
+    settings = restrict(settings, None if losses is None else validate_losses(losses))
+    order = {name: i for i, name in enumerate(LOSS_NAMES)}
+    return {
+        setting: {loss: dict(per_loss[loss]) for loss in sorted(per_loss, key=order.get)}
+        for setting, per_loss in settings.items()
+        if per_loss
+    }
+
+
 def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean and (sample) std over seeds of every numeric column, one row per loss in LOSS_NAMES order."""
-    numeric = summary.drop(columns=["seed"]).groupby("loss", sort=False)
-    mean, std = numeric.mean(numeric_only=True), numeric.std(numeric_only=True, ddof=1)
+    """Mean and (sample) std over seeds of every numeric column, one row per loss in LOSS_NAMES order; a grid
+    study's summary (a ``setting`` column) one row per setting and loss, the settings in their order."""
+    keys = ["setting", "loss"] if "setting" in summary.columns else ["loss"]
+    groups = summary.drop(columns=["seed"]).groupby(keys, sort=False)
+    mean, std = groups.mean(numeric_only=True), groups.std(numeric_only=True, ddof=1)
     table = mean.join(std.add_suffix("_std"))
-    table.insert(0, "num_seeds", summary.groupby("loss", sort=False)["seed"].count())
-    order = [name for name in LOSS_NAMES if name in table.index]
-    return table.loc[order].reset_index()
+    table.insert(0, "num_seeds", summary.groupby(keys, sort=False)["seed"].count())
+    table = table.reset_index()
+    position = table["loss"].map({name: i for i, name in enumerate(LOSS_NAMES)})
+    if "setting" in keys:
+        settings = {s: i for i, s in enumerate(dict.fromkeys(summary["setting"]))}
+        position = position + len(LOSS_NAMES) * table["setting"].map(settings)
+    return table.iloc[np.argsort(position.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def run_study(
     dataset: str = "cifar10-features",
-    losses: Iterable[str] = LOSS_NAMES,
+    losses: Optional[Iterable[str]] = None,
     seeds: Sequence[int] = (0,),
     profile: str = "book",
     out: os.PathLike = "runs/study",
     protocol: Optional[str] = None,
+    grid=None,
     device: str = "auto",
     resume: bool = False,
     progress: bool = True,
@@ -228,48 +288,125 @@ def run_study(
 ) -> pd.DataFrame:
     """Train every loss in ``losses`` for every seed with one configuration; write the output folder.
 
-    ``protocol`` is ``"closed"``, ``"zero-shot"`` or ``"coarse-to-fine"`` (:attr:`TrainConfig.protocol`,
-    :mod:`vgteach.protocols`): which classes train and which the evaluation split scores (``None``: the
-    dataset's own split, ``"closed"`` except for CUB-200 and Cars196); a protocol the dataset cannot
-    support fails at once, before loading. ``overrides`` are
+    ``losses`` ``None``: all seven (a grid study: all of the grid's). ``protocol`` is ``"closed"``,
+    ``"zero-shot"`` or ``"coarse-to-fine"`` (:attr:`TrainConfig.protocol`, :mod:`vgteach.protocols`): which
+    classes train and which the evaluation split scores (``None``: the dataset's own split, ``"closed"``
+    except for CUB-200 and Cars196); a protocol the dataset cannot support fails at once, before loading.
+    ``grid`` (``"robustness"``, ``"temperature"`` or a dict ``{setting: {loss: loss_kwargs}}``, see
+    :mod:`vgteach.training.grids`) runs each loss under every setting of the grid; the tables get a
+    ``setting`` column, and a loss the grid does not run is a ``ValueError``. ``overrides`` are
     :class:`~vgteach.training.TrainConfig` fields (``backbone``, ``epochs``, ``batch_size``, ``data_root``,
-    …) applied on top of ``profile``. ``workers`` runs that many
-    (loss, seed) runs at once in separate processes (``"auto"``: see :func:`study_workers`; the command
-    line's default). Returns ``summary.csv`` as a DataFrame (one row per loss and seed).
+    …) applied on top of ``profile`` (``loss_kwargs`` only without a grid). ``workers`` runs that many
+    (setting, loss, seed) runs at once in separate processes (``"auto"``: see :func:`study_workers`; the
+    command line's default). Returns ``summary.csv`` as a DataFrame (one row per loss and seed, and setting).
 
     ``workers`` > 1 *spawns* processes, which import the calling script again: a script that calls
     ``run_study(workers=2)`` needs the ``if __name__ == "__main__":`` guard (notebooks and the command line
     do not).
     """
-    losses, seeds = validate_losses(losses), validate_seeds(seeds)
+    seeds = validate_seeds(seeds)
+    if grid is not None and "loss_kwargs" in overrides:
+        raise ValueError("a grid study sets each loss's loss_kwargs itself: give grid or loss_kwargs, not both")
+    settings = validate_grid(grid, losses) if grid is not None else None
+    losses = grid_losses(settings) if settings else validate_losses(losses)
     out = Path(out)
     base = make_config(profile, dataset=dataset, protocol=protocol, loss=losses[0], device=device, **overrides)
     data = load_data(base, progress)
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
-    configs = [base.replace(loss=loss, seed=seed) for loss in losses for seed in seeds]
-    workers = study_workers(workers, len(configs), device)
+    if settings is None:
+        jobs = [(None, base.replace(loss=loss, seed=seed), out) for loss in losses for seed in seeds]
+    else:  # each setting is a study folder of its own: runs/<setting>/runs/<loss>-seed<s>
+        jobs = [
+            (setting, base.replace(loss=loss, seed=seed, loss_kwargs=kwargs), out / "runs" / setting)
+            for setting, per_loss in settings.items()
+            for loss, kwargs in per_loss.items()
+            for seed in seeds
+        ]
+    workers = study_workers(workers, len(jobs), device)
     if workers == 1:
-        results = [run_one(config, out, data, resume, progress) for config in configs]
+        results = [run_one(config, folder, data, resume, progress) for _, config, folder in jobs]
     else:
-        results = run_parallel(configs, out, data, resume, progress, workers)
+        results = run_parallel([(config, folder) for _, config, folder in jobs], data, resume, progress, workers)
     if not dist.is_main_process():
         return pd.DataFrame()
     histories, summaries = [list(column) for column in zip(*results)]
+    if settings is not None:
+        histories = [h.assign(setting=job[0]) for h, job in zip(histories, jobs)]
+        summaries = [{"setting": job[0], **row} for row, job in zip(summaries, jobs)]
     history = pd.concat(histories, ignore_index=True)
     summary = pd.DataFrame(summaries)
     by_loss = aggregate(summary)
     atomic_write_csv(history, out / "history.csv")
     atomic_write_csv(summary, out / "summary.csv")
     atomic_write_csv(by_loss, out / "summary_by_loss.csv")
-    meta = study_metadata(base, losses, seeds, profile, time.perf_counter() - tic, workers)
+    meta = study_metadata(base, losses, seeds, profile, time.perf_counter() - tic, workers, grid, settings)
     atomic_write_text(out / "study.json", json.dumps(meta, indent=1))
-    if figures:
+    if figures and settings is None:
         write_report(out, history, summary, by_loss, meta)
+    elif figures:
+        write_grid_report(out, history, summary, by_loss, meta)
     return summary
 
 
-def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: float, workers: int = 1) -> dict:
+def describe_setting(per_loss: dict) -> str:
+    """``"contrastive margin=0.5, triplet margin=0.1"``: one setting of a grid in words."""
+    return ", ".join(
+        f"{loss} " + " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items())
+        for loss, kwargs in per_loss.items()
+    )
+
+
+def write_grid_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_loss: pd.DataFrame, meta: dict):
+    """A grid study's reports: each setting's own (figures included) in ``runs/<setting>/``, and
+    ``report.md`` with one table per setting linking to them. Returns the path of ``report.md``."""
+    cfg, grid = meta["config"], meta["grid"]
+    lines = [
+        f"# vgteach grid study `{grid['name'] or 'custom'}`: {cfg['dataset']} ({cfg['backbone']} inputs), "
+        f"profile `{meta['profile']}`",
+        "",
+        f"{len(grid['settings'])} settings × {len(meta['losses'])} losses × seeds {meta['seeds']}; "
+        f"{cfg['epochs']} epochs. Wall time {meta['wall_time_s']:.1f} s. {meta['protocol']['description']}",
+        "",
+        "Every table: final metrics on the evaluation split (leave-one-out; mean ± std over seeds); every metric "
+        "is in `summary_by_loss.csv` (one row per setting and loss).",
+        "",
+    ]
+    for setting, per_loss in grid["settings"].items():
+        folder = out / "runs" / setting
+        rows = summary["setting"] == setting
+        words = describe_setting(per_loss)
+        setting_meta = {
+            **meta,
+            "losses": list(per_loss),
+            "protocol": {
+                **meta["protocol"],
+                "description": f"Setting `{setting}`: {words}. {meta['protocol']['description']}",
+            },
+        }
+        table = by_loss[by_loss["setting"] == setting].drop(columns="setting")
+        write_report(folder, history[history["setting"] == setting], summary[rows], table, setting_meta)
+        lines += [
+            f"## Setting `{setting}`",
+            "",
+            words,
+            "",
+            markdown_table(table),
+            "",
+            f"[curves, projections and gradient norms](runs/{setting}/report.md)",
+            "",
+        ]
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path
+
+
+def study_metadata(
+    base: TrainConfig, losses, seeds, profile: str, wall_time: float, workers: int = 1, grid=None, settings=None
+) -> dict:
+    """``study.json``: the command, the configuration (all but loss and seed, and a grid's loss_kwargs), the
+    protocol's classes, a grid's name and ``settings`` (setting → loss → loss_kwargs), versions, hardware."""
+    dropped = ("loss", "seed") if settings is None else ("loss", "seed", "loss_kwargs")
     return {
         "command": " ".join(["vgteach", *sys.argv[1:]])
         if Path(sys.argv[0]).name in ("vgteach", "__main__.py")
@@ -277,8 +414,13 @@ def study_metadata(base: TrainConfig, losses, seeds, profile: str, wall_time: fl
         "profile": profile,
         "losses": list(losses),
         "seeds": list(seeds),
-        "config": {k: v for k, v in base.to_dict().items() if k not in ("loss", "seed")},
+        "config": {k: v for k, v in base.to_dict().items() if k not in dropped},
         "protocol": base.protocol_split().describe(),
+        **(
+            {}
+            if settings is None
+            else {"grid": {"name": grid if isinstance(grid, str) else None, "settings": settings}}
+        ),
         "wall_time_s": round(wall_time, 2),
         "workers": workers,
         "versions": {
