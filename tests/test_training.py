@@ -808,3 +808,25 @@ def test_pyplot_free_figures_display_as_images_in_ipython():
         assert png[:4] == b"\x89PNG"
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_every_evaluation_reads_where_the_loss_aims_its_pull():
+    """far_pull_share / pushed_positive_share at each evaluated epoch equal pull_focus of the run's loss on
+    its fixed probe batch (epoch 0's first batch); NaN for N-pair, whose S block pull_focus cannot read."""
+    from vgteach.diagnostics import pull_focus
+    from vgteach.training.trainer import start_run
+
+    config = make_config("smoke", dataset="digits", loss="supcon", eval_epochs=(0, 3))
+    result = train(config, progress=False)
+    run = start_run(config, progress=False)
+    probe = run.sampler.epoch(0)[0]
+    assert torch.equal(run.probe_batch, probe)
+    with torch.no_grad():
+        z = result.model.eval()(run.x_train[probe])
+    expected = pull_focus(result.loss_fn, z, run.y_train[probe])
+    final = result.history.iloc[-1]
+    for name in ("far_pull_share", "pushed_positive_share"):
+        assert final[name] == pytest.approx(expected[name], rel=1e-5), name
+        assert result.history[name].notna().sum() == 2  # evaluated epochs only
+    npair = train(config.replace(loss="npair"), progress=False)
+    assert npair.history["far_pull_share"].isna().all()

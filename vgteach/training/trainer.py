@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from .._validation import value_checks_once
 from ..device import resolve_device
-from ..diagnostics import compression_stats, geometry_stats, variance_stats
+from ..diagnostics import compression_stats, geometry_stats, pull_focus, variance_stats
 from ..diagnostics._common import unit_float64
 from ..diagnostics.geometry import _within_class_rank
 from ..io import atomic_torch_save
@@ -225,6 +225,24 @@ def evaluate_training_split(z: torch.Tensor, labels: torch.Tensor) -> dict:
     return {f"train_{name}": stats[name] for name in TRAIN_MEASURES}
 
 
+#: what :func:`evaluate_pull` records (:func:`~vgteach.diagnostics.pull_focus`)
+PULL_MEASURES = ("far_pull_share", "pushed_positive_share")
+
+
+def evaluate_pull(run) -> dict:
+    """Where the loss aims its pull on one fixed training batch (the first of epoch 0's order, the same for
+    every evaluation of the run): :func:`~vgteach.diagnostics.pull_focus`'s ``far_pull_share`` (the share of
+    the pull on positive pairs that lands on their farthest quarter) and ``pushed_positive_share``. NaN for
+    N-pair, whose similarity block pull_focus cannot read."""
+    idx = run.probe_batch.to(run.device)
+    z = embed(run.model, run.x_train[idx], run.device, run.amp)
+    try:
+        focus = pull_focus(run.loss_fn, z, run.y_train[idx])
+    except ValueError:
+        return dict.fromkeys(PULL_MEASURES, math.nan)
+    return {name: focus[name] for name in PULL_MEASURES}
+
+
 # -- checkpoints --------------------------------------------------------------------------------------------
 def save_checkpoint(path: Path, config, epoch, model, loss_fn, optimizer, rows, embeddings, elapsed) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -288,6 +306,7 @@ class Run:
     y_eval: torch.Tensor
     tracker: Optional[GreedinessTracker]  # None: bare steps
     train_sample: torch.Tensor  # rows of x_train measured at every evaluation (training_sample)
+    probe_batch: torch.Tensor  # one training batch (epoch 0's first) whose pull_focus every evaluation reads
 
 
 def start_run(config: TrainConfig, data=None, progress: bool = True, track: bool = True) -> Run:
@@ -314,7 +333,10 @@ def start_run(config: TrainConfig, data=None, progress: bool = True, track: bool
     sampler = MPerClassBatches(y_train, config.batch_size, config.m_per_class, seed=config.seed)
     amp = device.type == "cuda" if config.amp is None else bool(config.amp)
     on_device = (x_train.to(device), y_train.to(device), x_eval, y_eval)
-    return Run(config, device, amp, model, loss_fn, optimizer, sampler, *on_device, tracker, training_sample(y_train))
+    probe = sampler.epoch(0)[0]
+    return Run(
+        config, device, amp, model, loss_fn, optimizer, sampler, *on_device, tracker, training_sample(y_train), probe
+    )
 
 
 def resume_run(run: Run, path: Path) -> tuple[list, dict, int, float]:
@@ -364,6 +386,7 @@ def epoch_row(run: Run, epoch: int, previous: Optional[dict], embeddings: dict) 
         sample = run.train_sample.to(run.device)
         z_train = embed(run.model, run.x_train[sample], run.device, run.amp)
         row.update(evaluate_training_split(z_train, run.y_train[sample]))
+        row.update(evaluate_pull(run))
     row["epoch_time_s"] = time.perf_counter() - tic
     return row
 
