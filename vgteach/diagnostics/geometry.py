@@ -125,8 +125,10 @@ def _rank_of_singular_values(sigma: Tensor) -> Tensor:
     return torch.where(total > 0, entropy.exp(), torch.zeros_like(entropy))
 
 
-def _within_class_rank(z: Tensor, labels: Tensor) -> Tensor:
-    r"""Mean over the classes with ≥ 2 samples of the effective rank of the centred class (0-dim tensor).
+def within_class_rank(z: Tensor, labels: Tensor) -> Tensor:
+    r"""Mean over the classes with ≥ 2 samples of the effective rank of the centred class (0-dim tensor), of
+    L2-normalised embeddings ``z`` (:func:`~vgteach.diagnostics._common.unit_float64`): ``geometry_stats``'s
+    ``within_class_rank`` alone, for callers that need only it (the trainer's training-split measures).
 
     All classes at once: each class's centred rows are packed into a zero-padded [C, n_max, D] block (zero
     rows add no singular value), one batched ``svdvals``. Singular values below the rounding level
@@ -253,7 +255,7 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     z = unit_float64(embeddings)
     sigma = torch.linalg.svdvals(z)  # one SVD for the effective rank and the spectral decay
     nc1, effective_rank, within_class_rank = torch.stack(  # one device→host transfer
-        [_nc1(z, labels), _rank_of_singular_values(sigma), _within_class_rank(z, labels)]
+        [_nc1(z, labels), _rank_of_singular_values(sigma), within_class_rank(z, labels)]
     ).tolist()
     return {
         "alignment": _alignment(z, labels, alpha),

@@ -34,7 +34,7 @@ from .._validation import value_checks_once
 from ..device import resolve_device
 from ..diagnostics import compression_stats, geometry_stats, pull_focus, variance_stats
 from ..diagnostics._common import unit_float64
-from ..diagnostics.geometry import _within_class_rank
+from ..diagnostics.geometry import within_class_rank
 from ..io import atomic_torch_save
 from ..losses import LossOutput, build_loss
 from ..protocols import protocol_for
@@ -221,7 +221,7 @@ def evaluate_training_split(z: torch.Tensor, labels: torch.Tensor) -> dict:
     stats = {**variance_stats(z, labels), **compression_stats(z, labels)}
     # geometry_stats' within_class_rank alone: the rest of geometry_stats (its O(N²) uniformity above all)
     # would cost ten times these measures at every evaluation, on up to 10,000 rows
-    stats["within_class_rank"] = float(_within_class_rank(unit_float64(z), labels.to(z.device)))
+    stats["within_class_rank"] = float(within_class_rank(unit_float64(z), labels.to(z.device)))
     return {f"train_{name}": stats[name] for name in TRAIN_MEASURES}
 
 
