@@ -254,7 +254,7 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
     embeddings, labels = as_batch(embeddings, labels)
     z = unit_float64(embeddings)
     sigma = torch.linalg.svdvals(z)  # one SVD for the effective rank and the spectral decay
-    nc1, effective_rank, within_class_rank = torch.stack(  # one device→host transfer
+    nc1, effective_rank, class_rank = torch.stack(  # one device→host transfer
         [_nc1(z, labels), _rank_of_singular_values(sigma), within_class_rank(z, labels)]
     ).tolist()
     return {
@@ -262,7 +262,7 @@ def geometry_stats(embeddings, labels, *, alpha: float = 2, t: float = 2) -> dic
         "uniformity": _uniformity(z if z.dtype == embeddings.dtype else _unit_rows(embeddings), t),
         "nc1": nc1,
         "effective_rank": effective_rank,
-        "within_class_rank": within_class_rank,
+        "within_class_rank": class_rank,
         "spectral_decay": spectral_decay(sigma, *z.shape),
         "pi_ratio": pi_ratio(z, labels),
     }
