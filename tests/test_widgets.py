@@ -471,6 +471,15 @@ def test_summary_table_at_significant_digits_is_one_compact_cell():
     assert view.caption.startswith("**Reference runs (full CIFAR-10, paper settings, 3 seeds).**")
 
 
+def test_summary_table_takes_bare_column_names():
+    reference = results.load("cifar10")
+    named = summary_table(reference.summary_by_loss, columns=["recall@1", "intra", "nmi"], significant=3)
+    paired = summary_table(
+        reference.summary_by_loss, columns=[("recall@1", "R@1"), ("intra", "intra"), ("nmi", "nmi")], significant=3
+    )
+    pd.testing.assert_frame_equal(named, paired)
+
+
 def test_recipe_and_title_name_the_live_run():
     from vgteach.training import chapter_config
     from vgteach.widgets import live_run_title, recipe

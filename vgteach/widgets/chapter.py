@@ -58,8 +58,9 @@ def summary_table(
         seed: seeds are averaged) or ``summary_by_loss.csv`` (with ``<column>_std``), with a ``loss`` column.
     name : str, optional
         The row label of a single run's summary (e.g. the loss name).
-    columns : sequence of (column, heading)
-        Default :data:`SUMMARY_COLUMNS`; columns the summary lacks are skipped.
+    columns : sequence of (column, heading) or of column names
+        Default :data:`SUMMARY_COLUMNS`; a bare column name (``"intra"``) takes its heading from there (or
+        is its own heading). Columns the summary lacks are skipped.
     spread : bool
         Write ``mean ± std`` over seeds (strings) instead of the rounded means.
     digits : int
@@ -74,6 +75,7 @@ def summary_table(
         Index: the losses (in :data:`~vgteach.losses.LOSS_NAMES` order); columns: the headings.
     """
     frame, std = summary_frame(summary, name)
+    columns = [column_heading(column) for column in columns]
     present = [(column, heading) for column, heading in columns if column in frame.columns]
     if not present:
         raise ValueError(f"the summary has none of the columns {[column for column, _ in columns]}")
@@ -92,6 +94,15 @@ def summary_table(
             table[heading] = mean.round(places)
     table.index.name = "loss"
     return table
+
+
+def column_heading(column) -> tuple:
+    """``(column, heading)`` from a pair as given, or from a bare column name (its heading in
+    :data:`SUMMARY_COLUMNS`, else the name itself)."""
+    if isinstance(column, str):
+        return column, dict(SUMMARY_COLUMNS).get(column, column)
+    column, heading = column
+    return column, heading
 
 
 def summary_frame(summary, name: Optional[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
