@@ -11,7 +11,7 @@ import reference_losses as ref
 import torch
 from torch import nn
 
-from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, Terms, build_loss
+from vgteach.losses import LOSS_NAMES, PROXY_LOSSES, Terms, build_loss, triplet
 from vgteach.losses.base import l2_normalize
 from vgteach.losses.triplet import batch_all_triplet_loss
 
@@ -206,6 +206,7 @@ def test_hyperparameters_match_reference(name, hparams):
 
 @pytest.mark.parametrize("chunk_size", [1, 5, 64])
 def test_triplet_chunk_size_does_not_change_the_result(chunk_size):
+    """chunk_size is terms()'s memory budget only: the terms, the loss and the counts stay the same."""
     labels = torch.randint(0, 6, (40,), generator=torch.Generator().manual_seed(0))
     embeddings = random_embeddings(40, 8, 0)
     base = build_loss("triplet").compute(embeddings, labels)
@@ -213,30 +214,116 @@ def test_triplet_chunk_size_does_not_change_the_result(chunk_size):
     torch.testing.assert_close(out.loss, base.loss, **TIGHT)
     assert int(out.num_terms) == int(base.num_terms) and int(out.num_active) == int(base.num_active)
     torch.testing.assert_close(grads(out.loss, [embeddings])[0], grads(base.loss, [embeddings])[0], **TIGHT)
+    terms = build_loss("triplet", chunk_size=chunk_size).terms(embeddings, labels)
+    assert torch.equal(terms.values, build_loss("triplet").terms(embeddings, labels).values)
+    assert int(terms.count_active()) == int(base.num_active) and terms.values.numel() == int(base.num_terms)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # float32: the CPU's sorted-keys path
 @pytest.mark.parametrize("margin", [0.2, 1.5])
 @pytest.mark.parametrize("layout", [*LAYOUTS, "separated", "random40"])
-def test_triplet_compute_equals_the_dense_equation(layout, margin):
-    """TripletLoss's chunked compute (chunk_size=1: many chunks) = the dense [B, B, B] batch-all equation,
-    value and gradient, float64; 'separated' classes leave no active triplet at margin 0.2."""
+def test_triplet_compute_equals_the_dense_equation(layout, margin, dtype):
+    """TripletLoss's counting compute = the dense [B, B, B] batch-all equation, value and gradient (float64
+    takes the torch.sort/searchsorted path, float32 on the CPU the NumPy one); 'separated' classes leave no
+    active triplet at margin 0.2."""
     if layout == "separated":
         labels = torch.tensor([0, 0, 1, 1, 2, 2, 3])
-        embeddings = clustered_embeddings(labels, 6, 0, spread=0.01)
+        embeddings = clustered_embeddings(labels, 6, 0, spread=0.01, dtype=dtype)
     elif layout == "random40":
         labels = torch.randint(0, 6, (40,), generator=torch.Generator().manual_seed(1))
-        embeddings = random_embeddings(40, 8, 1)
+        embeddings = random_embeddings(40, 8, 1, dtype=dtype)
     else:
         labels = make_labels(layout, 0)
-        embeddings = random_embeddings(len(labels), 6, 0)
-    out = build_loss("triplet", margin=margin, chunk_size=1).compute(embeddings, labels)
+        embeddings = random_embeddings(len(labels), 6, 0, dtype=dtype)
+    out = build_loss("triplet", margin=margin).compute(embeddings, labels)
     dense = batch_all_triplet_loss(l2_normalize(embeddings), labels, margin)
-    torch.testing.assert_close(out.loss, dense, **TIGHT)
-    torch.testing.assert_close(grads(out.loss, [embeddings])[0], grads(dense, [embeddings])[0], **TIGHT)
+    tol = TIGHT if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out.loss, dense, **tol)
+    torch.testing.assert_close(grads(out.loss, [embeddings])[0], grads(dense, [embeddings])[0], **tol)
+    assert out.loss.dtype == dtype
     if layout == "separated" and margin == 0.2:
         assert int(out.num_active) == 0 and float(dense.detach()) == 0.0 and dense.requires_grad
     if layout == "random40":
         assert 0 < int(out.num_active) < int(out.num_terms)  # a real mix of active and inactive
+
+
+def enumerated_triplet_counts(d2, pos, neg, margin):
+    """W_ap, W_an and |A| by enumerating the [B, B, B] triplets with the comparison the loss makes,
+    ``(d²_ap + α) − d²_an > 0``, on the dtype of ``d2``."""
+    active = ((d2 + margin)[:, :, None] - d2[:, None, :] > 0) & pos[:, :, None] & neg[:, None, :]
+    return active.sum(2), active.sum(1), int(active.sum())
+
+
+def random_distance_table(n: int, num_classes: int, seed: int, dtype, grid: float = 0.0):
+    """A symmetric table of squared distances ≥ 0 with a zero diagonal and its label masks. ``grid`` > 0
+    rounds every entry to a multiple of it: with a margin that is a multiple too, many triplets sit exactly
+    at the hinge (d²_ap + α = d²_an, ℓ = 0: not active) and many distances tie."""
+    gen = torch.Generator().manual_seed(seed)
+    d2 = torch.rand(n, n, generator=gen, dtype=torch.float64) * 4
+    if grid:
+        d2 = (d2 / grid).round() * grid
+    d2 = torch.triu(d2, 1)
+    d2 = (d2 + d2.T).to(dtype)
+    labels = torch.randint(0, num_classes, (n,), generator=gen)
+    same = labels[:, None] == labels[None, :]
+    return d2, same & ~torch.eye(n, dtype=torch.bool), ~same
+
+
+COUNTERS = {"sorted_keys": triplet._counts_by_sorting_keys, "search": triplet._counts_by_search}
+
+
+@pytest.mark.parametrize(
+    "counter,dtype", [("sorted_keys", torch.float32), ("search", torch.float32), ("search", torch.float64)]
+)
+@pytest.mark.parametrize(
+    "n,num_classes,grid,margin",
+    [(1, 1, 0.0, 0.2), (9, 1, 0.0, 0.2), (9, 9, 0.0, 0.2), (60, 4, 0.0, 0.2), (60, 2, 0.25, 0.5), (80, 5, 0.5, 0.0)],
+)
+def test_triplet_counts_equal_the_enumeration(counter, dtype, n, num_classes, grid, margin):
+    """Both counting paths give exactly the enumerated W_ap, W_an and |A| — ties at the hinge (on a grid)
+    included, one class (no negative) and one sample per class (no positive) too."""
+    d2, pos, neg = random_distance_table(n, num_classes, n + num_classes, dtype, grid)
+    w_ap, w_an, num_active = enumerated_triplet_counts(d2, pos, neg, margin)
+    args = (d2, pos, margin) if counter == "sorted_keys" else (d2, pos, neg, margin)
+    weight, count = COUNTERS[counter](*args)
+    assert weight.dtype == d2.dtype and count.dtype == torch.long and count.dim() == 0
+    assert torch.equal(weight, (w_ap * pos - w_an * neg).to(d2.dtype))
+    assert int(count) == num_active
+    if grid:  # the grid does put triplets exactly at the hinge
+        at_hinge = ((d2 + margin)[:, :, None] == d2[:, None, :]) & pos[:, :, None] & neg[:, None, :]
+        assert at_hinge.any()
+
+
+def test_triplet_counts_dispatch_by_dtype(monkeypatch):
+    """float32 on the CPU takes the sorted-keys path, float64 the search path: the loss-level tests above
+    run both."""
+    d2, pos, neg = random_distance_table(12, 3, 0, torch.float64)
+    taken = []
+    for name, counter in COUNTERS.items():
+
+        def spy(*args, _counter=counter, _name=name):
+            taken.append(_name)
+            return _counter(*args)
+
+        monkeypatch.setattr(triplet, counter.__name__, spy)
+    triplet.active_triplet_counts(d2.float(), pos, neg, 0.2)
+    triplet.active_triplet_counts(d2, pos, neg, 0.2)
+    assert taken == ["sorted_keys", "search"]
+
+
+def test_triplet_counts_with_nan_distances_stay_bounded():
+    """NaN distances (NaN embeddings; the loss is NaN then): the search path counts as the enumeration does
+    (a NaN makes no triplet active); the sorted-keys path leaves each W_ap within the anchor's negatives."""
+    d2, pos, neg = random_distance_table(30, 3, 7, torch.float32)
+    d2[4, :] = d2[:, 4] = float("nan")
+    d2[9, 11] = -float("nan")  # a NaN with its sign bit set
+    w_ap, w_an, num_active = enumerated_triplet_counts(d2, pos, neg, 0.2)
+    weight, count = triplet._counts_by_search(d2, pos, neg, 0.2)
+    assert torch.equal(weight, (w_ap * pos - w_an * neg).float()) and int(count) == num_active
+    weight, count = triplet._counts_by_sorting_keys(d2, pos, 0.2)
+    assert ((weight >= 0) | ~pos).all() and ((weight <= 0) | pos).all()
+    assert (torch.where(pos, weight, 0).sum(1) <= pos.sum(1) * neg.sum(1)).all()
+    assert 0 <= int(count) <= int((pos.sum(1) * neg.sum(1)).sum())
 
 
 # -- 2. parity with pytorch-metric-learning (DESIGN.md §2's five twins) ---------------------------------
@@ -282,6 +369,18 @@ def test_pml_parity(name, seed):
         (gw_ours,) = grads(ours(embeddings, labels), [ours.weight])
         (gw_twin,) = grads(twin(embeddings, labels), [twin.W])
         torch.testing.assert_close(gw_ours, gw_twin.T, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("num_classes", [2, 7])
+def test_triplet_pml_parity_in_float32(num_classes):
+    """The float32 CPU path (the one training takes) against PML's TripletMarginLoss in float32 too."""
+    gen = torch.Generator().manual_seed(num_classes)
+    labels = torch.randint(0, num_classes, (96,), generator=gen)
+    embeddings = torch.randn(96, 16, generator=gen).requires_grad_()
+    loss = build_loss("triplet")(embeddings, labels)
+    twin_loss = pml_twin("triplet", num_classes, 16)(embeddings, labels)
+    torch.testing.assert_close(loss, twin_loss, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grads(loss, [embeddings])[0], grads(twin_loss, [embeddings])[0], rtol=1e-4, atol=1e-6)
 
 
 # -- 3. gradcheck -------------------------------------------------------------------------------------------
@@ -521,8 +620,9 @@ def test_bfloat16_autocast_matches_float32(name):
     torch.testing.assert_close(loss.detach(), loss32.detach(), rtol=0.05, atol=0.02)
 
 
-# -- 7. triplet at the paper's batch size: chunked, never B³ ---------------------------------------------
-def test_triplet_at_batch_512_never_builds_a_cube():
+# -- 7. triplet at the paper's batch size: O(B²) memory, never B³ -----------------------------------------
+@pytest.mark.parametrize("num_classes", [10, 2])  # the paper's setting; coarse-to-fine's two superclasses
+def test_triplet_at_batch_512_never_builds_a_cube(num_classes):
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class LargestTensor(TorchDispatchMode):
@@ -537,22 +637,31 @@ def test_triplet_at_batch_512_never_builds_a_cube():
                     self.largest = max(self.largest, t.numel())
             return out
 
-    B, chunk = 512, 32
+    B = 512
     gen = torch.Generator().manual_seed(0)
-    labels = torch.randint(0, 10, (B,), generator=gen)
+    labels = torch.randint(0, num_classes, (B,), generator=gen)
     embeddings = torch.randn(B, 128, generator=gen).requires_grad_()
-    loss_fn = build_loss("triplet", chunk_size=chunk)
+    loss_fn = build_loss("triplet")
     with LargestTensor() as probe:
         out = loss_fn.compute(embeddings, labels)
         (grad,) = grads(out.loss, [embeddings])
-    assert probe.largest <= chunk * B * B < B**3
+    assert probe.largest <= B * (B + 1)  # the B×B distances (and one [B, B + 1] histogram on other devices)
 
-    one_by_one = build_loss("triplet", chunk_size=1).compute(embeddings, labels)
-    assert int(one_by_one.num_active) == int(out.num_active)
     counts = torch.bincount(labels)[labels]  # class size of each anchor
     assert int(out.num_terms) == int(((counts - 1) * (B - counts)).sum())
-    torch.testing.assert_close(one_by_one.loss, out.loss, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(grads(one_by_one.loss, [embeddings])[0], grad, rtol=1e-4, atol=1e-7)
+    # the float32 CPU path (NumPy-sorted keys) against the torch.sort/searchsorted path on the same distances
+    z = l2_normalize(embeddings.detach())
+    d2 = (2.0 - 2.0 * z @ z.T).clamp_min(0.0)
+    same = labels[:, None] == labels[None, :]
+    pos, neg = same & ~torch.eye(B, dtype=torch.bool), ~same
+    weight, num_active = triplet._counts_by_search(d2, pos, neg, loss_fn.margin)
+    assert int(out.num_active) == int(num_active) > 0
+    assert torch.equal(triplet.active_triplet_counts(d2, pos, neg, loss_fn.margin)[0], weight)
+    # and the loss against float64 (its own counts: a rare triplet within rounding of the hinge may differ)
+    wide = embeddings.detach().double().requires_grad_()
+    loss64 = build_loss("triplet")(wide, labels)
+    torch.testing.assert_close(out.loss.double(), loss64.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad.double(), grads(loss64, [wide])[0], rtol=1e-3, atol=1e-7)
 
 
 # -- devices ---------------------------------------------------------------------------------------------
