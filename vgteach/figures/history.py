@@ -6,12 +6,11 @@ expression of a notebook cell shows it); given ``axes`` it draws there.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from .style import loss_color, new_figure
+from .labels import end_labels, loss_legend
+from .style import FIGURE_WIDTH, TITLE_SIZE, loss_color, loss_label, new_figure, panel_grid, readable
 
 #: (history column, title) of the panels of :func:`plot_history`: one run's loss, retrieval, VARIANCE and
 #: GREEDINESS per epoch.
@@ -65,7 +64,8 @@ def plot_history(history: pd.DataFrame, panels=HISTORY_PANELS, axes=None, title=
     panels : sequence of (column, title)
         Default :data:`HISTORY_PANELS`.
     axes : sequence of matplotlib Axes, optional
-        Where to draw (at least ``len(panels)``); by default a new figure with rows of three panels.
+        Where to draw (at least ``len(panels)``); by default a new figure, :data:`~.style.FIGURE_WIDTH`
+        wide, with at most three panels in a row (:func:`~.style.panel_grid`).
     title : str, optional
         The figure's title.
 
@@ -76,9 +76,8 @@ def plot_history(history: pd.DataFrame, panels=HISTORY_PANELS, axes=None, title=
     """
     panels = _validate_history(history, panels)
     if axes is None:
-        cols = min(3, len(panels))
-        rows = math.ceil(len(panels) / cols)
-        _, axes = new_figure(rows, cols, (4 * cols, 2.6 * rows), layout="constrained", squeeze=False)
+        rows, cols = panel_grid(len(panels))
+        _, axes = new_figure(rows, cols, (FIGURE_WIDTH, 2.3 * rows + 0.3), squeeze=False)
     axes = list(np.ravel(axes))
     if len(axes) < len(panels):
         raise ValueError(f"{len(panels)} panels need as many axes, got {len(axes)}")
@@ -90,27 +89,56 @@ def plot_history(history: pd.DataFrame, panels=HISTORY_PANELS, axes=None, title=
         ax.set_visible(False)
     fig = axes[0].figure
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=TITLE_SIZE)
+    for ax in axes[: len(panels)]:
+        readable(ax)
     return fig
 
 
 def plot_curves(history: pd.DataFrame, columns, axes=None, title=None):
     """One panel per ``(column, title)``: the per-epoch mean over seeds, one line per loss in its colour
     (:func:`~vgteach.figures.loss_color`), from a study's ``history.csv`` (its ``loss`` column naming the
-    loss). Draws on ``axes`` or a new figure; returns the figure."""
-    if axes is None:
-        cols = 3 if len(columns) > 4 else len(columns)
-        rows = math.ceil(len(columns) / cols)
-        _, axes = new_figure(rows, cols, (4.2 * cols, 3.1 * rows), layout="tight", squeeze=False)
+    loss, in :data:`~vgteach.losses.LOSS_NAMES` order).
+
+    On a new figure (:data:`~.style.FIGURE_WIDTH` wide, at most three panels in a row) one panel names each
+    line at its end (:func:`~vgteach.figures.labels.end_labels`) and several panels share one legend under
+    them, with the losses' display names; on the given ``axes`` the first panel gets the legend. Each line
+    is labelled with its loss's name (``Line2D.get_label()``). Returns the figure."""
+    from .study import loss_order
+
+    columns = list(columns)
+    given = axes is not None
+    if not given:
+        rows, cols = panel_grid(len(columns))
+        height = 3.4 if len(columns) == 1 else 2.3 * rows + 0.9
+        _, axes = new_figure(rows, cols, (FIGURE_WIDTH, height), squeeze=False)
     axes = list(np.ravel(axes))
+    losses = loss_order(history["loss"])
     for ax, (column, label) in zip(axes, columns):
-        for loss, runs in history.groupby("loss", sort=False):
-            mean = runs.groupby("epoch")[column].mean()
+        for loss in losses:
+            mean = history[history["loss"] == loss].groupby("epoch")[column].mean()
             plot_curve(ax, mean.index, mean.values, label=loss, color=loss_color(loss))
-        ax.set(xlabel="epoch", title=label)
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=TITLE_SIZE)
+        readable(ax)
     for ax in axes[len(columns) :]:
         ax.axis("off")
-    axes[0].legend(fontsize=8)
+    fig = axes[0].figure
     if title:
-        axes[0].figure.suptitle(title)
-    return axes[0].figure
+        fig.suptitle(title, fontsize=TITLE_SIZE)
+    if given:
+        axes[0].legend(handles=axes[0].lines[: len(losses)], labels=[loss_label(name) for name in losses], fontsize=10)
+    elif len(columns) == 1:
+        end_labels(
+            axes[0], [(loss_label(line.get_label()), *_last_point(line), line.get_color()) for line in axes[0].lines]
+        )
+    else:
+        loss_legend(fig, losses)
+    return fig
+
+
+def _last_point(line) -> tuple:
+    """The last drawn point of ``line`` (NaN, NaN when it has none)."""
+    x, y = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+    kept = np.isfinite(x) & np.isfinite(y)
+    return (x[kept][-1], y[kept][-1]) if kept.any() else (np.nan, np.nan)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import class_colors, new_figure
+from .style import FIGURE_WIDTH, FONT_SIZE, TITLE_SIZE, class_colors, new_figure, readable
+
+#: a class legend lists at most this many classes (more would not be read); above, colours alone
+MAX_LEGEND_CLASSES = 20
 
 
 def unit_rows(embeddings) -> np.ndarray:
@@ -42,30 +45,109 @@ def pca_2d(embeddings, fit=None) -> tuple:
     return fit.transform(unit_rows(embeddings)), float(fit.explained_variance_ratio_.sum())
 
 
-def projection_scatter(ax, points, labels, title: str = "", size: float = 4, **style):
+def class_names_of(labels, class_names=None) -> list:
+    """The name of each class of ``labels`` (its distinct values, sorted): ``class_names[label]`` for integer
+    labels when names are given (e.g. ``vgteach.data.cifar10.CLASSES``, or a run's
+    ``config.protocol_split().eval_classes``), the label itself otherwise.
+
+    Raises ValueError when a label has no name in ``class_names``."""
+    classes = np.unique(np.asarray(labels))
+    if class_names is None:
+        return [str(label) for label in classes]
+    names = list(class_names)
+    if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0 or classes.max() >= len(names):
+        raise ValueError(
+            f"class_names has {len(names)} names; the labels must be integers 0..{len(names) - 1}, got "
+            f"{classes.tolist()[:12]}"
+        )
+    return [str(names[label]) for label in classes]
+
+
+def class_handles(labels, class_names=None) -> list:
+    """Legend handles, one per class of ``labels`` in its :func:`~vgteach.figures.class_colors` colour, named
+    by :func:`class_names_of`; empty above :data:`MAX_LEGEND_CLASSES` classes."""
+    from matplotlib.lines import Line2D
+
+    classes = np.unique(np.asarray(labels))
+    if len(classes) > MAX_LEGEND_CLASSES:
+        return []
+    colours = class_colors(classes)
+    return [
+        Line2D([], [], ls="", marker="o", ms=6, color=colour, label=name)
+        for colour, name in zip(colours, class_names_of(labels, class_names))
+    ]
+
+
+def projection_scatter(
+    ax, points, labels, title: str = "", size: float = 4, class_names=None, legend: bool = False, circle=False, **style
+):
     """``points`` [N, 2] on ``ax``, coloured by class (:func:`~vgteach.figures.class_colors`), with equal
-    axis scales and no ticks (principal-component coordinates have no unit worth reading)."""
+    axis scales and no ticks (principal-component coordinates have no unit worth reading).
+
+    ``legend`` adds a legend of the classes beside the panel, named by ``class_names`` (indexed by the
+    integer labels; without names, the labels themselves; none above :data:`MAX_LEGEND_CLASSES` classes).
+    ``circle`` draws the unit circle under the points (2-D embeddings, normalised)."""
     points = np.asarray(points)
+    if circle:
+        theta = np.linspace(0, 2 * np.pi, 181)
+        ax.plot(np.cos(theta), np.sin(theta), color="0.82", lw=1, zorder=0)
     ax.scatter(points[:, 0], points[:, 1], color=class_colors(labels), s=size, **style)
-    ax.set(title=title, xticks=[], yticks=[])
+    ax.set(xticks=[], yticks=[])
+    ax.set_title(title, fontsize=TITLE_SIZE)
     ax.set_aspect("equal")
+    if legend:
+        handles = class_handles(labels, class_names)
+        if handles:
+            ax.legend(
+                handles=handles,
+                loc="upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                frameon=False,
+                fontsize=FONT_SIZE,
+                handletextpad=0.3,
+                borderaxespad=0.0,
+            )
+    readable(ax)
 
 
-def projection_figure(points, labels, title: str = "first two principal components"):
-    """One panel: :func:`projection_scatter` on a new figure; returns the figure."""
-    fig, ax = new_figure(1, 1, (4.5, 4.5), layout="tight")
-    projection_scatter(ax, points, labels, title)
+def projection_figure(
+    points, labels, title: str = "first two principal components", class_names=None, circle: bool = False
+):
+    """One panel: :func:`projection_scatter` on a new figure, with a legend of the classes (named by
+    ``class_names`` when given) beside it; ``circle`` draws the unit circle. Returns the figure."""
+    fig, ax = new_figure(1, 1, (FIGURE_WIDTH * 0.85, 4.2))
+    projection_scatter(ax, points, labels, title, class_names=class_names, legend=True, circle=circle)
     return fig
 
 
-def projection_panels(runs, title: str = "evaluation embeddings, first two principal components"):
-    """One panel per run: ``runs`` is a sequence of ``(row, final)``, ``row`` a study summary row (``loss``,
-    ``intra``) and ``final`` its ``final.npz`` (``projection``, ``projection_labels``); returns the figure."""
+def projection_panels(runs, title: str = "evaluation embeddings, first two principal components", class_names=None):
+    """One panel per run, at most three to a row, and one legend of the classes under them (named by
+    ``class_names``, e.g. ``vgteach.data.cifar10.CLASSES``, when given): ``runs`` is a sequence of ``(row,
+    final)``, ``row`` a study summary row (``loss``, ``intra``) and ``final`` its ``final.npz``
+    (``projection``, ``projection_labels``); returns the figure."""
     from .study import loss_panels
+    from .style import loss_label
+
+    runs = list(runs)
 
     def draw(ax, row, final):
         projection_scatter(
-            ax, final["projection"], final["projection_labels"], f"{row['loss']}\nintra {row['intra']:.2f}"
+            ax, final["projection"], final["projection_labels"], f"{loss_label(row['loss'])}\nintra {row['intra']:.2f}"
         )
+        ax.title.set_fontsize(FONT_SIZE)
 
-    return loss_panels(runs, title, draw)
+    fig = loss_panels(runs, title, draw, panel_height=2.2)
+    if runs:
+        labels = np.concatenate([np.asarray(final["projection_labels"]) for _, final in runs])
+        handles = class_handles(labels, class_names)
+        if handles:
+            fig.legend(
+                handles=handles,
+                loc="outside lower center",
+                ncols=min(5, len(handles)),
+                frameon=False,
+                fontsize=FONT_SIZE,
+                handletextpad=0.3,
+                columnspacing=1.0,
+            )
+    return fig

@@ -1,7 +1,8 @@
-"""A study's comparison figures: curves with a band over seeds and the loss × measure heatmap (seaborn), the
-R@1-against-VARIANCE trade-off, and one panel per loss of a study's final arrays.
+"""A study's comparison figures: curves with a band over seeds (one panel, or several with
+:func:`band_panels`), the loss × measure heatmap (seaborn), and one panel per loss of a study's final
+arrays. The trade-off scatters are :mod:`~vgteach.figures.tradeoff`'s.
 
-Both read the tables a study writes (``vgteach study``, :func:`vgteach.results.load`) and keep their column
+They read the tables a study writes (``vgteach study``, :func:`vgteach.results.load`) and keep their column
 names: ``history.csv`` (one row per loss, seed and epoch; evaluation columns such as ``recall@1`` or
 ``intra`` are NaN on the epochs that were not evaluated) and ``summary.csv`` (one row per loss and seed)::
 
@@ -9,6 +10,7 @@ names: ``history.csv`` (one row per loss, seed and epoch; evaluation columns suc
     reference = results.load("cifar10")
     figures.curves_with_bands(reference.history, "recall@1", highlight="triplet")
     figures.measure_heatmap(reference.summary, ["recall@1", "map@r", "intra", "grad_gini"])
+    figures.band_panels([(reference.history, "recall@1", "R@1"), (reference.history, "intra", "intra")])
 
 A function given no ``ax`` draws on a new figure that pyplot never sees and returns it (the last expression of
 a notebook cell shows it); given an ``ax`` it draws there.
@@ -23,7 +25,18 @@ import numpy as np
 import pandas as pd
 
 from ..losses import LOSS_NAMES
-from .style import loss_color, new_figure
+from .labels import end_labels, loss_legend
+from .style import (
+    FIGURE_WIDTH,
+    FONT_SIZE,
+    TITLE_SIZE,
+    loss_color,
+    loss_label,
+    measure_label,
+    new_figure,
+    panel_grid,
+    readable,
+)
 
 #: what the band around a curve shows by default: mean ± one standard deviation over seeds
 BAND = "sd"
@@ -119,14 +132,17 @@ def curves_with_bands(
         seaborn's ``errorbar`` of the band: ``"sd"`` (default, mean ± one standard deviation over seeds),
         ``("pi", 100)`` (the range of the seeds), ``None`` (no band). A single seed has no band.
     title, label : str, optional
-        The panel's title and y-axis label (default: ``measure``).
+        The panel's title and y-axis label (default: the measure's name, :func:`~.style.measure_label`).
     legend : bool
-        Draw the legend (one per figure is enough when panels share the losses' colours).
+        Name each line at its end in the loss's colour (the book's display name, no two names
+        overlapping: :func:`~vgteach.figures.labels.end_labels`). Several panels are better served by
+        :func:`band_panels` (one legend under them).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure drawn on. Each loss's mean line carries the loss's name as its ``gid``.
+        The figure drawn on (:data:`~.style.FIGURE_WIDTH` wide when new). Each loss's mean line carries the
+        loss's name as its ``gid``; its end label has ``gid = "end-label"``.
 
     Raises
     ------
@@ -139,15 +155,77 @@ def curves_with_bands(
     if highlight is not None and highlight not in losses:
         raise ValueError(f"highlight {highlight!r} is not a loss of the history; valid: {losses}")
     if ax is None:
-        _, ax = new_figure(1, 1, (5.5, 3.6), layout="constrained")
+        _, ax = new_figure(1, 1, (FIGURE_WIDTH, 3.6))
     for name in losses:
         _band(ax, data, measure, name, errorbar if "seed" in data.columns else None, highlight)
-    ax.set(xlabel="epoch", ylabel=label or measure, title=title if title is not None else "")
-    if legend:
-        ax.legend(fontsize=7, ncols=2, frameon=False)
-    elif ax.get_legend() is not None:
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(label or measure_label(measure))
+    ax.set_title(title if title is not None else "", fontsize=TITLE_SIZE)
+    if ax.get_legend() is not None:
         ax.get_legend().remove()
+    readable(ax)
+    if legend:
+        ends = []
+        for name in losses:
+            means = data[data["loss"] == name].groupby("epoch")[measure].mean()
+            strong = highlight is None or name == highlight
+            weight = "bold" if highlight is not None and strong else "normal"
+            colour = loss_color(name) if strong else _faded(loss_color(name))
+            ends.append((loss_label(name), means.index[-1], means.iloc[-1], colour, weight))
+        end_labels(ax, ends)
     return ax.figure
+
+
+def _faded(colour: str) -> tuple:
+    """``colour`` mixed with grey: a faded line's name, quieter than the highlighted one and still legible."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(0.45 * np.asarray(to_rgb(colour)) + 0.55 * np.array([0.55, 0.55, 0.55]))
+
+
+def band_panels(panels, highlight: Optional[str] = None, errorbar=BAND, title: Optional[str] = None):
+    """Several :func:`curves_with_bands` panels, at most three to a row, and one legend under them.
+
+    Parameters
+    ----------
+    panels : sequence of (history, measure, heading)
+        One panel each: a study's ``history.csv``, the column it draws and the panel's title (the y axis is
+        left unlabelled: the title names the measure). Panels may come from different studies, e.g. the
+        same measure on two datasets.
+    highlight, errorbar :
+        As :func:`curves_with_bands`, in every panel.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        :data:`~.style.FIGURE_WIDTH` wide; the legend names every loss of the panels in its colour.
+
+    Examples
+    --------
+    >>> reference = results.load("cifar10")                                    # doctest: +SKIP
+    >>> band_panels([(reference.history, m, h) for m, h in [("recall@1", "R@1"), ("intra", "intra")]])
+    """
+    panels = list(panels)
+    if not panels:
+        raise ValueError("panels is empty: give at least one (history, measure, heading)")
+    for panel in panels:
+        if not (isinstance(panel, (tuple, list)) and len(panel) == 3):
+            raise TypeError(f"a panel is a (history, measure, heading) triple, got {panel!r}")
+    rows, cols = panel_grid(len(panels))
+    fig, axes = new_figure(rows, cols, (FIGURE_WIDTH, 2.5 * rows + 1.0), squeeze=False)
+    losses = []
+    for ax, (history, measure, heading) in zip(axes.flat, panels):
+        curves_with_bands(history, measure, ax=ax, highlight=highlight, errorbar=errorbar, title=heading, legend=False)
+        ax.set_ylabel("")
+        losses += list(history["loss"])
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=TITLE_SIZE)
+    loss_legend(fig, loss_order(losses))
+    return fig
 
 
 def _band(ax, data: pd.DataFrame, measure: str, name: str, errorbar, highlight: Optional[str]) -> None:
@@ -170,7 +248,7 @@ def _band(ax, data: pd.DataFrame, measure: str, name: str, errorbar, highlight: 
         linewidth=1.0 if faded else (2.6 if highlight else 1.6),
         alpha=0.35 if faded else 1.0,
         err_kws={"alpha": 0.08 if faded else 0.2, "linewidth": 0},
-        label=name,
+        label=loss_label(name),
         ax=ax,
     )
     for line in ax.lines[before:]:
@@ -246,6 +324,7 @@ def measure_heatmap(
     scale: str = "z",
     title: Optional[str] = None,
     cmap: str = "vlag",
+    rows: str = "auto",
 ):
     """The losses × measures heatmap: each cell annotated with the loss's mean value over seeds (:func:`cell_text`;
     epochs with one decimal), coloured by where that value stands in its column, so that measures of very
@@ -267,32 +346,49 @@ def measure_heatmap(
         The panel's title.
     cmap : str
         A diverging colour map.
+    rows : ``"auto"``, ``"losses"`` or ``"measures"``
+        What the rows are: by default the longer list (the thirteen :data:`STUDY_MEASURES` as rows and the
+        losses as columns, so that the cells' numbers fit the book's column), or the one named.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure drawn on.
+        The figure drawn on (:data:`~.style.FIGURE_WIDTH` wide when new); losses by their display names.
 
     Raises
     ------
     ValueError
-        For a measure the summary does not have (named in the message).
+        For a measure the summary does not have (named in the message), or an unknown ``rows``.
     """
     import seaborn as sns
 
+    if rows not in ("auto", "losses", "measures"):
+        raise ValueError(f"rows must be 'auto', 'losses' or 'measures', got {rows!r}")
     means, colours = heatmap_table(summary, measures, scale=scale)
+    annotations = _annotations(means, measures)
+    transpose = rows == "measures" or (rows == "auto" and means.shape[1] > means.shape[0])
+    colours = colours.rename(index=loss_label)
+    annotations = annotations.rename(index=loss_label)
+    if transpose:
+        colours, annotations = colours.T, annotations.T
     if ax is None:
-        size = (1.0 + 0.95 * means.shape[1], 0.8 + 0.42 * means.shape[0])
-        _, ax = new_figure(1, 1, size, layout="constrained")
-    options, annotations = _heatmap_colours(colours, scale, cmap), _annotations(means, measures)
+        _, ax = new_figure(1, 1, (FIGURE_WIDTH, 1.3 + 0.34 * colours.shape[0]))
+    options = _heatmap_colours(colours, scale, cmap)
     with warnings.catch_warnings():  # seaborn 0.13 calls Colormap.set_bad, which matplotlib 3.11 deprecates
         warnings.simplefilter("ignore", PendingDeprecationWarning)
-        sns.heatmap(colours, annot=annotations, fmt="", annot_kws={"fontsize": 7.5}, linewidths=0.5, ax=ax, **options)
-    ax.set(xlabel="", ylabel="", title=title or "")
-    ax.tick_params(axis="x", labelrotation=35, labelsize=8)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+        sns.heatmap(
+            colours, annot=annotations, fmt="", annot_kws={"fontsize": FONT_SIZE}, linewidths=0.5, ax=ax, **options
+        )
+    ax.set(xlabel="", ylabel="")
+    ax.set_title(title or "", fontsize=TITLE_SIZE)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=FONT_SIZE)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=FONT_SIZE)
     for text in ax.get_xticklabels():
         text.set_horizontalalignment("right")
+        text.set_rotation_mode("anchor")
+    for axes in ax.figure.axes:
+        if axes is ax or axes.get_label() == "<colorbar>":
+            readable(axes)
     return ax.figure
 
 
@@ -319,44 +415,32 @@ def _heatmap_colours(colours: pd.DataFrame, scale: str, cmap: str) -> dict:
     }
 
 
-def plot_tradeoff(by_loss: pd.DataFrame, ax=None):
-    """R@1 against intra-class variance, one point per loss in its colour (error bars: std over seeds, when
-    ``summary_by_loss`` has them): the efficiency–granularity picture. Draws on ``ax`` or a new figure;
-    returns the figure."""
-    if ax is None:
-        _, ax = new_figure(1, 1, (5, 4), layout="tight")
-    for _, row in by_loss.iterrows():
-        ax.errorbar(
-            row["intra"],
-            row["recall@1"],
-            xerr=row.get("intra_std"),
-            yerr=row.get("recall@1_std"),
-            fmt="o",
-            capsize=3,
-            color=loss_color(row["loss"]),
-        )
-        ax.annotate(row["loss"], (row["intra"], row["recall@1"]), textcoords="offset points", xytext=(5, 4))
-    ax.set(xlabel="intra-class variance (final)", ylabel="R@1 (final)", title="R@1 vs within-class variance")
-    return ax.figure
-
-
-def loss_panels(runs, title: str, draw):
-    """One panel per run, side by side: ``draw(ax, row, final)`` for each ``(row, final)`` of ``runs`` (a
-    study summary row and its ``final.npz`` arrays); returns the figure."""
+def loss_panels(runs, title: str, draw, panel_height: float = 2.3):
+    """One panel per run, at most three to a row (:func:`~.style.panel_grid`): ``draw(ax, row, final)`` for
+    each ``(row, final)`` of ``runs`` (a study summary row and its ``final.npz`` arrays); returns the figure,
+    :data:`~.style.FIGURE_WIDTH` wide."""
     runs = list(runs)
-    fig, axes = new_figure(1, len(runs), (2.6 * len(runs), 2.8), layout="tight", squeeze=False)
+    if not runs:
+        raise ValueError("runs is empty: give at least one (row, final) pair")
+    rows, cols = panel_grid(len(runs))
+    fig, axes = new_figure(rows, cols, (FIGURE_WIDTH, panel_height * rows + 0.4), squeeze=False)
     for ax, (row, final) in zip(axes.flat, runs):
         draw(ax, row, final)
-    fig.suptitle(title)
+        readable(ax)
+    for ax in axes.flat[len(runs) :]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=TITLE_SIZE)
     return fig
 
 
 def grad_norm_panels(runs, title: str = "per-sample gradient norms on one batch after training"):
     """Per run (:func:`loss_panels`): the histogram of the per-sample gradient norms ‖∂L/∂e_i‖ of one batch
-    after training (``final["grad_norms"]``), in the loss's colour, its Gini in the title."""
+    after training (``final["grad_norms"]``), in the loss's colour, the loss's display name and its Gini in
+    the title."""
 
     def draw(ax, row, final):
         ax.hist(final["grad_norms"], bins=30, color=loss_color(row["loss"]))
-        ax.set(title=f"{row['loss']}\nGini {row['grad_gini']:.2f}", xlabel="‖∂L/∂e_i‖")
+        ax.set_title(f"{loss_label(row['loss'])}\nGini {row['grad_gini']:.2f}", fontsize=FONT_SIZE)
+        ax.set_xlabel("‖∂L/∂e_i‖")
 
     return loss_panels(runs, title, draw)

@@ -14,22 +14,10 @@ from typing import Optional
 import pandas as pd
 
 from .._validation import validate_positive_int
+from ..figures.style import LOSS_LABELS  # the name of each loss in figures, prose and tables (one mapping)
 from ..reproduction import EFFICIENCY, GRANULARITY
 from .standing import RANK_MEASURES, in_bottom_half, in_top_half, ranks, row_of
 from .store import ReferenceResults, curve
-
-#: the name of each loss in the book's prose and tables, in the order of ``vgteach.losses.LOSS_NAMES``
-LOSS_LABELS = MappingProxyType(
-    {
-        "contrastive": "Contrastive",
-        "triplet": "Triplet",
-        "npair": "N-pair",
-        "infonce": "InfoNCE",
-        "arcface": "ArcFace",
-        "supcon": "SupCon",
-        "ccl": "CCL",
-    }
-)
 
 
 def join_labels(losses) -> str:

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..figures import frame_figure, loss_color, plot_curve
+from ..figures import FIGURE_WIDTH, TITLE_SIZE, frame_figure, loss_color, plot_curve, readable
+from ..figures.labels import loss_legend
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, widgets
 
 #: (history column, axis label) of the four panels.
@@ -72,8 +73,11 @@ def histories_by_loss(histories, metrics: Sequence[tuple]) -> dict:
 
 
 def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], highlight: str):
-    fig = frame_figure(6.6, 4.6)
+    """One frame: a panel per metric, two to a row, one line per loss (the highlighted one thick, the others
+    grey unless ``highlight`` is :data:`ALL`), and one legend of the coloured losses under the panels, by
+    their display names (each line's label is its loss's name)."""
     rows = int(np.ceil(len(metrics) / 2))
+    fig = frame_figure(FIGURE_WIDTH, 2.1 * rows + 0.8)
     axes = np.atleast_1d(fig.subplots(rows, 2, squeeze=False).ravel())
     for ax, (column, label) in zip(axes, metrics):
         # draw the greyed losses first so that the highlighted one is on top
@@ -89,13 +93,15 @@ def draw_dashboard(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple], h
                 color=loss_color(name) if emphasised else "0.8",
                 label=name if emphasised else None,
             )
-        ax.set_title(label, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("epoch", fontsize=7)
+        ax.set_title(label, fontsize=TITLE_SIZE)
+        ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        readable(ax)
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=7, frameon=False)
+    shown = [name for name in tidy if highlight in (ALL, name)]
+    others = [("other losses", "0.8")] if len(shown) < len(tidy) else []
+    loss_legend(fig, shown, marker="", extra=others)
     return fig
 
 

@@ -20,6 +20,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..figures import FIGURE_WIDTH, FONT_SIZE, loss_label
 from ..landscape.physics import (
     ARROW_FLOOR,
     DEFAULT_NEGATIVE_DEGREES,
@@ -108,18 +109,18 @@ def draw_circle(ax, loss_name: str, scene: CircleScene, result: Forces, max_forc
             ax.scatter(
                 *proxy, marker="s", s=70, facecolors="none", lw=1.5, edgecolors=POINT_COLORS[0 if label == 0 else SWEPT]
             )
-            ax.annotate(f"class {label}", proxy * 1.2, ha="center", va="center", fontsize=7)
+            ax.annotate(f"class {label}", proxy * 1.33, ha="center", va="center", fontsize=FONT_SIZE)
     for point, force, name, marker, color in zip(
         scene.points().numpy(), result.forces, POINT_NAMES, POINT_MARKERS, POINT_COLORS
     ):
         ax.scatter(*point, marker=marker, s=45, color=color, zorder=3)
-        ax.annotate(name, point * 0.8, ha="center", va="center", fontsize=9, color=color)
+        ax.annotate(name, point * 0.78, ha="center", va="center", fontsize=FONT_SIZE + 1, color=color)
         norm = float(np.linalg.norm(force))
         if max_force > 0 and norm > ARROW_FLOOR * max_force:
             arrow = force / norm * 0.6 * math.sqrt(norm / max_force)
             ax.arrow(*point, *arrow, width=0.012, head_width=0.07, length_includes_head=True, color=color, zorder=4)
-    ax.set(xlim=(-1.45, 1.45), ylim=(-1.45, 1.45), aspect="equal", xticks=[], yticks=[])
-    ax.set_title(f"{loss_name}: arrows = −∂L/∂e", fontsize=9)
+    ax.set(xlim=(-1.65, 1.65), ylim=(-1.65, 1.65), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(f"{loss_label(loss_name)}: arrows = −∂L/∂e", fontsize=FONT_SIZE)
 
 
 def draw_curve(
@@ -135,13 +136,13 @@ def draw_curve(
         xytext=(2, -10),
         textcoords="offset points",
         color=POINT_COLORS[1],
-        fontsize=8,
+        fontsize=FONT_SIZE,
     )
     ax.scatter([scene.negative], [result.loss], color=POINT_COLORS[SWEPT], zorder=3, s=40)
-    ax.set_xlabel("angle of n₁ from a (degrees)", fontsize=8)
-    ax.set_ylabel("loss L", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.set_title(f"L = {result.loss:.3g}   active terms {result.num_active}/{result.num_terms}", fontsize=9)
+    ax.set_xlabel("angle of n₁ from a (degrees)", fontsize=FONT_SIZE)
+    ax.set_ylabel("loss L", fontsize=FONT_SIZE)
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.set_title(f"L = {result.loss:.3g}, active terms {result.num_active}/{result.num_terms}", fontsize=FONT_SIZE)
 
 
 def draw_frame(
@@ -156,8 +157,8 @@ def draw_frame(
 ) -> str:
     """One frame (HTML): the circle with the forces, the curve L(angle of n₁), and a caption written from
     ``result`` (:func:`frame_facts`) plus ``summary``, the loss's :func:`landscape_summary` over the sweep."""
-    fig = frame_figure(6.4, 3.0)
-    ax_circle, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
+    fig = frame_figure(FIGURE_WIDTH, 3.3)
+    ax_circle, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.15]})
     draw_circle(ax_circle, loss_name, scene, result, max_force)
     draw_curve(ax_curve, loss_name, scene, result, sweep_degrees, sweep_losses)
     caption = (

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._validation import validate_batch
-from ..figures import fit_pca_2d, frame_figure, pca_2d, projection_scatter
+from ..figures import FONT_SIZE, fit_pca_2d, frame_figure, pca_2d, projection_scatter
 from ..figures.projection import unit_rows
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, player, widgets
 
@@ -59,6 +59,19 @@ def embeddings_and_labels(result_or_embeddings_by_epoch, labels, history):
     return by_epoch, labels, history
 
 
+def run_class_names(source) -> Optional[tuple]:
+    """The evaluation classes' names of a ``TrainResult`` (its protocol's ``eval_classes``, indexed by the
+    evaluation labels), or None when ``source`` is not one or its dataset has no names."""
+    config = getattr(source, "config", None)
+    if config is None or not hasattr(config, "protocol_split"):
+        return None
+    try:
+        names = tuple(config.protocol_split().eval_classes)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return names or None
+
+
 def pick_epochs(epochs, max_frames: int) -> list:
     """At most ``max_frames`` epochs, evenly spread, always keeping the first and the last."""
     if max_frames < 2:
@@ -97,15 +110,24 @@ def history_caption(history, epoch: int) -> str:
     return " · " + " · ".join(parts) if parts else ""
 
 
-def draw_epoch(points: np.ndarray, labels: np.ndarray, epoch: int, limits: float, circle: bool, title: str) -> object:
-    fig = frame_figure(4.2, 4.0)
+def draw_epoch(
+    points: np.ndarray,
+    labels: np.ndarray,
+    epoch: int,
+    limits: float,
+    circle: bool,
+    title: str,
+    class_names=None,
+) -> object:
+    """One frame: the points of an epoch coloured by class, with a legend of the classes beside them (named
+    by ``class_names`` when given, by their labels otherwise)."""
+    fig = frame_figure(5.8, 4.0)
     ax = fig.subplots()
-    if circle:
-        theta = np.linspace(0, 2 * np.pi, 181)
-        ax.plot(np.cos(theta), np.sin(theta), color="0.85", lw=1)
-    projection_scatter(ax, points, labels, size=6, alpha=0.7, linewidths=0)
+    projection_scatter(
+        ax, points, labels, size=6, class_names=class_names, legend=True, circle=circle, alpha=0.7, linewidths=0
+    )
     ax.set(xlim=(-limits, limits), ylim=(-limits, limits))
-    ax.set_title(f"{title}epoch {epoch}", fontsize=10)
+    ax.set_title(f"{title}epoch {epoch}", fontsize=FONT_SIZE + 1)
     return fig
 
 
@@ -117,6 +139,7 @@ def training_scrubber(
     max_points: int = 1500,
     title: Optional[str] = None,
     seed: int = 0,
+    class_names=None,
 ) -> FrameExplorer:
     """Scrub through a run's evaluation embeddings, epoch by epoch.
 
@@ -136,6 +159,12 @@ def training_scrubber(
         Points drawn per frame (the same random subset in every frame).
     title : str, optional
         Prefix of each frame's title, e.g. the loss name.
+    seed : int
+        Seed of the subset of ``max_points`` points.
+    class_names : sequence of str, optional
+        The name of each class id, for the legend beside the points; by default a ``TrainResult``'s
+        evaluation classes (``config.protocol_split().eval_classes``: CIFAR-10's "airplane", …), or the
+        labels themselves.
 
     Returns
     -------
@@ -143,6 +172,8 @@ def training_scrubber(
         ``.frames`` (one per shown epoch), ``.links``, ``.controls`` (``"epoch"``, ``"play"``),
         ``.epochs`` (the epochs shown).
     """
+    if class_names is None:
+        class_names = run_class_names(result_or_embeddings_by_epoch)
     by_epoch, labels, history = embeddings_and_labels(result_or_embeddings_by_epoch, labels, history)
     epochs = pick_epochs(sorted(by_epoch), max_frames)
     coordinates, axes = project({epoch: by_epoch[epoch] for epoch in epochs})
@@ -156,7 +187,7 @@ def training_scrubber(
 
     frame_widgets = []
     for epoch in epochs:
-        fig = draw_epoch(coordinates[epoch][keep], label_array[keep], epoch, limits, circle, prefix)
+        fig = draw_epoch(coordinates[epoch][keep], label_array[keep], epoch, limits, circle, prefix, class_names)
         caption = f"<b>epoch {epoch}</b>{history_caption(history, epoch)} · axes: {html.escape(axes)}"
         frame_widgets.append(widgets.HTML(frame_html(fig, caption, f"{prefix}embeddings at epoch {epoch}, {axes}")))
     stack = frame_stack(frame_widgets)
