@@ -592,6 +592,7 @@ FUNCTION_CHECKS = {
     "check_compaction_epoch": labs.check_compaction_epoch,
     "check_floors": labs.check_floors,
     "check_no_collapse": labs.check_no_collapse,
+    "check_pushed_positives": labs.check_pushed_positives,
     "check_pull_dominates": lambda fn: labs.check_pull_dominates(fn, *ccl_batch()),
 }
 

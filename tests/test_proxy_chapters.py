@@ -1,12 +1,16 @@
-"""The ArcFace, SupCon and CCL chapters: their reader aids work and their widget sentences are true.
+"""The ArcFace, SupCon and CCL chapters: their reader aids work and what their prose says is true.
 
-* Learning objectives open each chapter and key takeaways close it (MyST admonitions).
+* Each chapter opens with an "At a glance" box and learning objectives, closes with key takeaways, and
+  ends its story with "What the paper says — and what we found", opened by a question (issue 21).
 * Each chapter has two or more exercises; every exercise has a stub cell the book build runs as committed
   (graded "not written yet", never an error) and a solution hidden in a dropdown that passes its check.
   The exercise cells are executed here without the chapter's training (the CCL exercise on its own data
   gets a random batch and random centers in place of the live run's).
 * Display equations are split into rows short enough for the text column.
 * What the chapters say about the loss-landscape widget holds on the widget's own frames (default scene).
+* What the chapters write in words around their glued numbers (a rank "in the top half", "tighter than
+  InfoNCE's") holds on the packaged reference runs: the claims that used to be generated sentences are
+  asserted here, so a regenerated study that changes them fails a test instead of the page going stale.
 """
 
 from __future__ import annotations
@@ -27,16 +31,40 @@ CHAPTERS = ("arcface", "supcon", "ccl")
 
 
 # ------------------------------------------------------------------------------ objectives, takeaways
+def first_markdown_after_setup(notebook: list) -> str:
+    """The first Markdown cell after the install and parameters cells (where the box opens the chapter)."""
+    parameters = next(i for i, cell in enumerate(notebook) if "parameters" in tags(cell))
+    return next(source(cell) for cell in notebook[parameters:] if cell["cell_type"] == "markdown")
+
+
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_objectives_open_and_takeaways_close_the_chapter(name):
+def test_at_a_glance_and_objectives_open_and_takeaways_close_the_chapter(name):
     notebook = cells(name)
-    assert ":::{admonition} Learning objectives" in source(notebook[0])
+    opening = first_markdown_after_setup(notebook)
+    assert opening.startswith(":::{admonition} At a glance\n:class: tip\n")
+    glance = opening.split(":::", 2)[1]
+    for item in ("**Formula.**", "**Family.**", "**What it pushes.**", "**What the reference runs say.**"):
+        assert f"- {item}" in glance, item
+    assert "{glue:md}`" in glance.split("**What the reference runs say.**")[1]  # its numbers are glued
+    assert ":::{admonition} Learning objectives" in opening
     last = notebook[-1]
     assert last["cell_type"] == "markdown" and ":::{admonition} Key takeaways" in source(last)
     bullets = [line for line in source(last).splitlines() if line.startswith("- ")]
     assert len(bullets) >= 3
     # the takeaways quote the reference runs through glue, never typed numbers
-    assert "{glue:md}`takeaway_" in source(last)
+    assert "{glue:md}`" in source(last)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_the_story_ends_with_what_the_paper_says_and_what_we_found(name):
+    markdown = "\n".join(source(cell) for cell in cells(name) if cell["cell_type"] == "markdown")
+    heading = "## What the paper says — and what we found\n"
+    assert markdown.count(heading) == 1
+    section = markdown.split(heading, 1)[1].split("\n## ", 1)[0]
+    question = section.strip().splitlines()[0]
+    assert question.startswith("**") and question.endswith("?**"), question  # opened by the question
+    assert "{glue:md}`" in section and "{doc}`comparison`" in section
+    assert "setting may be why" not in markdown
 
 
 # ------------------------------------------------------------------------------------------- exercises
@@ -355,3 +383,85 @@ def test_chapters_use_the_notation_pages_symbols(name):
             text = "\n".join(comments + strings)
         found += [(index, rule) for rule in retired_symbols(text)]
     assert not found, f"{name}: {found}"
+
+
+# ------------------------------------------------------------------------ SupCon's "which positives are pushed"
+def closed_form_pushed(embeddings, labels, temperature=0.1):
+    """The chapter's gradient read for anchor i: p is pushed away when q_ip > 1/|P(i)|."""
+    z = torch.nn.functional.normalize(embeddings, dim=1)
+    eye = torch.eye(len(z), dtype=torch.bool)
+    positive = (labels[:, None] == labels[None, :]) & ~eye
+    q = (z @ z.T / temperature).masked_fill(eye, float("-inf")).softmax(dim=1)
+    return positive & (q > 1 / positive.sum(dim=1, keepdim=True).clamp_min(1))
+
+
+def test_pushed_positives_follow_the_gradient_formula_and_the_landscape():
+    from vgteach.labs import PUSH_BATCHES, pushed_positives
+    from vgteach.labs.proxy_chapters import _push_cases
+
+    cases = _push_cases()
+    assert len(cases) == len(PUSH_BATCHES) + 1
+    some_pushed = 0
+    for _, embeddings, labels in cases:
+        pushed, gradient = pushed_positives(embeddings, labels)
+        assert torch.equal(pushed, closed_form_pushed(embeddings, labels))
+        some_pushed += int(pushed.sum())
+        positive = (labels[:, None] == labels[None, :]) & ~torch.eye(len(labels), dtype=torch.bool)
+        assert (pushed <= positive).all() and ((~pushed) & positive).any()  # both kinds are graded
+    assert some_pushed > 0
+    # the landscape's scene: a (row 0) pushes p (40°, closer) and pulls p₂ (300°)
+    pushed, _ = pushed_positives(*cases[-1][1:])
+    assert pushed[0, 1] and not pushed[0, 2]
+
+
+def test_check_pushed_positives_grades_right_and_wrong_answers():
+    from vgteach.labs import check_pushed_positives
+
+    assert check_pushed_positives(closed_form_pushed)
+    none = check_pushed_positives(lambda e, y, temperature=0.1: torch.zeros(len(y), len(y), dtype=torch.bool))
+    assert not none and "positive pairs disagree" in str(none)
+
+    def every_positive(e, y, temperature=0.1):
+        return (y[:, None] == y[None, :]) & ~torch.eye(len(y), dtype=torch.bool)
+
+    assert not check_pushed_positives(every_positive)
+    assert "not a positive pair" in str(
+        check_pushed_positives(lambda e, y, temperature=0.1: torch.ones(len(y), len(y)))
+    )
+    assert "expected a boolean tensor" in str(check_pushed_positives(lambda e, y, temperature=0.1: None))
+    # the temperature is passed on: an answer that ignores it fails at another τ
+    assert check_pushed_positives(closed_form_pushed, temperature=0.5)
+    assert not check_pushed_positives(lambda e, y, temperature=0.1: closed_form_pushed(e, y), temperature=5.0)
+
+
+# ---------------------------------------------------------------- the prose around the glued numbers is true
+@pytest.fixture(scope="module")
+def reference():
+    from vgteach import results
+
+    return results.load("cifar10")
+
+
+def means(reference, column: str) -> dict:
+    """``{loss: mean over seeds}`` of ``column`` in the reference runs."""
+    from vgteach.results import per_seed
+
+    return per_seed(reference, column).mean().to_dict()
+
+
+def test_supcon_prose_holds_on_the_reference_runs(reference):
+    from vgteach.results import curve, in_bottom_half, in_top_half, ranks
+
+    standing = ranks(reference, "supcon")
+    # At a glance: "SupCon retrieves well (… on R@1), but its classes end tighter than most (… on intra)"
+    assert in_top_half(standing, "R@1") and in_bottom_half(standing, "intra")
+    # "What SupCon does keep is dimensions: it ranks … on within-class rank"
+    assert in_top_half(standing, "within-class rank")
+    # "its effective active ratio settles near the top of the seven: its update stays spread over many pairs"
+    assert standing.loc["effective active ratio", "rank"] <= 2
+    # "the lowest share of active anchors in any of their epochs is …; the active ratio says nothing"
+    assert curve(reference, "supcon", "active_ratio").min() >= 0.99
+    # "InfoNCE retrieves a little better, and SupCon's classes end much tighter, in fewer dimensions"
+    r1, intra, rank = (means(reference, c) for c in ("recall@1", "intra", "within_class_rank"))
+    assert 0 < r1["infonce"] - r1["supcon"] < 0.05
+    assert intra["supcon"] < 0.6 * intra["infonce"] and rank["supcon"] < rank["infonce"]

@@ -57,12 +57,15 @@ from .lab3_tradeoff import check_compaction_epoch, check_convergence_epoch
 from .pair_chapters import TERM_KEYS, check_active_prediction, check_gradient_prediction, term_keys
 from .proxy_chapters import (
     FLOOR_BATCHES,
+    PUSH_BATCHES,
     arcface_silent_angle,
     ccl_gradient_parts,
     check_floors,
     check_no_collapse,
     check_pull_dominates,
+    check_pushed_positives,
     check_silent_angle,
+    pushed_positives,
 )
 
 __all__ = [
@@ -96,6 +99,9 @@ __all__ = [
     "FLOOR_BATCHES",
     "check_floors",
     "check_no_collapse",
+    "PUSH_BATCHES",
+    "pushed_positives",
+    "check_pushed_positives",
     "ccl_gradient_parts",
     "check_pull_dominates",
 ]

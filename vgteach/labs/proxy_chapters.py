@@ -1,9 +1,10 @@
 """The reasoning exercises of the ArcFace, SupCon and CCL chapters.
 
 ArcFace: the angle at which a sample falls silent (:func:`check_silent_angle`). SupCon: the floor of each
-anchor's term (:func:`check_floors`) and a batch at the floor without collapse (:func:`check_no_collapse`).
-CCL: where the pull part of the gradient outweighs the softmax part (:func:`check_pull_dominates`). Each
-truth is measured on vgteach's loss itself, not taken from the closed form the exercise asks for.
+anchor's term (:func:`check_floors`), which positives an anchor pushes away (:func:`check_pushed_positives`)
+and a batch at the floor without collapse (:func:`check_no_collapse`). CCL: where the pull part of the
+gradient outweighs the softmax part (:func:`check_pull_dominates`). Each truth is measured on vgteach's loss
+itself, not taken from the closed form the exercise asks for.
 """
 
 from __future__ import annotations
@@ -85,6 +86,77 @@ def check_floors(fn: Callable, temperature: float = 0.1) -> CheckResult:
     return f"your floors match vgteach's on all {len(FLOOR_BATCHES)} label vectors."
 
 
+#: The batches :func:`check_pushed_positives` grades on, ``(labels, embedding dimension)``: random embeddings
+#: in few dimensions (so that some positives hold more than their share of a softmax and some less), a class
+#: with a single sample and an unsorted batch among them.
+PUSH_BATCHES = (([0, 0, 0, 1, 1, 1], 2), ([0, 0, 0, 0, 1, 1, 2, 2], 3), ([1, 0, 1, 0, 1, 2, 2, 3], 3))
+#: The landscape's scene (a, p, p₂ of one class at 0°, 40°, 300°; n₁, n₂ at 90°, 220°): a pushes p back.
+SCENE_DEGREES, SCENE_LABELS = (0.0, 40.0, 300.0, 90.0, 220.0), [0, 0, 0, 1, 1]
+
+
+def pushed_positives(embeddings: Tensor, labels: Tensor, temperature: float = 0.1) -> tuple[Tensor, Tensor]:
+    """Which positives each SupCon anchor's own term pushes away: ``(pushed [B, B] bool, G [B, B])``.
+
+    G = ∂L/∂S is autograd through vgteach's SupCon with every entry of S = z zᵀ its own variable. Row i of S
+    enters only anchor i's term, so G_ip has the sign of ∂ℓ_i/∂s_ip, and gradient descent on ℓ_i lowers
+    s_ip (pushes p away from i) where it is positive. ``pushed`` is True at the positive pairs (i, p),
+    p ≠ i, y_p = y_i, with G_ip > 0.
+    """
+    supcon = build_loss("supcon", temperature=temperature).double()
+    embeddings = torch.as_tensor(embeddings, dtype=torch.float64).detach().requires_grad_(True)
+    labels = torch.as_tensor(labels).long()
+    out = supcon.compute(embeddings, labels)
+    (gradient,) = torch.autograd.grad(out.loss, out.similarity.matrix)
+    positive = (labels[:, None] == labels[None, :]) & ~torch.eye(len(labels), dtype=torch.bool)
+    return positive & (gradient > 0), gradient
+
+
+def _push_cases() -> list[tuple[str, Tensor, Tensor]]:
+    """``(description, embeddings, labels)`` of :data:`PUSH_BATCHES` and the landscape's scene."""
+    rng = generator()
+    cases = [
+        (f"labels {values}", torch.randn(len(values), dim, generator=rng, dtype=torch.float64), torch.tensor(values))
+        for values, dim in PUSH_BATCHES
+    ]
+    angles = torch.deg2rad(torch.tensor(SCENE_DEGREES, dtype=torch.float64))
+    scene = torch.stack([angles.cos(), angles.sin()], dim=1)
+    return cases + [("the landscape's five points", scene, torch.tensor(SCENE_LABELS))]
+
+
+@grader("check_pushed_positives")
+def check_pushed_positives(fn: Callable, temperature: float = 0.1) -> CheckResult:
+    """Check ``fn(embeddings [B, D], labels [B], temperature=) -> bool [B, B]``: True at (i, p) where anchor i's
+    own SupCon term pushes its positive p away (:func:`pushed_positives`), False everywhere else, on
+    :data:`PUSH_BATCHES` and the landscape's scene. Pairs whose gradient is 0 within 1e-12 are not graded."""
+    hint = "anchor i pushes p away when q_ip > 1/|P(i)|: p holds more than its share."
+    total = 0
+    for description, embeddings, labels in _push_cases():
+        expected, gradient = pushed_positives(embeddings, labels, temperature)
+        where = f"On {description}"
+        got = call_student(
+            functools.partial(fn, temperature=temperature),
+            embeddings.clone(),
+            labels.clone(),
+            where=where,
+            hint=hint,
+            stub="my_pushed",
+        )
+        got = as_tensor(got)
+        if got is None or got.shape != expected.shape:
+            shape = "nothing" if got is None else f"shape {tuple(got.shape)}"
+            raise Failure(f"{where} expected a boolean tensor [B, B], got {shape}.", hint)
+        got = got.bool()
+        positive = (labels[:, None] == labels[None, :]) & ~torch.eye(len(labels), dtype=torch.bool)
+        if (got & ~positive).any():
+            raise Failure(f"{where} you mark a pair that is not a positive pair.", "only (i, p), p ≠ i, y_p = y_i.")
+        graded = positive & (gradient.abs() > 1e-12)
+        wrong = int((got != expected)[graded].sum())
+        if wrong:
+            raise Failure(f"{where} {wrong} of {int(graded.sum())} positive pairs disagree.", hint)
+        total += int(graded.sum())
+    return f"you match autograd on all {total} positive pairs."
+
+
 def _six_samples(got) -> tuple[Tensor, Tensor]:
     """``(embeddings [6, D], labels [6])`` from the student's answer, three of each of two classes."""
     try:
@@ -121,7 +193,7 @@ def check_no_collapse(
             f"an anchor is still {gap:.2g} above its floor.",
             f"each anchor must see its two positives at the same cosine, and the negatives far lower (τ = {temperature:g}).",
         )
-    return f"every anchor is within {gap:.1g} of its floor, and no two positives come closer than cosine {closest:.3f}."
+    return f"all anchors within {gap:.1g} of their floor; closest positives: cosine {closest:.2f}."
 
 
 def ccl_gradient_parts(embeddings: Tensor, labels: Tensor, loss_fn) -> tuple[Tensor, Tensor]:
@@ -176,4 +248,5 @@ def check_pull_dominates(fn: Callable, embeddings: Tensor, labels: Tensor, loss_
             f"{wrong} of {int(clear.sum())} samples disagree with autograd.",
             "softmax part Σ_k (q_ik − δ_ky)/τ · ĉ_k, pull part −2λ ĉ_y; compare their tangential parts, (I − z zᵀ) g.",
         )
-    return f"you match autograd on all {int(clear.sum())} samples: the pull part dominates for {int(expected[clear].sum())} of them."
+    dominated = int(expected[clear].sum())
+    return f"you match autograd on all {int(clear.sum())} samples; the pull dominates for {dominated} of them."
