@@ -235,3 +235,11 @@ def test_change_text_says_which_way_a_curve_went_from_its_first_to_its_last_valu
     assert results.change_text([0.5, 0.9, 0.50004]) == "stays at 0.500"  # equal as shown
     with pytest.raises(ValueError, match="no value"):
         results.change_text([nan, nan])
+
+
+def test_peak_text_names_a_peak_before_the_end_and_falls_back_to_change_text():
+    curve = pd.Series([0.602, 0.66, 0.6634, 0.61, 0.6258], index=[0, 1, 2, 5, 30])
+    assert results.peak_text(curve) == "peaks at 0.663 at epoch 2 and ends at 0.626"
+    rising = pd.Series([0.5, 0.6, 0.7001], index=[0, 10, 30])
+    assert results.peak_text(rising) == results.change_text(rising) == "rises from 0.500 to 0.700"
+    assert results.peak_text([0.5, 0.70004, 0.7]) == "rises from 0.500 to 0.700"  # equal as shown: no peak

@@ -100,4 +100,8 @@ def check_gradient_prediction(answer, embeddings: Tensor, labels: Tensor, loss_n
         raise Failure(f"expected a set of batch indices 0..{len(e) - 1}, got {answer!r}.")
     if given != truth:
         raise Failure(not_quite(given, truth, "get no gradient") + f" ({len(truth)} of {len(e)} samples get one).")
+    if len(truth) == len(e):
+        return f"right: all {len(e)} samples get a gradient."
+    if not truth:
+        return f"right: none of the {len(e)} samples gets a gradient."
     return f"right: samples {listed(truth)} get a gradient, the other {len(e) - len(truth)} none."

@@ -235,6 +235,19 @@ def change_text(values, significant: int = 3) -> str:
     return f"{'falls' if series.iloc[-1] < series.iloc[0] else 'rises'} from {first} to {last}"
 
 
+def peak_text(values, significant: int = 3) -> str:
+    """``"peaks at 0.663 at epoch 2 and ends at 0.626"`` when a curve's largest value (as shown, at
+    ``significant`` significant digits) comes before its last; otherwise :func:`change_text`. ``values``: a
+    Series by epoch (the index is the epoch) or a sequence; NaN, the epochs not evaluated, are skipped."""
+    series = pd.Series(values, dtype=float).dropna()
+    if series.empty:
+        raise ValueError("the curve has no value (every entry is NaN)")
+    top, last = mean_sd(series.max(), significant=significant), mean_sd(series.iloc[-1], significant=significant)
+    if top == last:
+        return change_text(series, significant)
+    return f"peaks at {top} at epoch {series.idxmax()} and ends at {last}"
+
+
 def trend_sentence(
     reference: ReferenceResults, loss: str, column: str, label: Optional[str] = None, settled: float = 0.1
 ) -> str:

@@ -129,12 +129,18 @@ def summary_frame(summary, name: Optional[str]) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def styled(table: pd.DataFrame, highlight: Optional[str]):
-    """The table with the ``highlight`` row in bold on a light background (a pandas Styler)."""
+    """The table with the ``highlight`` row in bold on a light background (a pandas Styler); a cell never
+    breaks inside (``0.744 ± 0.001`` on one line) and the index's name takes no header row of its own."""
 
     def emphasise(row):
         return ["font-weight: bold; background-color: #fff3c4" if row.name == highlight else ""] * len(row)
 
-    return table.style.apply(emphasise, axis=1).format(precision=3)
+    return (
+        table.style.apply(emphasise, axis=1)
+        .format(precision=3)
+        .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap")]}])
+        .hide(axis="index", names=True)
+    )
 
 
 @dataclass
