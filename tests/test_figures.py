@@ -752,6 +752,22 @@ def test_the_scrubber_names_a_runs_classes_by_its_protocol():
     assert run_class_names({0: np.zeros((2, 2))}) is None
 
 
+def test_the_new_figures_keep_the_loss_palette():
+    from matplotlib.colors import to_hex
+
+    slopes = figures.protocol_slopes({name: fabricated_summary() for name in figures.PROTOCOL_ORDER})
+    sweep = figures.temperature_sweep(tau_summary())
+    for fig in (slopes, sweep):
+        lines = [line for ax in fig.axes for line in ax.lines if line.get_gid() in figures.LOSS_COLORS]
+        assert lines and all(to_hex(line.get_color()) == figures.loss_color(line.get_gid()) for line in lines)
+    named = {text.get_text(): to_hex(text.get_color()) for text in end_texts(slopes)}
+    assert named == {figures.loss_label(name): colour for name, colour in figures.LOSS_COLORS.items()}
+    # the diagnose report's bars are statistics, not losses: none takes a loss's colour
+    fig = figures.greediness_figure({name: {"active_ratio": 0.5, "grad_gini": 0.4} for name in ("triplet", "ccl")})
+    bars = {to_hex(patch.get_facecolor()) for patch in fig.axes[0].patches}
+    assert bars and not bars & set(figures.LOSS_COLORS.values())
+
+
 def test_one_name_and_one_colour_per_loss_for_the_whole_package():
     from vgteach.results import LOSS_LABELS
 

@@ -15,6 +15,8 @@ from .style import FIGURE_WIDTH, FONT_SIZE, TITLE_SIZE, loss_color, loss_label, 
 
 #: the bars of :func:`greediness_figure`, where the statistics have them
 GREEDINESS_COLUMNS = ("active_ratio", "effective_active_ratio", "sample_active_ratio", "grad_gini")
+#: their fills: greys, so that no bar takes a loss's colour (those name the losses on the axis)
+GREEDINESS_FILLS = ("0.2", "0.45", "0.65", "0.85")
 
 
 def variance_figure(spread, nearest, pair_distances, intra: float, spacing_cv: float):
@@ -73,7 +75,15 @@ def greediness_figure(greediness: Mapping[str, Mapping[str, float]]):
     width = 0.8 / len(columns)
     for j, column in enumerate(columns):
         heights = [row[column] for row in greediness.values()]
-        ax.bar(np.arange(len(greediness)) + j * width, heights, width, label=measure_label(column))
+        ax.bar(
+            np.arange(len(greediness)) + j * width,
+            heights,
+            width,
+            label=measure_label(column),
+            color=GREEDINESS_FILLS[GREEDINESS_COLUMNS.index(column)],
+            edgecolor="0.1",
+            linewidth=0.5,
+        )
     ax.set_xticks(np.arange(len(greediness)) + 0.4 - width / 2, [loss_label(name) for name in greediness])
     for tick, name in zip(ax.get_xticklabels(), greediness):
         tick.set_color(loss_color(name))

@@ -265,16 +265,18 @@ def place_labels(
     return notes
 
 
-def loss_legend(fig, losses: Sequence[str], marker: str = "o", extra: Sequence[tuple] = (), **kwargs):
+def loss_legend(
+    fig, losses: Sequence[str], marker: str = "o", extra: Sequence[tuple] = (), line: bool = True, **kwargs
+):
     """One legend of ``losses`` (display names, :data:`~vgteach.figures.style.LOSS_LABELS`, in their colours)
-    and of the ``extra`` ``(label, colour)`` lines, under the panels of ``fig`` (constrained layout:
-    outside them), up to four to a row; ``kwargs`` go to ``Figure.legend``. Returns the legend."""
+    and of the ``extra`` ``(label, colour)`` entries, under the panels of ``fig`` (constrained layout:
+    outside them), up to four to a row: a line with a ``marker`` each, or the marker alone (``line=False``,
+    for a scatter). ``kwargs`` go to ``Figure.legend``. Returns the legend."""
     from matplotlib.lines import Line2D
 
-    handles = [
-        Line2D([], [], color=loss_color(name), marker=marker, lw=2, ms=6, label=loss_label(name)) for name in losses
-    ]
-    handles += [Line2D([], [], color=colour, marker=marker, lw=2, ms=6, label=label) for label, colour in extra]
+    style = {"marker": marker, "lw": 2 if line else 0, "ms": 6}
+    handles = [Line2D([], [], color=loss_color(name), label=loss_label(name), **style) for name in losses]
+    handles += [Line2D([], [], color=colour, label=label, **style) for label, colour in extra]
     options = {
         "loc": "outside lower center",
         "ncols": min(4, len(handles)),

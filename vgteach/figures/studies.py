@@ -147,7 +147,7 @@ def transfer_scatter(
     if given:
         ax.legend(fontsize=10, frameon=False)
     else:
-        loss_legend(ax.figure, losses)
+        loss_legend(ax.figure, losses, line=False)
     return ax.figure
 
 
@@ -273,6 +273,8 @@ def temperature_sweep(
         ax.set_xscale("log")
         ax.set_xticks(taus, [f"{tau:g}" for tau in taus])
         ax.minorticks_off()
+        if len(taus) > 4:  # a third or half of the column holds no more than four labels side by side
+            ax.tick_params(axis="x", labelrotation=45)
         ax.set_xlabel("temperature τ")
         ax.set_title(heading, fontsize=TITLE_SIZE)
         readable(ax)
