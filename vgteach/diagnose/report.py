@@ -224,7 +224,9 @@ def write_report(folder: Path, metrics: dict, arrays: FigureArrays, classes: np.
     }
     if arrays.projection is not None:
         title = "a stratified sample, first two principal components"
-        figures["projection.png"] = projection_figure(arrays.projection.points, arrays.projection.codes, title)
+        figures["projection.png"] = projection_figure(
+            arrays.projection.points, arrays.projection.codes, title, class_names=classes
+        )
     for name, fig in figures.items():
         save_figure(fig, folder / name)
     (folder / "report.md").write_text(report_text(metrics, arrays, classes), encoding="utf-8")
