@@ -156,18 +156,23 @@ def step(loss_fn, embeddings, labels) -> None:
 # -- timing in this process ---------------------------------------------------------------------------
 def time_interleaved(fns: dict, embeddings, labels, repeats: int, budget_s: float = 30.0) -> dict:
     """Median seconds of each fn, running them alternately so that background load hits all alike.
-    Fewer repeats (at least 3) when one round would take longer than ``budget_s / repeats``."""
+    Fewer repeats (at least 3) when one round would take longer than ``budget_s / repeats``. ``"cpu"``
+    holds the median CPU time of this thread for each fn (with one torch thread the work runs here): on a
+    loaded machine the wall time also counts the time the process waited for a core."""
     start = time.perf_counter()
     for fn in fns.values():  # warm-up
         step(fn, embeddings, labels)
     repeats = max(3, min(repeats, int(budget_s / (time.perf_counter() - start))))
     samples = {key: [] for key in fns}
+    cpu = {key: [] for key in fns}
     for _ in range(repeats):
         for key, fn in fns.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             step(fn, embeddings, labels)
             samples[key].append(time.perf_counter() - start)
-    return {key: statistics.median(times) for key, times in samples.items()} | {"runs": repeats}
+            cpu[key].append(time.thread_time() - start_cpu)
+    medians = {key: statistics.median(times) for key, times in samples.items()}
+    return medians | {"runs": repeats, "cpu": {key: statistics.median(times) for key, times in cpu.items()}}
 
 
 # -- peak memory in a fresh process -----------------------------------------------------------------------
@@ -279,48 +284,54 @@ def triplet_table(cases, repeats: int, threads: int, dense: bool = True) -> str:
     for batch_size, num_classes in cases:
         embeddings, labels = make_inputs(batch_size, num_classes)
         fns = {"ours": build_ours("triplet", num_classes), "before": chunked_triplet()}
-        if dense:
-            fns["dense"] = dense_triplet
         out, before = fns["ours"].compute(embeddings, labels), fns["before"].compute(embeddings, labels)
         assert int(out.num_active) == int(before.num_active), "the two counts differ"
         times = time_interleaved(fns, embeddings, labels, repeats)
+        # the dense cube apart, so that its seconds per call do not cut the others' repeats
+        dense_time = time_interleaved({"dense": dense_triplet}, embeddings, labels, 3)["dense"] if dense else None
         peaks = {impl: peak_memory(impl, "triplet", batch_size, num_classes, threads) for impl in fns}
+        if dense:
+            peaks["dense"] = peak_memory("dense", "triplet", batch_size, num_classes, threads)
         ratio = (
             peaks["ours"]["peak_mb"] / peaks["dense"]["peak_mb"]
             if dense and "peak_mb" in peaks["ours"] and peaks["dense"].get("peak_mb")
             else None
         )
+        cpu = times["cpu"]
         rows.append(
             [
                 f"{batch_size} / {num_classes}",
                 f"{int(out.num_terms) / 1e6:.1f} M",
-                ms(times["ours"]),
-                ms(times["before"]),
-                f"{times['before'] / times['ours']:.1f}×",
+                f"{ms(times['ours'])} ({ms(cpu['ours'])})",
+                f"{ms(times['before'])} ({ms(cpu['before'])})",
+                f"{times['before'] / times['ours']:.1f}× ({cpu['before'] / cpu['ours']:.1f}×)",
                 mb(peaks["ours"].get("peak_mb")),
                 mb(peaks["before"].get("peak_mb")),
-                ms(times.get("dense")),
+                ms(dense_time),
                 mb(peaks["dense"]["peak_mb"]) if "peak_mb" in peaks.get("dense", {}) else "—",
                 "—" if ratio is None else f"1/{1 / ratio:.0f}" if ratio > 0 else "< 1/1000",
                 times["runs"],
             ]
         )
-    return table(
-        [
-            "B / classes",
-            "valid triplets",
-            "ours (ms)",
-            "before: chunked (ms)",
-            "speed-up",
-            "ours peak (MB)",
-            "before peak (MB)",
-            "dense B³ (ms)",
-            "dense peak (MB)",
-            "ours / dense memory",
-            "runs",
-        ],
-        rows,
+    note = (
+        "\n\nTimes: median wall time of forward + backward (in brackets: CPU time of the thread), ours and "
+        "before interleaved; the dense cube timed apart (3 runs). Peak: RSS high-water mark of two passes in "
+        "a fresh process − RSS before them."
     )
+    header = [
+        "B / classes",
+        "valid triplets",
+        "ours (ms)",
+        "before: chunked (ms)",
+        "speed-up",
+        "ours peak (MB)",
+        "before peak (MB)",
+        "dense B³ (ms)",
+        "dense peak (MB)",
+        "ours / dense memory",
+        "runs",
+    ]
+    return table(header, rows) + note
 
 
 def main() -> None:
