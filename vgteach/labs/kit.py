@@ -53,9 +53,10 @@ NOT_WRITTEN = "is not written yet: fill in its body and run the cell again."
 NOT_ANSWERED = "Not answered yet: replace None by your answer and run the cell again."
 
 
-#: The widest line a printed check shows: the book's code column holds about 80 monospace characters, and
-#: the ✅/❌ mark is two columns wide.
-MESSAGE_WIDTH = 77
+#: The widest line a printed check shows: the book's code column holds 77 monospace characters at the width
+#: the browser check reads it (1280 px window), and a solution's check is shown inside a dropdown, a few
+#: characters narrower (its output block fits 75 columns, and the ✅/❌ mark may be drawn two wide).
+MESSAGE_WIDTH = 74
 
 
 def wrap_message(message: str, width: int = MESSAGE_WIDTH) -> str:
