@@ -465,3 +465,21 @@ def test_supcon_prose_holds_on_the_reference_runs(reference):
     r1, intra, rank = (means(reference, c) for c in ("recall@1", "intra", "within_class_rank"))
     assert 0 < r1["infonce"] - r1["supcon"] < 0.05
     assert intra["supcon"] < 0.6 * intra["infonce"] and rank["supcon"] < rank["infonce"]
+
+
+def test_arcface_prose_holds_on_the_reference_runs(reference):
+    from vgteach.results import curve, in_bottom_half, in_top_half, ranks
+
+    standing = ranks(reference, "arcface")
+    # At a glance and "what we found": its update is concentrated (Gini, effective active ratio), yet its
+    # classes keep few dimensions, and it does not retrieve better than most
+    assert in_top_half(standing, "Gini") and in_bottom_half(standing, "effective active ratio")
+    assert in_bottom_half(standing, "within-class rank") and in_bottom_half(standing, "R@1")
+    # "ArcFace's row is unremarkable on retrieval and intra": neither end of the seven
+    for heading in ("R@1", "intra"):
+        assert 3 <= standing.loc[heading, "rank"] <= 5, heading
+    # "… of the samples are still active in the last epoch: most never get past the margin"
+    active = curve(reference, "arcface", "active_ratio")
+    assert active.iloc[-1] > 0.5
+    # "its active ratio falls over the first epochs …, then creeps back up in the second half"
+    assert active.idxmin() < active.index[-1] / 2 and active.iloc[-1] - active.min() > 0.05
