@@ -130,7 +130,9 @@ def summary_frame(summary, name: Optional[str]) -> tuple[pd.DataFrame, pd.DataFr
 
 def styled(table: pd.DataFrame, highlight: Optional[str]):
     """The table with the ``highlight`` row in bold on a light background (a pandas Styler); a cell never
-    breaks inside (``0.744 ± 0.001`` on one line) and the index's name takes no header row of its own."""
+    breaks inside (``0.744 ± 0.001`` on one line) and keeps some room to its neighbours, the losses are
+    named as the book names them (:data:`vgteach.results.LOSS_LABELS`) and the index's name takes no
+    header row of its own."""
 
     def emphasise(row):
         return ["font-weight: bold; background-color: #fff3c4" if row.name == highlight else ""] * len(row)
@@ -138,7 +140,8 @@ def styled(table: pd.DataFrame, highlight: Optional[str]):
     return (
         table.style.apply(emphasise, axis=1)
         .format(precision=3)
-        .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap")]}])
+        .format_index(lambda name: results.LOSS_LABELS.get(name, name), axis=0)
+        .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap"), ("padding", "0.1em 0.6em")]}])
         .hide(axis="index", names=True)
     )
 
