@@ -42,7 +42,17 @@ REPO = Path(__file__).resolve().parents[1]
 #: THE SWITCH (issue 21): pages whose rewrite is finished. Their style guards FAIL the suite; the guards
 #: of every other page only report. Add your page's name when you finish it (tests/check_browser.py
 #: and the smoke runs of tests/test_notebooks.py read this set too).
-REWRITTEN_CHAPTERS: set[str] = {"families", "glossary", "notation", "supcon", "arcface", "embeddings", "variance", "greediness", "contrastive"}
+REWRITTEN_CHAPTERS: set[str] = {
+    "families",
+    "glossary",
+    "notation",
+    "supcon",
+    "arcface",
+    "embeddings",
+    "variance",
+    "greediness",
+    "contrastive",
+}
 # ==================================================================================================
 
 
