@@ -48,6 +48,7 @@ REWRITTEN_CHAPTERS: set[str] = {
     "notation",
     "supcon",
     "arcface",
+    "ccl",
     "embeddings",
     "variance",
     "greediness",

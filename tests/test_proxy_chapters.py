@@ -483,3 +483,22 @@ def test_arcface_prose_holds_on_the_reference_runs(reference):
     assert active.iloc[-1] > 0.5
     # "its active ratio falls over the first epochs …, then creeps back up in the second half"
     assert active.idxmin() < active.index[-1] / 2 and active.iloc[-1] - active.min() > 0.05
+
+
+def test_ccl_prose_holds_on_the_reference_runs(reference):
+    from vgteach.results import curve, in_bottom_half, in_top_half, ranks
+
+    standing = ranks(reference, "ccl")
+    # At a glance and "what we found": CCL keeps more within-class variance than most, shrinks less than
+    # most during training (Δ intra: rank 1 = the least shrinkage), along few directions
+    assert in_top_half(standing, "intra") and in_top_half(standing, "Δ intra")
+    assert in_bottom_half(standing, "within-class rank")
+    # "… the update is far from even: CCL ranks … on the Gini" / "its Gini climbs among the highest"
+    assert in_top_half(standing, "Gini")
+    # "Every sample stays active (the lowest active ratio of the reference runs is …)"
+    assert curve(reference, "ccl", "active_ratio").min() >= 0.99
+    # "its intra falls from … to … over the run, levelling off by mid-training" (intra shrinks overall)
+    intra = curve(reference, "ccl", "intra")
+    middle = intra[intra.index >= intra.index[-1] / 2].iloc[0]
+    assert intra.iloc[-1] < intra.iloc[0]
+    assert abs(intra.iloc[-1] - middle) <= 0.1 * abs(intra.iloc[-1] - intra.iloc[0])
