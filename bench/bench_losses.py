@@ -26,6 +26,7 @@ Three tables:
    and peak memory. Goal: ≤ 1/8 of the dense memory.
 
     python bench/bench_losses.py --triplet  # the triplet table alone
+    python bench/bench_losses.py --losses triplet  # tables 1 and 2 for triplet only, then table 3
 """
 
 from __future__ import annotations
@@ -340,6 +341,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per case (median reported)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for every case")
     parser.add_argument("--triplet", action="store_true", help="only the triplet table")
+    parser.add_argument("--losses", nargs="+", default=None, help="tables 1 and 2 for these losses only")
     parser.add_argument("--no-dense", action="store_true", help="triplet table without the dense B³ baseline")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -358,11 +360,12 @@ def main() -> None:
         f"{platform.machine()} with {os.cpu_count()} logical CPUs, torch.set_num_threads({args.threads}), "
         f"median of {repeats} runs\n"
     )
+    names = args.losses or LOSS_NAMES
     if not args.triplet:
         print("### Forward + backward, B = 256, D = 128, 32 classes (CPU)\n")
-        print(pml_table(LOSS_NAMES, repeats), "\n")
+        print(pml_table(names, repeats), "\n")
         print("### Paper setting, B = 512, D = 128, 10 classes (CPU; memory in a fresh process per case)\n")
-        print(paper_table(LOSS_NAMES, repeats, args.threads), "\n")
+        print(paper_table(names, repeats, args.threads), "\n")
     print("### Triplet batch-all: sorted counts (ours) vs chunked enumeration (before) vs dense [B, B, B]\n")
     cases = ((128, 10), (256, 10), (256, 2)) if args.quick else TRIPLET_CASES
     print(triplet_table(cases, repeats, args.threads, dense=not args.no_dense))
