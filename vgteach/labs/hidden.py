@@ -18,7 +18,7 @@ from typing import Optional
 
 from .batches import seeded
 from .exercises import get_lab
-from .kit import NOT_IMPLEMENTED, around_student_code
+from .kit import NOT_WRITTEN, around_student_code
 from .watch import CallWatch
 
 
@@ -74,7 +74,7 @@ def grade_test(test, exercise, namespace: dict, seed: int, seconds: float) -> di
     message = " ".join(line.strip() for line in str(result).splitlines())
     if result.passed:
         return _result(test.points, "passed", message)
-    return _result(0, "not written" if NOT_IMPLEMENTED in message else "failed", message)
+    return _result(0, "not written" if NOT_WRITTEN in message else "failed", message)
 
 
 def _result(points, status, message) -> dict:

@@ -45,9 +45,9 @@ from torch import Tensor
 #: Tolerances of every comparison (float64 inputs; lenient enough for float32 constants in student code).
 RTOL, ATOL = 1e-4, 1e-6
 
-#: What a stub that raises ``NotImplementedError`` is told, after "your function raised".
-NOT_IMPLEMENTED = "NotImplementedError: it is not written yet. Fill in its body and run the check again"
-#: What a chapter exercise's stub is told, after its name (``my_floors is not written yet: …``).
+#: What a stub (a function that raises ``NotImplementedError``) is told, after its name or "Your function"
+#: (``my_floors is not written yet: …``): first, on the message's first line, with no hint (a stub has made
+#: no mistake to diagnose, and the generic hint would give the formula away).
 NOT_WRITTEN = "is not written yet: fill in its body and run the cell again."
 #: What a prediction left at ``None`` is told.
 NOT_ANSWERED = "Not answered yet: replace None by your answer and run the cell again."
@@ -219,10 +219,11 @@ def call_student(
     hint : str
         The hint shown with an exception.
     stub : str
-        The name of a chapter exercise's stub: ``NotImplementedError`` is then reported as
-        ``"<stub> is not written yet: …"`` (:data:`NOT_WRITTEN`), with no hint.
+        The name of the stub, for its message: ``NotImplementedError`` is reported as
+        ``"<stub> is not written yet: …"`` (:data:`NOT_WRITTEN`; by default the function's own name),
+        without ``where`` and without a hint.
     raised : str
-        The message for an exception, with ``{error}`` standing for ``"TypeError: …"``.
+        The message for any other exception, with ``{error}`` standing for ``"TypeError: …"``.
 
     Returns
     -------
@@ -236,12 +237,16 @@ def call_student(
         with enter():
             return fn(*args)
     except NotImplementedError:
-        if stub:
-            raise Failure(f"{stub} {NOT_WRITTEN}") from None
-        error = NOT_IMPLEMENTED
+        raise Failure(f"{stub or _stub_name(fn)} {NOT_WRITTEN}") from None
     except Exception as exc:  # noqa: BLE001 — any error in student code becomes a message
         error = f"{type(exc).__name__}: {exc}"
     raise Failure(" ".join(part for part in (where, raised.format(error=error)) if part), hint)
+
+
+def _stub_name(fn: Callable) -> str:
+    """The name a stub is called by in its message: its own (``my_contrastive``), else "Your function"."""
+    name = getattr(fn, "__name__", "")
+    return name if name.isidentifier() else "Your function"
 
 
 def require_answer(answer) -> None:
