@@ -315,6 +315,20 @@ def test_an_unwritten_stub_is_reported_as_not_written_yet():
     assert not result.passed and "not written yet" in result.message
 
 
+@pytest.mark.parametrize("check", [labs.check_arcface, labs.check_ccl, labs.check_squared_distances])
+def test_a_stub_is_told_not_written_yet_on_its_first_shown_line_and_gets_no_hint(check):
+    """A stub made no mistake to diagnose: the formula hint (the answer) is not shown, and however the
+    message wraps in a cell's output, its first line says what is wrong."""
+
+    def my_stub(*args):
+        raise NotImplementedError
+
+    result = check(my_stub)
+    shown = labs.kit.wrap_message(result.message).splitlines()
+    assert not result and "my_stub is not written yet" in shown[0]
+    assert "Hint" not in result.message
+
+
 def loop_convergence_epoch(history):
     start, final = history["recall@1"].iloc[0], history["recall@1"].iloc[-1]
     for epoch, value in zip(history["epoch"], history["recall@1"]):
