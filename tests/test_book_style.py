@@ -53,6 +53,7 @@ REWRITTEN_CHAPTERS: set[str] = {
     "variance",
     "greediness",
     "contrastive",
+    "triplet",
 }
 # ==================================================================================================
 
