@@ -196,21 +196,36 @@ def test_findings_has_a_sentence_per_claim_from_the_verdict_table():
         (0.7622, None, "0.762"),
         (0.7622, float("nan"), "0.762"),
         (0.0, 0.0, "0.00 ± 0.00"),
+        # below 1e-3, scientific notation with the same digits: no zeros to count
+        (0.000269, 2.1e-7, "2.69e-4 ± 2e-7"),  # N-pair's effective active ratio, once "0.000269 ± 0.0000002"
+        (0.000269, 1.74e-5, "2.69e-4 ± 1.7e-5"),
+        (-0.00412e-1, None, "-4.12e-4"),
+        (0.5, 3e-9, "0.500 ± 3e-9"),  # the std alone below 1e-3
+        (0.00123, 0.00045, "0.00123 ± 4.5e-4"),  # at 1e-3 and above, fixed
     ],
 )
 def test_mean_sd_is_three_significant_digits_in_one_compact_cell(mean, std, text):
     assert results.mean_sd(mean, std) == text
 
 
+def last_place(shown: str) -> int:
+    """The power of ten of a shown number's last digit: -4 for "0.0778" and for "7.78e-2", 0 for "103"."""
+    mantissa, _, exponent = shown.partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return int(exponent or 0) - decimals
+
+
 def test_mean_sd_keeps_what_it_rounds_within_half_a_last_digit():
     rng = np.random.default_rng(1)
-    for mean, std in zip(10.0 ** rng.uniform(-4, 3, 200) * rng.choice([-1, 1], 200), 10.0 ** rng.uniform(-5, 1, 200)):
+    for mean, std in zip(10.0 ** rng.uniform(-6, 3, 300) * rng.choice([-1, 1], 300), 10.0 ** rng.uniform(-9, 1, 300)):
         shown_mean, shown_std = results.mean_sd(mean, std).split(" ± ")
-        places = len(shown_mean.split(".")[1]) if "." in shown_mean else 0
-        assert abs(float(shown_mean) - mean) <= 0.5 * 10.0**-places * (1 + 1e-9)
-        digits = shown_mean.lstrip("-0.").replace(".", "")
+        assert abs(float(shown_mean) - mean) <= 0.5 * 10.0 ** last_place(shown_mean) * (1 + 1e-9)
+        assert ("e" in shown_mean) == (abs(float(shown_mean)) < 1e-3)  # scientific exactly below 1e-3
+        assert ("e" in shown_std) == (float(shown_std) < 1e-3)
+        digits = shown_mean.partition("e")[0].lstrip("-0.").replace(".", "")
         assert len(digits) == 3 or abs(mean) >= 1000  # three significant digits (a large mean keeps its units)
         assert float(shown_std) > 0  # never rounded away
+        assert last_place(shown_std) >= min(last_place(shown_mean), np.floor(np.log10(std)))  # no finer than both
 
 
 def test_standing_values_are_the_ranks_table_as_glue_texts():

@@ -50,20 +50,37 @@ def significant_places(value: float, significant: int = 3) -> int:
     return max(0, significant - 1 - math.floor(math.log10(abs(value))))
 
 
+#: Below this magnitude :func:`mean_sd` writes a number in scientific notation (``"2.69e-4"``): in
+#: ``"0.000269 ± 0.0000002"`` the reader has to count zeros to compare the two.
+SCIENTIFIC_BELOW = 1e-3
+
+
+def _fixed_or_scientific(value: float, places: int) -> str:
+    """``value`` to ``places`` decimal places; in scientific notation with the same last digit when it is
+    non-zero and below :data:`SCIENTIFIC_BELOW` in magnitude once rounded (``"2.69e-4"``, not ``"0.000269"``)."""
+    fixed = f"{value:.{places}f}"
+    if float(fixed) == 0 or abs(float(fixed)) >= SCIENTIFIC_BELOW:
+        return fixed
+    digits = max(1, places + math.floor(math.log10(abs(value))) + 1)
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def mean_sd(mean: float, std: Optional[float] = None, significant: int = 3) -> str:
     """``"0.0778 ± 0.0017"``: the mean at ``significant`` significant digits, the std at the same decimal
     places but at most two significant digits (``"0.0824 ± 0.017"``), one where those round it to 0
-    (``"103 ± 0.09"``); the mean alone when ``std`` is None or NaN. The compact cell of the book's tables
-    and the numbers its sentences glue.
+    (``"103 ± 0.09"``); the mean alone when ``std`` is None or NaN. A number below 10⁻³ in magnitude is
+    written in scientific notation with the same digits (``"2.69e-4 ± 2e-7"``, ``"0.500 ± 3e-5"``). The
+    compact cell of the book's tables and the numbers its sentences glue.
 
-    >>> mean_sd(0.07781, 0.00171), mean_sd(102.728, 0.092), mean_sd(0.7622)
-    ('0.0778 ± 0.0017', '103 ± 0.09', '0.762')
+    >>> mean_sd(0.07781, 0.00171), mean_sd(102.728, 0.092), mean_sd(0.7622), mean_sd(0.000269, 2.1e-7)
+    ('0.0778 ± 0.0017', '103 ± 0.09', '0.762', '2.69e-4 ± 2e-7')
     """
     mean = float(mean)
     if math.isnan(mean):
         return "n/a"
     places = significant_places(mean, significant)
-    text = f"{mean:.{places}f}"
+    text = _fixed_or_scientific(mean, places)
     if std is None or pd.isna(std):
         return text
     std = abs(float(std))
@@ -71,7 +88,7 @@ def mean_sd(mean: float, std: Optional[float] = None, significant: int = 3) -> s
         places = min(places, significant_places(std, 2))
         if round(std, places) == 0:
             places = significant_places(std, 1)
-    return f"{text} ± {std:.{places}f}"
+    return f"{text} ± {_fixed_or_scientific(std, places)}"
 
 
 #: the glue name of each heading of :data:`~.standing.RANK_MEASURES` (:func:`standing_values`)
