@@ -141,7 +141,7 @@ def styled(table: pd.DataFrame, highlight: Optional[str]):
         table.style.apply(emphasise, axis=1)
         .format(precision=3)
         .format_index(lambda name: results.LOSS_LABELS.get(name, name), axis=0)
-        .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap"), ("padding", "0.1em 0.6em")]}])
+        .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap"), ("padding", "0.1em 0.45em")]}])
         .hide(axis="index", names=True)
     )
 
