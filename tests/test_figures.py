@@ -350,6 +350,35 @@ def tau_summary() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _foundations(name: str):
+    """A figure of the foundations chapters (embeddings, GREEDINESS) on data shaped as the chapters pass it."""
+    import torch
+
+    from vgteach.diagnostics import active_share_curve
+    from vgteach.figures import foundations
+    from vgteach.losses import LOSS_NAMES, build_loss
+
+    if name == "circle":
+        angles = np.random.default_rng(2).uniform(0, 2 * np.pi, 100)
+        return foundations.circle_figure(
+            np.c_[np.cos(angles), np.sin(angles)], np.repeat(np.arange(10), 10), CLASSES, title="Live run, D = 2"
+        )
+    if name == "reduction":
+        return foundations.reduction_figure(_one_run(), title="Live run (shipped features): Triplet")
+    torch.manual_seed(0)
+    e, y = torch.randn(40, 16), torch.arange(10).repeat_interleave(4)
+    losses = [build_loss(loss, 10, 16) for loss in LOSS_NAMES]
+    if name == "active share":
+        curves = [active_share_curve(loss, e, y).assign(loss=n) for loss, n in zip(losses, LOSS_NAMES)]
+        return foundations.active_share_figure(pd.concat(curves), title="Shipped features, untrained")
+    norms = []
+    for loss, loss_name in zip(losses, LOSS_NAMES):
+        leaf = e.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss(leaf, y), leaf)
+        norms.append(pd.DataFrame({"loss": loss_name, "norm": grad.norm(dim=1).numpy()}))
+    return foundations.grad_norm_figure(pd.concat(norms), title="Shipped features, untrained")
+
+
 #: (name, how to draw it, the dpi the book shows it at, cropped like IPython's inline display)
 BOOK_FIGURES = {
     "plot_history": (lambda mp: [figures.plot_history(_one_run(), title="one run")], 100, True),
@@ -431,6 +460,10 @@ BOOK_FIGURES = {
     "loss landscape frames": (_landscape_frames, 90, False),
     "GREEDINESS dashboard frames": (_dashboard_frames, 90, False),
     "training scrubber frames": (_scrubber_frames, 90, False),
+    "circle_figure (embeddings)": (lambda mp: [_foundations("circle")], 100, True),
+    "active_share_figure (greediness)": (lambda mp: [_foundations("active share")], 100, True),
+    "grad_norm_figure (greediness)": (lambda mp: [_foundations("grad norms")], 100, True),
+    "reduction_figure (greediness)": (lambda mp: [_foundations("reduction")], 100, True),
 }
 
 #: figures whose text is too small today (issue 21 fixed the nine it listed): each xfails, strictly, so a
@@ -774,3 +807,19 @@ def test_one_name_and_one_colour_per_loss_for_the_whole_package():
     assert LOSS_LABELS is figures.LOSS_LABELS  # results re-exports the figures' mapping
     assert tuple(figures.LOSS_LABELS) == tuple(figures.LOSS_NAMES) == tuple(figures.LOSS_COLORS)
     assert figures.loss_label("my-own-loss") == "my-own-loss"
+
+
+def test_the_dashboards_final_values_table_is_not_smaller_than_nine_points():
+    """The table under each dashboard frame is HTML, at the caption's size but never under 12 CSS px (9 pt)."""
+    pytest.importorskip("ipywidgets")
+    import re
+
+    from vgteach.widgets.dashboard import DASHBOARD_METRICS, final_values_table, histories_by_loss
+
+    history = _one_run().assign(loss="triplet")
+    table = final_values_table(histories_by_loss(history, DASHBOARD_METRICS), DASHBOARD_METRICS, "all")
+    sizes = re.findall(r"font-size:\s*([^;\"]+)", table)
+    assert sizes, "the table sets no font size: it inherits the caption's 0.9 em"
+    for size in sizes:
+        floors = [float(px) for px in re.findall(r"(\d+(?:\.\d+)?)px", size)]
+        assert size.startswith("max(") and floors and max(floors) * 72 / 96 >= figures.style.MIN_DISPLAYED_PT, size

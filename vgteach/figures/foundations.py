@@ -8,10 +8,12 @@ the chapter's cell shows the experiment and one call::
     grad_norm_figure(norms, title="Per-sample gradient norms, untrained head")
     reduction_figure(history, title="Live run (shipped features): Triplet")
 
-Every figure is at most :data:`WIDTH` inches wide (the book's column at 100 dpi is 6.88 inches, so it is
-shown at its natural size) and its text is :data:`FONT` points or larger: ≥ 9 pt as displayed
-(:func:`~vgteach.figures.style.min_font_size`). Losses are drawn in their palette colour
-(:func:`~vgteach.figures.style.loss_color`) and named by their book label; classes by their names.
+They follow the scheme of :mod:`vgteach.figures.style`: :data:`~vgteach.figures.style.FIGURE_WIDTH` inches
+wide (shown at its natural size in the book's column), text of at least
+:data:`~vgteach.figures.style.FONT_SIZE` points and titles of :data:`~vgteach.figures.style.TITLE_SIZE`
+(≥ 9 pt as displayed), panels laid out by :func:`~vgteach.figures.style.panel_grid`. Losses are drawn in
+their palette colour (:func:`~vgteach.figures.style.loss_color`) and named by their book label
+(:func:`~vgteach.figures.style.loss_label`); classes by their names.
 """
 
 from __future__ import annotations
@@ -20,18 +22,18 @@ import numpy as np
 import pandas as pd
 
 from ..losses import DEFAULT_ACTIVE_EPS
-from .style import class_colors, loss_color, new_figure
-
-#: the widest figure of these chapters, in inches: the book's content column at 100 dpi
-WIDTH = 6.8
-#: the smallest font size used, in points (≥ min_font_size(WIDTH) = 8.64)
-FONT = 10
-
-
-def _label(name: str) -> str:
-    from ..results import LOSS_LABELS
-
-    return LOSS_LABELS.get(name, name)
+from .style import (
+    FIGURE_WIDTH,
+    FONT_SIZE,
+    ROW_HEIGHT,
+    TITLE_SIZE,
+    class_colors,
+    loss_color,
+    loss_label,
+    new_figure,
+    panel_grid,
+    readable,
+)
 
 
 def _check_columns(frame: pd.DataFrame, columns, what: str) -> None:
@@ -58,7 +60,7 @@ def circle_figure(points, labels, class_names, title: str = "", ring_step: float
     classes = np.unique(labels)
     if int(classes.max(initial=-1)) >= len(class_names) or int(classes.min(initial=0)) < 0:
         raise ValueError(f"labels must index class_names ({len(class_names)} names)")
-    fig, ax = new_figure(1, 1, (WIDTH, 4.6), layout="constrained")
+    fig, ax = new_figure(1, 1, (FIGURE_WIDTH, 4.6), layout="constrained")
     colours = class_colors(labels)
     angle = np.linspace(0, 2 * np.pi, 361)
     ax.plot(np.cos(angle), np.sin(angle), color="0.8", linewidth=1, zorder=0)
@@ -71,12 +73,14 @@ def circle_figure(points, labels, class_names, title: str = "", ring_step: float
     for k in classes:
         colour = colours[np.flatnonzero(labels == k)[0]]
         ax.scatter([], [], color=colour, s=30, label=str(class_names[k]))
-    ax.legend(title="class", loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=FONT, title_fontsize=FONT)
+    ax.legend(
+        title="class", loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=FONT_SIZE, title_fontsize=FONT_SIZE
+    )
     ax.set_aspect("equal")
     ax.set(xlim=(-1.15, 1.15), ylim=(-1.15, 1.15), xticks=[-1, 0, 1], yticks=[-1, 0, 1])
-    ax.tick_params(labelsize=FONT)
-    ax.set_title(title, fontsize=FONT + 1)
-    return fig
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE)
+    return readable(fig)
 
 
 def active_share_figure(curves: pd.DataFrame, title: str = ""):
@@ -87,7 +91,7 @@ def active_share_figure(curves: pd.DataFrame, title: str = ""):
     that coincide at 1 are drawn with decreasing width so that each stays visible; the dotted line marks the
     default ε."""
     _check_columns(curves, ["loss", "eps", "active_ratio"], "curves")
-    fig, ax = new_figure(1, 1, (WIDTH, 3.4), layout="constrained")
+    fig, ax = new_figure(1, 1, (FIGURE_WIDTH, 3.4), layout="constrained")
     names = list(dict.fromkeys(curves["loss"]))
     for order, name in enumerate(names):
         rows = curves[curves["loss"] == name].sort_values("eps")
@@ -98,17 +102,17 @@ def active_share_figure(curves: pd.DataFrame, title: str = ""):
             markersize=4,
             linewidth=1.5 + 3.5 * (len(names) - 1 - order) / max(len(names) - 1, 1),
             color=loss_color(name),
-            label=_label(name),
+            label=loss_label(name),
         )
     ax.axvline(DEFAULT_ACTIVE_EPS, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_ylim(-0.03, 1.05)
-    ax.set_xlabel("threshold ε", fontsize=FONT)
-    ax.set_ylabel("share of active terms", fontsize=FONT)
-    ax.tick_params(labelsize=FONT)
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=FONT)
-    ax.set_title(title, fontsize=FONT + 1)
-    return fig
+    ax.set_xlabel("threshold ε", fontsize=FONT_SIZE)
+    ax.set_ylabel("share of active terms", fontsize=FONT_SIZE)
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=FONT_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE)
+    return readable(fig)
 
 
 def grad_norm_figure(norms: pd.DataFrame, title: str = "", floor: float = 1e-3):
@@ -121,7 +125,7 @@ def grad_norm_figure(norms: pd.DataFrame, title: str = "", floor: float = 1e-3):
     if floor <= 0:
         raise ValueError("floor must be positive (the log axis has no zero)")
     names = list(dict.fromkeys(norms["loss"]))
-    fig, ax = new_figure(1, 1, (WIDTH, 0.45 * len(names) + 1.3), layout="constrained")
+    fig, ax = new_figure(1, 1, (FIGURE_WIDTH, 0.45 * len(names) + 1.3), layout="constrained")
     rng = np.random.default_rng(0)
     boxes, positions = [], []
     for row, name in enumerate(names):
@@ -147,12 +151,12 @@ def grad_norm_figure(norms: pd.DataFrame, title: str = "", floor: float = 1e-3):
     )
     ax.axvline(floor, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
-    ax.set_yticks(range(len(names)), [_label(name) for name in names])
+    ax.set_yticks(range(len(names)), [loss_label(name) for name in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
-    ax.set_xlabel("‖∂L/∂e_i‖ / batch mean (log; dotted: no gradient at all)", fontsize=FONT)
-    ax.tick_params(labelsize=FONT)
-    ax.set_title(title, fontsize=FONT + 1)
-    return fig
+    ax.set_xlabel("‖∂L/∂e_i‖ / batch mean (log; dotted: no gradient at all)", fontsize=FONT_SIZE)
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE)
+    return readable(fig)
 
 
 def reduction_figure(history: pd.DataFrame, title: str = ""):
@@ -164,7 +168,10 @@ def reduction_figure(history: pd.DataFrame, title: str = ""):
     columns = ["epoch", "active_ratio", "effective_active_ratio", "grad_norm_mean"]
     _check_columns(history, columns, "history")
     rows = history.dropna(subset=columns[1:]).sort_values("epoch")
-    fig, (left, right) = new_figure(1, 2, (WIDTH, 3.0), layout="constrained")
+    grid_rows, grid_columns = panel_grid(2)
+    fig, (left, right) = new_figure(
+        grid_rows, grid_columns, (FIGURE_WIDTH, ROW_HEIGHT * grid_rows + 0.6), layout="constrained"
+    )
     left.plot(rows["epoch"], rows["active_ratio"], marker=".", color="C0", label="active ratio")
     left.plot(rows["epoch"], rows["effective_active_ratio"], marker=".", color="C1", label="effective\nactive ratio")
     right.plot(rows["epoch"], rows["grad_norm_mean"], marker=".", color="C0", label="mean over\nactive (trained)")
@@ -175,12 +182,12 @@ def reduction_figure(history: pd.DataFrame, title: str = ""):
         color="C2",
         label="mean over all\n(same points)",
     )
-    left.set_title("share of terms / pairs", fontsize=FONT)
-    right.set_title("mean ‖g_i‖", fontsize=FONT)
+    left.set_title("share of terms / pairs", fontsize=TITLE_SIZE)
+    right.set_title("mean ‖g_i‖", fontsize=TITLE_SIZE)
     for ax in (left, right):
-        ax.set_xlabel("epoch", fontsize=FONT)
-        ax.tick_params(labelsize=FONT)
-        ax.legend(fontsize=FONT, frameon=False)
+        ax.set_xlabel("epoch", fontsize=FONT_SIZE)
+        ax.tick_params(labelsize=FONT_SIZE)
+        ax.legend(fontsize=FONT_SIZE, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=FONT + 1)
-    return fig
+        fig.suptitle(title, fontsize=TITLE_SIZE)
+    return readable(fig)

@@ -28,6 +28,10 @@ DASHBOARD_METRICS = (
     ("recall@1", "R@1"),
 )
 ALL = "all"
+#: The final-values table's type: the caption's size (the frame's caption is 0.9 em), never under 12 CSS px,
+#: 9 pt (96 px = 72 pt), the smallest text the book shows (figures.style.MIN_DISPLAYED_PT). It was 0.85 em
+#: of the caption, about 8 pt on the page.
+TABLE_FONT = "max(1em, 12px)"
 
 
 #: Columns that may name the loss in a long-format history; a per-run history's numeric ``loss`` column
@@ -127,7 +131,7 @@ def final_values_table(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple
         cells = "".join(f"<td>{last_measured(history, column, last_epoch)}</td>" for column, _ in metrics)
         body += f"<tr><td><b>{html.escape(name)}</b></td><td>{last_epoch}</td>{cells}</tr>"
     return (
-        '<table class="vgteach-table" style="font-size:0.85em"><thead><tr><th>loss</th><th>epoch</th>'
+        f'<table class="vgteach-table" style="font-size:{TABLE_FONT}"><thead><tr><th>loss</th><th>epoch</th>'
         f"{header}</tr></thead><tbody>{body}</tbody></table>"
     )
 
