@@ -54,6 +54,7 @@ REWRITTEN_CHAPTERS: set[str] = {
     "greediness",
     "contrastive",
     "triplet",
+    "infonce",
 }
 # ==================================================================================================
 
