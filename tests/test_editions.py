@@ -432,3 +432,86 @@ def test_the_guide_quotes_the_labs_minutes_points_and_track():
         in_class = [exercise.label for exercise in lab.exercises if not exercise.homework]
         track = re.search(rf"^\| [\d–]+ \| Lab {number}: (.*) \|$", guide, re.M).group(1)
         assert re.findall(r"\{ref\}`([\w-]+)`", track) == in_class
+
+
+# ------------------------------------------------------------------------- the guide's expected numbers
+def notebook_code(name: str) -> str:
+    return "\n".join(source(cell) for cell in read(REPO / "notebooks" / f"{name}.ipynb")["cells"])
+
+
+def test_regenerating_the_guides_numbers_changes_nothing():
+    """The guide's costs and expected numbers are generated blocks (vgteach lab expected): what the
+    committed numbers and the labs' definitions give, never typed."""
+    from vgteach.labs import expected
+
+    guide = (REPO / "book" / "instructors.md").read_text(encoding="utf-8")
+    assert expected.update_guide(guide) == guide, "run `vgteach lab expected --no-train` and commit the guide"
+    assert expected.EXPECTED_FILE.parent == REPO / "vgteach" / "labs"
+    with pytest.raises(ValueError, match="no generated block 'costs'"):
+        expected.update_guide(guide.replace("<!-- end generated: costs -->", ""))
+
+
+def test_the_expected_numbers_are_of_the_labs_as_written():
+    """The runs vgteach lab expected trains are those of the lab notebooks' cells."""
+    from vgteach.labs import expected
+
+    numbers = expected.read_expected()
+    assert numbers["profile"] == "book" and numbers["device"] == "cpu"
+    assert f"LOSSES = {expected.STUDY_LOSSES!r}".replace("'", '"') in notebook_code("lab3_tradeoff")
+    assert f"for margin in {expected.KNOB_MARGINS!r}:" in notebook_code("lab3_tradeoff")
+    assert f"flatten()[:{expected.PER_CLASS}]" in notebook_code("lab2_diagnostics")
+    assert f"solution_triplet_counts(final[batch], labels[batch], {expected.TRIPLET_MARGIN})" in notebook_code(
+        "lab2_diagnostics"
+    )
+    assert [row["loss"] for row in numbers["lab3_study"]] == list(expected.STUDY_LOSSES)
+    assert [row["margin"] for row in numbers["lab3_knob"]] == list(expected.KNOB_MARGINS)
+    assert [row["loss"] for row in numbers["lab2_runs"]] == list(expected.LAB2_LOSSES)
+    for lab in LABS.values():  # a lab's compute fits in the minutes it budgets for it
+        assert numbers["cpu_seconds"].get(lab.name, 0) <= 60 * lab.compute, lab.name
+
+
+def test_the_guides_sentences_about_the_expected_numbers_hold():
+    """What the guide says in words about the tables, asserted on the committed numbers."""
+    from vgteach.labs import expected
+
+    numbers = expected.read_expected()
+    guide = " ".join((REPO / "book" / "instructors.md").read_text(encoding="utf-8").split())  # one line
+    lab2 = {row["loss"]: row for row in numbers["lab2_runs"]}
+    study = {row["loss"]: row for row in numbers["lab3_study"]}
+    knob = {row["margin"]: row for row in numbers["lab3_knob"]}
+    # Lab 2's answer: the measurements agree with the history to the printed digits; Contrastive leaves the
+    # tighter classes, Triplet the higher Gini
+    assert "agree with the runs' history to the printed digits" in guide
+    for row in lab2.values():
+        assert f"{row['ratio']:.3f}" == f"{row['history_ratio']:.3f}"
+        assert f"{row['recall@1']:.3f}" == f"{row['history_recall@1']:.3f}"
+    assert "the contrastive run leaves the tighter classes" in guide
+    assert lab2["contrastive"]["ratio"] < lab2["triplet"]["ratio"]
+    assert "the triplet run has the higher Gini coefficient" in guide
+    assert lab2["triplet"]["gini"] > lab2["contrastive"]["gini"]
+    # the study: Contrastive compacts most, InfoNCE ends with the highest intra
+    assert "Contrastive compacts its classes most" in guide and "ends with the *highest* `intra`" in guide
+    assert min(study, key=lambda loss: study[loss]["intra"]) == "contrastive"
+    assert max(study, key=lambda loss: study[loss]["intra"]) == "infonce"
+    # the knob: the smallest margin about as compact as Contrastive, the largest about as spread as InfoNCE
+    assert "the smallest margin leaves its classes about as" in guide
+    smallest, largest = knob[min(knob)]["intra"], knob[max(knob)]["intra"]
+    assert smallest == pytest.approx(study["contrastive"]["intra"], rel=0.1)
+    assert largest == pytest.approx(study["infonce"]["intra"], rel=0.1)
+    assert smallest < study["triplet"]["intra"] < largest  # the default margin in between
+
+
+def test_vgteach_lab_expected_rewrites_a_stale_guide(tmp_path):
+    from vgteach.cli import main
+
+    for folder in ("notebooks", "book", "vgteach/labs"):
+        (tmp_path / folder).mkdir(parents=True)
+    guide = (REPO / "book" / "instructors.md").read_text(encoding="utf-8")
+    stale = guide.replace("| Lab 1: losses from scratch | 15 min |", "| Lab 1: losses from scratch | 99 min |")
+    assert stale != guide
+    (tmp_path / "book" / "instructors.md").write_text(stale, encoding="utf-8")
+    (tmp_path / "vgteach" / "labs" / "expected_book.json").write_bytes(
+        (REPO / "vgteach" / "labs" / "expected_book.json").read_bytes()
+    )
+    assert main(["lab", "expected", "--no-train", "--repo", str(tmp_path)]) == 0
+    assert (tmp_path / "book" / "instructors.md").read_text(encoding="utf-8") == guide

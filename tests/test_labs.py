@@ -764,3 +764,28 @@ def test_the_lab_exercises_name_existing_checks_and_forbidden_code():
                 assert callable(getattr(labs, test.check)) and test.function.startswith("my_")
             files, codes = resolve(exercise.forbidden)
             assert files or codes or not exercise.tests
+
+
+@pytest.mark.slow
+def test_expected_numbers_are_what_the_labs_cells_print():
+    """vgteach lab expected's numbers in the smoke profile (three short trainings): Lab 2's measurements are
+    the run's own history, Lab 3's study rows its summaries, the knob's default margin is the study's run."""
+    from vgteach.labs import expected
+
+    numbers = expected.expected_numbers("smoke", losses=("contrastive", "triplet"), margins=(0.05, 0.2))
+    assert [row["loss"] for row in numbers["lab2_runs"]] == ["contrastive", "triplet"]
+    for row in numbers["lab2_runs"]:
+        assert row["ratio"] == pytest.approx(row["history_ratio"], rel=1e-5)
+        assert row["recall@1"] == pytest.approx(row["history_recall@1"])
+        assert 0 <= row["active_triplets"] <= 1 and 0 <= row["gini"] < 1
+    study = {row["loss"]: row for row in numbers["lab3_study"]}
+    assert set(study["triplet"]) == {"loss", *expected.STUDY_COLUMNS}
+    default = next(row for row in numbers["lab3_knob"] if row["margin"] == expected.TRIPLET_MARGIN)
+    assert default["recall@1"] == study["triplet"]["recall@1"] and default["intra"] == study["triplet"]["intra"]
+    assert set(numbers["cpu_seconds"]) == {"lab2_diagnostics", "lab3_tradeoff"}
+    text = expected.expected_block(numbers)
+    assert f"| triplet | {study['triplet']['recall@1']:.3f} |" in text and "`smoke` profile" in text
+    with pytest.raises(ValueError, match="Lab 2's runs"):
+        expected.expected_numbers("smoke", losses=("infonce",))
+    with pytest.raises(ValueError, match="positive number"):
+        expected.expected_numbers("smoke", margins=(0.2, -1))

@@ -32,6 +32,8 @@ For courses (``vgteach lab student|instructor|grade``, see the instructors' guid
   tests; :mod:`~vgteach.labs.hints`: ``hint = hints("lab1_losses")``, then ``hint(2)``;
 * :mod:`~vgteach.labs.grade` runs submissions (each through :mod:`~vgteach.labs.sandbox`, with the hidden
   tests of :mod:`~vgteach.labs.hidden` and the library-call watch of :mod:`~vgteach.labs.watch`) into a CSV.
+* :mod:`~vgteach.labs.expected`: the numbers the labs print in the ``book`` profile, committed, and the
+  guide's tables written from them (``vgteach lab expected``).
 """
 
 # LOSS_NAMES, build_loss, the tolerances, the messages and LOSS_HINTS stay importable from vgteach.labs, as

@@ -3,6 +3,7 @@
     vgteach lab student handout/                      # the three labs without solutions (Colab-readable)
     vgteach lab instructor instructor/                # solutions, rubric, guide; run in the book profile
     vgteach lab grade submissions/*.ipynb --out grades.csv     # one row per student and exercise part
+    vgteach lab expected                              # the guide's expected numbers (trains; a few minutes)
 
 See the instructors' guide (``book/instructors.md``): grading runs the students' code.
 """
@@ -41,9 +42,18 @@ def add_lab_parser(commands) -> None:
         choices=("smoke", "book", "paper"),
         default="book",
         help="run the instructor editions in this profile to record the expected numbers (default book: "
-        "about 15 minutes on 2 CPU cores)",
+        "the compute of the guide's cost table, and the checks)",
     )
     instructor.add_argument("--no-execute", action="store_true", help="write the notebooks without running them")
+
+    expected = actions.add_parser(
+        "expected",
+        help="train what Labs 2 and 3 train (book profile, CPU) and write the guide's expected numbers and costs",
+    )
+    expected.add_argument("--repo", help="the clone of the book (default: the one vgteach is installed from)")
+    expected.add_argument(
+        "--no-train", action="store_true", help="only rewrite the guide's generated blocks from the committed numbers"
+    )
 
     grade = actions.add_parser("grade", help="run and grade submitted lab notebooks (runs the students' code!)")
     grade.add_argument("submissions", nargs="+", help="the students' notebooks, named after the student")
@@ -57,9 +67,13 @@ def add_lab_parser(commands) -> None:
 
 
 def lab_command(args) -> int:
-    return {"student": student_command, "instructor": instructor_command, "grade": grade_command}[args.lab_command](
-        args
-    )
+    commands = {
+        "student": student_command,
+        "instructor": instructor_command,
+        "expected": expected_command,
+        "grade": grade_command,
+    }
+    return commands[args.lab_command](args)
 
 
 def student_command(args) -> int:
@@ -83,6 +97,25 @@ def instructor_command(args) -> int:
         for path, error in failed:
             print(f"vgteach: warning: {path} did not run to the end: {error}")
     print(f"wrote the instructor edition in {args.dir}: {', '.join(p.name for p in written if p.suffix == '.md')}")
+    return 0
+
+
+def expected_command(args) -> int:
+    from ..editions.cli import find_repository
+    from .expected import EXPECTED_FILE, expected_numbers, read_expected, update_guide, write_expected
+
+    root = find_repository(args.repo)
+    target = root / "vgteach" / "labs" / EXPECTED_FILE.name
+    if not args.no_train:
+        print("training what Labs 2 and 3 train in the book profile on the CPU …")
+        write_expected(expected_numbers("book", device="cpu", progress=True), target)
+        print(f"wrote {target}")
+    guide = root / "book" / "instructors.md"
+    text = guide.read_text(encoding="utf-8")
+    updated = update_guide(text, read_expected(target))
+    if updated != text:
+        guide.write_text(updated, encoding="utf-8")
+    print(f"{guide}: {'rewrote its generated blocks' if updated != text else 'up to date'}")
     return 0
 
 
