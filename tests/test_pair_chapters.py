@@ -26,9 +26,6 @@ from vgteach import results
 from vgteach.labs import CheckResult
 
 CHAPTERS = ("contrastive", "triplet", "npair", "infonce")
-#: the chapters rewritten for issue 21 (the others keep the older shape, tested at the end until rewritten)
-REWRITTEN = ("contrastive", "triplet", "infonce")
-OLD = tuple(name for name in CHAPTERS if name not in REWRITTEN)
 #: the chapters whose loss Lab 1 implements (the chapter links to it instead of repeating the exercise)
 IN_LAB1 = ("contrastive", "triplet", "infonce")
 HIDDEN = {"remove-cell", "remove-input"}
@@ -45,7 +42,7 @@ def first_markdown_after_setup(notebook: list) -> str:
 
 
 # ------------------------------------------------------------------------------------------- the story
-@pytest.mark.parametrize("name", REWRITTEN)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_at_a_glance_and_objectives_open_and_takeaways_close_the_chapter(name):
     notebook = cells(name)
     opening = first_markdown_after_setup(notebook)
@@ -62,7 +59,7 @@ def test_at_a_glance_and_objectives_open_and_takeaways_close_the_chapter(name):
     assert "reference runs" in bullets[-1] and "{glue:md}`" in bullets[-1]  # the last one: what the runs say
 
 
-@pytest.mark.parametrize("name", REWRITTEN)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_the_story_ends_with_what_the_paper_says_and_what_we_found(name):
     text = markdown(name)
     heading = "## What the paper says — and what we found\n"
@@ -74,7 +71,7 @@ def test_the_story_ends_with_what_the_paper_says_and_what_we_found(name):
     assert "setting may be why" not in text
 
 
-@pytest.mark.parametrize("name", REWRITTEN)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_the_two_datasets_have_their_names(name):
     text = markdown(name)
     assert "{term}`live run`" in text and "{term}`reference runs`" in text
@@ -87,7 +84,7 @@ def code_cells(name: str) -> list[dict]:
     return [cell for cell in cells(name) if cell["cell_type"] == "code"]
 
 
-@pytest.mark.parametrize("name", REWRITTEN)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_glue_cells_are_hidden_and_the_landscape_is_not_inventoried(name):
     for cell in code_cells(name):
         if "results.glue(" in source(cell):
@@ -97,7 +94,7 @@ def test_glue_cells_are_hidden_and_the_landscape_is_not_inventoried(name):
     assert not any("landscape_summary" in source(cell) for cell in code_cells(name))
 
 
-@pytest.mark.parametrize("name", REWRITTEN)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_the_live_run_shows_its_recipe_in_one_visible_cell(name):
     visible = [source(cell) for cell in code_cells(name) if not HIDDEN & set(tags(cell))]
     training = [code for code in visible if "train(config" in code]
@@ -107,7 +104,7 @@ def test_the_live_run_shows_its_recipe_in_one_visible_cell(name):
     assert len(training[0].splitlines()) <= 6
 
 
-@pytest.mark.parametrize("name", REWRITTEN)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_the_tables_have_three_to_six_columns(name):
     for variable, call in (("RUN_COLUMNS", "summary_table(result.summary"), ("CHAPTER_COLUMNS", "reference_view(")):
         code = next(source(c) for c in code_cells(name) if call in source(c))
@@ -138,7 +135,7 @@ def test_every_exercise_has_a_stub_and_a_hidden_solution(name):
         inside = inside and "{solution-end}" not in source(cell)
 
 
-@pytest.mark.parametrize("name", [name for name in IN_LAB1 if name in REWRITTEN])
+@pytest.mark.parametrize("name", IN_LAB1)
 def test_implementing_the_loss_is_lab_1s_exercise_not_a_copy(name):
     assert f"{{ref}}`lab1-{name}`" in markdown(name)
     assert not any(f"check_{name}" in source(cell) for cell in code_cells(name))
@@ -246,13 +243,3 @@ def test_infonce_reference_claims(reference):
     assert change["infonce"] > 0 and (change.drop("infonce") < 0).all()
     assert table.loc["Gini", "rank"] == table.loc["Gini", "of"] - 1 and table.loc["Gini", "worst"] == "contrastive"
     assert results.curve(reference, "infonce", "active_ratio").min() == pytest.approx(1.0)
-
-
-# ----------------------------------------------------------------- the older shape, until a chapter is rewritten
-@pytest.mark.parametrize("name", OLD)
-def test_objectives_open_and_takeaways_close_the_older_chapter(name):
-    notebook = cells(name)
-    assert ":::{admonition} Learning objectives" in source(notebook[0])
-    last = notebook[-1]
-    assert last["cell_type"] == "markdown" and ":::{admonition} Key takeaways" in source(last)
-    assert "{glue:md}`takeaway_reference`" in source(last)
