@@ -45,6 +45,8 @@ def protocol_of_study(name: str, summary: pd.DataFrame, meta: dict, given: Optio
     """The protocol: ``given``, else study.json's, else the summary's ``protocol`` column, else the one the
     study's name contains (``…-zero-shot``, ``…-coarse-to-fine``), else ``"closed"``."""
     found = given or meta.get("protocol") or meta.get("config", {}).get("protocol")
+    if isinstance(found, dict):  # study.json's "protocol" block: {"name": "zero-shot", "train_classes": …}
+        found = found.get("name")
     if found is None and "protocol" in summary.columns and summary["protocol"].notna().any():
         found = summary["protocol"].dropna().iloc[0]
     if found is None:
