@@ -68,18 +68,18 @@ def test_order_puts_the_best_first_and_missing_values_last():
 
 def test_decision_table_points_to_the_planted_winners():
     table = advice.decision_table(fabricated())
-    assert list(table.columns) == ["first choice", "the numbers (reference runs)", "watch"]
+    assert list(table.columns) == ["first choice", "the numbers", "watch"]
     choice = table["first choice"]
-    assert choice["fine-grained or open set (new classes at test time)"] == "InfoNCE and Triplet"
+    assert choice["fine-grained or open set"] == "InfoNCE and Triplet"  # pair losses only: not ccl, arcface
     assert choice["coarse classes, a good embedding fast"] == "CCL"
     assert choice["closed set, classification-like"] == "CCL or ArcFace"  # by MAP@R
-    assert choice["classes should collapse (within-class variance is noise)"] == "Contrastive"
-    assert choice["well-separated classes (the tightest margin matters)"] == "ArcFace"
+    assert choice["classes should collapse"] == "Contrastive"
+    assert choice["well-separated classes"] == "ArcFace"
     watch = table["watch"]
-    assert "N-pair has the largest mean distance" in watch["well-separated classes (the tightest margin matters)"]
-    assert "Contrastive compacts first and is 6th on R@1" in watch["coarse classes, a good embedding fast"]
-    assert "collapse costs retrieval here" in watch["classes should collapse (within-class variance is noise)"]
-    assert "1st of 7" in table.loc["coarse classes, a good embedding fast", "the numbers (reference runs)"]
+    assert "N-pair has the largest mean distance but is 7th of 7 on the closest pair" in watch["well-separated classes"]
+    assert "Contrastive compacts first and is 6th of 7 on R@1" in watch["coarse classes, a good embedding fast"]
+    assert "collapse costs retrieval here" in watch["classes should collapse"]
+    assert "R@1 0.770 (1st of 7)" in table.loc["coarse classes, a good embedding fast", "the numbers"]
 
 
 def test_the_fastest_compactor_is_never_a_loss_that_does_not_compact():
@@ -119,23 +119,26 @@ def test_structure_text_names_the_widest_and_the_richest():
     assert "Triplet 2nd and SupCon 3rd of 7" in text
 
 
-def test_temperature_text_follows_the_effective_active_ratio():
+def test_temperature_text_reads_the_directions_of_the_sweep():
     knobs = pd.DataFrame(
-        {
-            "recall@1": [0.5, 0.6, 0.7],
-            "map@r": 0.3,
-            "intra": [0.2, 0.3, 0.4],
-            "effective_active_ratio": [0.1, 0.2, 0.3],
-        },
+        {"recall@1": [0.5, 0.6, 0.7], "intra": [0.2, 0.3, 0.4], "effective_active_ratio": [0.1, 0.2, 0.3]},
         index=[0.5, 0.05, 0.1],  # any order: read from the lowest τ to the highest
     )
-    text = advice.temperature_text(knobs)
-    assert text.startswith("From τ = 0.05 to τ = 0.5, R@1 from 0.600 to 0.500")
-    assert "rises at every step" not in text and "does not rise with τ" in text
+    text = advice.temperature_text(knobs)  # by τ: ratio 0.2, 0.3, 0.1; intra 0.3, 0.4, 0.2; R@1 best at 0.1
+    assert text.startswith("the effective active ratio does not rise with τ here")
+    assert "the classes end tighter at the highest τ" in text and text.endswith("R@1 is best at τ = 0.1")
     knobs["effective_active_ratio"] = [0.5, 0.1, 0.2]
-    assert "rises at every step of τ" in advice.temperature_text(knobs)
+    knobs["intra"] = [0.5, 0.1, 0.2]
+    text = advice.temperature_text(knobs)
+    assert text.startswith("the effective active ratio rises at every step of τ")
+    assert "the classes spread at every step (`intra` rises)" in text
+    assert text_problems(text) == []
+    knobs["effective_active_ratio"] = [0.3221, 0.17201, 0.17204]  # the first step does not show at 3 s.f.
+    assert "highest at the highest τ, though it does not rise at every step" in advice.temperature_text(knobs)
     with pytest.raises(ValueError):
         advice.temperature_text(knobs.iloc[:1])
+    with pytest.raises(ValueError, match="lacks"):
+        advice.temperature_text(knobs.drop(columns="intra"))
 
 
 def test_the_texts_on_the_reference_runs_read_as_written():

@@ -128,6 +128,10 @@ def test_a_point_on_the_median_is_on_the_edge():
     points = dict(POINTS, triplet=(30.0, 0.45, -0.02, 0.74))  # npair's epoch: the median of the six
     table = comparison.region_table(fabricated(points))
     assert table.loc["triplet", "edge"] and table.loc["triplet", "where"] == "own"
+    text = comparison.region_text(fabricated(points))
+    assert "SupCon and Contrastive fall in the regions the paper predicts for them" in text
+    assert "Triplet sits on the edge of its own" in text
+    assert text_problems(text) == []
 
 
 def test_region_text_says_whether_the_picture_matches():
@@ -136,7 +140,7 @@ def test_region_text_says_whether_the_picture_matches():
     assert "matches the paper's." in text and "only in part" not in text
     assert text_problems(text) == []
     text = comparison.region_text(fabricated())
-    assert "InfoNCE sits in the region of the other group" in text and "only in part" in text
+    assert "InfoNCE sits in the region of Triplet and SupCon" in text and "only in part" in text
     swapped = {
         **POINTS,
         "triplet": (1.0, 0.05, -0.4, 0.7),
@@ -175,7 +179,10 @@ def test_readings_text_counts_both_readings():
     history = pd.DataFrame({"loss": list(POINTS), "epoch": 0, "ratio": 3.0})
     text = comparison.readings_text(summary, history)
     assert text.startswith("6 of the 7 losses end with a smaller `intra`")
-    assert "(InfoNCE ends with a larger one)" in text and text.endswith("6 of the 7 with a smaller intra/inter ratio")
+    assert "(InfoNCE ends with a larger one)" in text and "6 of the 7 with a smaller intra/inter ratio" in text
+    assert text.endswith("the two readings disagree on InfoNCE and CCL")  # InfoNCE: ratio falls; CCL: rises
+    agreeing = summary.assign(ratio=1.0, intra_change=-0.1)
+    assert comparison.readings_text(agreeing, history).endswith("the two readings agree on every loss")
 
 
 def test_never_text_and_always_active():

@@ -28,7 +28,6 @@ PROXY_LOSSES = ("arcface", "ccl")
 #: (summary column, heading) of :func:`measures_table`
 MEASURES = (
     ("recall@1", "R@1"),
-    ("map@r", "MAP@R"),
     ("intra", "intra"),
     ("within_class_rank", "within-class rank"),
     ("compaction_epoch", "compaction epoch"),
@@ -155,7 +154,9 @@ def decision_table(summary: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index: the situations; columns ``first choice``, ``the numbers (reference runs)``, ``watch``.
+        Index: the situations (fine-grained or open set; coarse classes, a good embedding fast; closed
+        set, classification-like; classes should collapse; well-separated classes); columns ``first
+        choice``, ``the numbers`` (means over seeds and ranks), ``watch``.
     """
     needed = (
         "recall@1",
@@ -180,72 +181,91 @@ def decision_table(summary: pd.DataFrame) -> pd.DataFrame:
     by_map = sorted(proxies, key=lambda name: rank(means, "map@r", name))
     n = len(means)
 
+    def place(column, name):
+        return f"{ordinal(rank(means, column, name))} of {n}"
+
+    def value(column, name, heading=""):
+        return f"{heading}{mean_sd(means.loc[name, column])} ({place(column, name)})"
+
     rows = {}
-    rows["fine-grained or open set (new classes at test time)"] = (
+    rows["fine-grained or open set"] = (
         join_labels(kept),
-        "the pair losses with the most dimensions per class, within-class rank "
-        + "; ".join(standing(means, "within_class_rank", name, label(name)) for name in kept),
-        "our classes are coarse and closed: check on your own fine-grained split (the paper names Triplet and SupCon)",
+        "the most dimensions per class among the pair losses: within-class rank "
+        + ", ".join(value("within_class_rank", name, f"{label(name)} ") for name in kept),
+        "our data are coarse and closed: check on your own split (the paper names Triplet and SupCon)",
     )
-    watch = "the fastest to compact is not the best retriever" if fastest and fastest != best else "nothing more"
-    if fastest and fastest != best:
-        watch += f": {label(fastest)} compacts first and is {ordinal(rank(means, 'recall@1', fastest))} on R@1"
     rows["coarse classes, a good embedding fast"] = (
         label(best),
-        f"{standing(means, 'recall@1', best, 'R@1')}, {standing(means, 'map@r', best, 'MAP@R')}; 90 % of its "
-        f"R@1 gain by epoch {mean_sd(means.loc[best, 'convergence_epoch'], significant=2)}",
-        watch,
+        f"{value('recall@1', best, 'R@1 ')}, {value('map@r', best, 'MAP@R ')}, 90\u00a0% of its R@1 gain by epoch "
+        f"{mean_sd(means.loc[best, 'convergence_epoch'], significant=2)}",
+        f"compacting first is not retrieving best: {label(fastest)} compacts first and is "
+        f"{place('recall@1', fastest)} on R@1"
+        if fastest and fastest != best
+        else "it also compacts its classes first",
     )
     rows["closed set, classification-like"] = (
         " or ".join(label(name) for name in by_map),
-        "; ".join(f"{label(name)}: " + standing(means, "map@r", name, "MAP@R") for name in by_map),
+        "MAP@R " + ", ".join(value("map@r", name, f"{label(name)} ") for name in by_map),
         "proxies learn at their own pace: compare proxy_grad_norm with head_grad_norm"
-        + ("" if best in PROXY_LOSSES else f"; here {label(best)} retrieves better still"),
+        + ("" if best in PROXY_LOSSES else f"; {label(best)} retrieves better still"),
     )
     costly = rank(means, "map@r", compactor) > n // 2
-    rows["classes should collapse (within-class variance is noise)"] = (
+    rows["classes should collapse"] = (
         label(compactor),
-        f"the strongest compaction: intra falls by {mean_sd(-means.loc[compactor, 'intra_change'])} to "
+        f"the strongest compaction: intra falls by {mean_sd(-means.loc[compactor, 'intra_change'])}, to "
         f"{mean_sd(means.loc[compactor, 'intra'])}",
-        ("collapse costs retrieval here: " if costly else "retrieval: ") + standing(means, "map@r", compactor, "MAP@R"),
+        ("collapse costs retrieval here: " if costly else "retrieval: ") + value("map@r", compactor, "MAP@R "),
     )
-    rows["well-separated classes (the tightest margin matters)"] = (
+    rows["well-separated classes"] = (
         label(margin),
-        "the largest smallest distance between two class means: "
-        + standing(means, "centroid_dist_min", margin, "min distance"),
-        (
-            f"uneven spacing: {label(far)} has the largest mean distance but "
-            + standing(means, "centroid_dist_min", far, "min distance")
-        )
+        "its two closest class means are the farthest apart: " + value("centroid_dist_min", margin),
+        f"uneven spacing: {label(far)} has the largest mean distance but is {place('centroid_dist_min', far)} on "
+        "the closest pair"
         if far != margin
         else "its classes are also the farthest apart on average",
     )
-    columns = ["first choice", "the numbers (reference runs)", "watch"]
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
-    table.index.name = "situation"
-    return table
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["first choice", "the numbers", "watch"])
+
+
+def _trend(values: pd.Series) -> str:
+    """``"up"`` (rises at every step), ``"down"``, ``"higher"``/``"lower"`` (ends so, not at every step) or
+    ``"flat"``, read on the values as a table shows them (three significant digits): a step too small to
+    show is no step."""
+    values = values.map(lambda value: float(f"{value:.3g}"))
+    steps = values.diff().dropna()
+    if (steps > 0).all():
+        return "up"
+    if (steps < 0).all():
+        return "down"
+    if values.iloc[-1] > values.iloc[0]:
+        return "higher"
+    return "lower" if values.iloc[-1] < values.iloc[0] else "flat"
 
 
 def temperature_text(knobs: pd.DataFrame) -> str:
-    """How R@1, MAP@R, intra and the effective active ratio move from the lowest to the highest temperature
-    of ``knobs`` (index: τ; those four summary columns), and whether the effective active ratio rises with
-    τ as the mechanism says."""
+    """What a temperature sweep shows, in one sentence of directions (the table above it holds the numbers):
+    whether the effective active ratio rises with τ as the mechanism says, whether the classes spread or
+    tighten, and at which τ R@1 is best. ``knobs``: one row per τ (the index, any order) with the summary
+    columns ``recall@1``, ``intra`` and ``effective_active_ratio``."""
     if not isinstance(knobs, pd.DataFrame) or len(knobs) < 2:
         raise ValueError("knobs must be a DataFrame with one row per temperature, at least two")
+    _check(knobs.assign(loss="infonce"), ("recall@1", "intra", "effective_active_ratio"))
     knobs = knobs.sort_index()
-    low, high = knobs.index[0], knobs.index[-1]
-
-    def moves(column, name):
-        return f"{name} from {mean_sd(knobs.loc[low, column])} to {mean_sd(knobs.loc[high, column])}"
-
-    ratios = knobs["effective_active_ratio"]
-    if (ratios.diff().dropna() > 0).all():
-        reading = "the effective active ratio rises at every step of τ: a higher temperature spreads the update"
-    elif ratios.iloc[-1] > ratios.iloc[0]:
-        reading = "the effective active ratio is highest at the highest τ, though it does not rise at every step"
-    else:
-        reading = "the effective active ratio does not rise with τ here: on this data the wider spread does not show"
-    return f"From τ = {low:g} to τ = {high:g}, {moves('recall@1', 'R@1')} and {moves('intra', '`intra`')}; {reading}"
+    ratio = {
+        "up": "the effective active ratio rises at every step of τ: a higher temperature spreads the update "
+        "over more pairs",
+        "higher": "the effective active ratio is highest at the highest τ, though it does not rise at every step",
+    }.get(
+        _trend(knobs["effective_active_ratio"]),
+        "the effective active ratio does not rise with τ here: on this data the wider spread does not show",
+    )
+    intra = {
+        "up": "the classes spread at every step (`intra` rises)",
+        "down": "the classes tighten at every step (`intra` falls)",
+        "higher": "the classes end wider at the highest τ than at the lowest",
+        "lower": "the classes end tighter at the highest τ than at the lowest",
+    }.get(_trend(knobs["intra"]), "the classes keep their size")
+    return f"{ratio}; {intra}, and R@1 is best at τ = {knobs['recall@1'].idxmax():g}"
 
 
 def watch_texts(summary: pd.DataFrame, history: pd.DataFrame) -> dict:
@@ -266,13 +286,15 @@ def watch_texts(summary: pd.DataFrame, history: pd.DataFrame) -> dict:
             [f"{mean_sd(means.loc[name, 'active_ratio'], significant=2)} for {label(name)}" for name in hinge]
         ),
         "stuck": join_labels(stuck) if stuck else "no loss",
-        "gini": f"In the reference runs the final Gini of the other losses lies between "
-        f"{mean_sd(others.min(), significant=2)} and {mean_sd(others.max(), significant=2)}; N-pair's "
-        f"{mean_sd(means.loc['npair', 'grad_gini'], significant=2)} comes with only "
-        f"{means.loc['npair', 'sample_active_ratio']:.0%} of its samples getting a gradient",
-        "proxy": "; ".join(
-            f"{label(name)}'s proxies {mean_sd(means.loc[name, 'proxy_grad_norm'], significant=2)} against its "
-            f"head's {mean_sd(means.loc[name, 'head_grad_norm'], significant=2)}"
-            for name in proxies
+        "gini": f"In the reference runs N-pair ends with a Gini of {mean_sd(means.loc['npair', 'grad_gini'], significant=2)} "
+        f"and only {means.loc['npair', 'sample_active_ratio']:.0%} of its samples getting a gradient; the other losses "
+        f"end between {mean_sd(others.min(), significant=2)} and {mean_sd(others.max(), significant=2)}",
+        "proxy": join_labels(
+            [
+                f"{label(name)}'s proxies get a gradient norm of "
+                f"{mean_sd(means.loc[name, 'proxy_grad_norm'], significant=2)} against its head's "
+                f"{mean_sd(means.loc[name, 'head_grad_norm'], significant=2)}"
+                for name in proxies
+            ]
         ),
     }

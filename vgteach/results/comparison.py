@@ -169,7 +169,8 @@ def spread_text(summary: pd.DataFrame, column: str = "recall@1") -> str:
 
 def readings_text(summary: pd.DataFrame, history: pd.DataFrame) -> str:
     """The two readings of "compact" in one sentence: how many losses lower ``intra`` (and which raise it),
-    and how many lower the intra/inter ratio, each from the untrained head (epoch 0 of ``history``)."""
+    how many lower the intra/inter ratio, each from the untrained head (epoch 0 of ``history``), and the
+    losses the two readings disagree on."""
     means = loss_means(summary)
     _check(history, ("epoch", "ratio"))
     start = history[history["epoch"] == 0].groupby("loss")["ratio"].mean()
@@ -184,7 +185,11 @@ def readings_text(summary: pd.DataFrame, history: pd.DataFrame) -> str:
     text = f"{count(lower)} losses end with a smaller `intra` than the untrained head"
     if raised:
         text += f" ({join_labels(raised)} {_verb(raised, 'ends', 'end')} with a larger one)"
-    return text + f", and {count(ratio_lower)} with a smaller intra/inter ratio"
+    text += f", and {count(ratio_lower)} with a smaller intra/inter ratio"
+    split = [name for name in means.index if name in start and (name in lower) != (name in ratio_lower)]
+    if split:
+        return text + f": the two readings disagree on {join_labels(split)}"
+    return text + ": the two readings agree on every loss"
 
 
 def never_text(summary: pd.DataFrame) -> str:
@@ -249,45 +254,53 @@ def region_table(summary: pd.DataFrame, x: str = "compaction_epoch", y: str = "i
 
 
 def region_text(summary: pd.DataFrame, x: str = "compaction_epoch", y: str = "intra") -> str:
-    """:func:`region_table` read in one or two sentences: which of the paper's four losses fall in the region
-    it predicts for them, which in the other group's, which in neither, and whether the picture matches."""
+    """:func:`region_table` read in one or two sentences: which of the paper's four losses fall in (or on the
+    edge of) the region it predicts for them, which in the other group's, which in neither, and whether the
+    picture matches the paper's."""
     table = region_table(summary, x, y)
-
-    def names(where):
-        chosen = [name for name in table.index if table.loc[name, "where"] == where]
-        edged = [name for name in chosen if table.loc[name, "edge"]]
-        return chosen, edged
-
-    own, own_edge = names("own")
-    other, other_edge = names("other")
-    neither, _ = names("neither")
+    groups = {
+        "granular": [n for n in GRANULAR if n in table.index],
+        "compacting": [n for n in COMPACTING if n in table.index],
+    }
+    other_group = {"granular": "compacting", "compacting": "granular"}
     parts = []
-    if own:
+
+    def chosen(where, edge, group=None):
+        rows = table[(table["where"] == where) & (table["edge"] == edge)]
+        return [name for name in rows.index if group is None or rows.loc[name, "group"] == group]
+
+    if names := chosen("own", False):
+        regions = "region" if len({table.loc[name, "group"] for name in names}) == 1 else "regions"
         parts.append(
-            f"{join_labels(own)} {_verb(own, 'falls', 'fall')} in the region the paper predicts for "
-            f"{_verb(own, 'it', 'them')}" + (f" ({join_labels(own_edge)} on its edge)" if own_edge else "")
+            f"{join_labels(names)} {_verb(names, 'falls', 'fall')} in the {regions} the paper predicts for "
+            f"{_verb(names, 'it', 'them')}"
         )
-    if other:
+    if names := chosen("own", True):
         parts.append(
-            f"{join_labels(other)} {_verb(other, 'sits', 'sit')} in the region of the other group"
-            + (f" ({join_labels(other_edge)} on its edge)" if other_edge else "")
+            f"{join_labels(names)} {_verb(names, 'sits', 'sit')} on the edge of {_verb(names, 'its', 'their')} own"
         )
+    for edge in (False, True):
+        for group in ("granular", "compacting"):
+            if names := chosen("other", edge, group):
+                place = "on the edge of the region" if edge else "in the region"
+                parts.append(
+                    f"{join_labels(names)} {_verb(names, 'sits', 'sit')} {place} of "
+                    f"{join_labels(groups[other_group[group]])}"
+                )
+    neither = [name for name in table.index if table.loc[name, "where"] == "neither"]
     if neither:
         parts.append(f"{join_labels(neither)} {_verb(neither, 'falls', 'fall')} in neither region")
-    if len(parts) > 1:
-        parts[-1] = "and " + parts[-1]
-    sentence = (
-        "Of the four losses the paper places, " + ", ".join(parts)
-        if len(parts) > 2
-        else "Of the four losses the paper places, " + " ".join(parts)
+    listed = (
+        parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + (", and " if len(parts) > 2 else " and ") + parts[-1]
     )
-    if len(own) == len(table):
+    own = int((table["where"] == "own").sum())
+    if own == len(table):
         verdict = "The picture matches the paper's"
-    elif not own:
+    elif own == 0:
         verdict = "The picture does not match the paper's at all"
     else:
         verdict = "The picture matches the paper's only in part"
-    return f"{sentence}. {verdict}."
+    return f"Of the four losses the paper places, {listed}. {verdict}."
 
 
 def tally_text(scores: pd.DataFrame) -> str:
