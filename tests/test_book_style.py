@@ -56,6 +56,10 @@ REWRITTEN_CHAPTERS: set[str] = {
     "triplet",
     "infonce",
     "npair",
+    "comparison",
+    "choosing",
+    "scaling",
+    "diagnose",
 }
 # ==================================================================================================
 
