@@ -1,16 +1,19 @@
 """The loss landscape says only what its frames show.
 
-Every caption of :func:`vgteach.widgets.loss_landscape` and the sentence a chapter glues under it
-(:func:`~vgteach.landscape.landscape_summary`) are written from :func:`sweep_statements`. Here each
-statement is checked, for every loss on the default scene, against forces recomputed independently (autograd
-through the loss's ``forward``, and for the hinge losses the pairs their formula makes active), and each
-caption against its own frame. Then the claims the loss chapters write by hand around the widget. The
-physics and the statements (:mod:`vgteach.landscape`) need no ipywidgets; only the caption tests do.
+Every caption of :func:`vgteach.widgets.loss_landscape` (:func:`~vgteach.landscape.frame_story`: one or two
+sentences about that frame) and its collapsed "All the numbers" note (:func:`sweep_statements` and a table of
+every force) are written from the forces of :mod:`vgteach.landscape.physics`. Here each statement and each
+frame's story is checked, for every loss on the default scene, against forces recomputed independently
+(autograd through the loss's ``forward``, and for the hinge losses the pairs their formula makes active);
+each caption reads as written (at most five numbers, :func:`~vgteach.results.proofread.text_problems`);
+the note holds every statement and every frame's numbers. Then the claims the loss chapters write by hand
+around the widget. The physics and the statements need no ipywidgets; only the widget tests do.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import itertools
 import math
 import re
@@ -26,14 +29,16 @@ from vgteach.landscape import (
     POINT_LABELS,
     POINT_NAMES,
     CircleScene,
-    acting_pairs,
     default_hparams,
+    describe_hparams,
+    frame_story,
     landscape_summary,
     make_loss,
     sweep,
     sweep_statements,
 )
 from vgteach.losses import LOSS_NAMES
+from vgteach.results.proofread import numbers_in, text_problems
 
 SCENE = CircleScene()
 
@@ -144,6 +149,83 @@ def test_hinge_pair_statements_follow_the_formula(name):
     assert {pair.replace("n₁", "").strip("–") for pair in statements} == every
 
 
+# ------------------------------------------------------------------------------- one frame, in words
+def names_in(text: str) -> set:
+    """``"a, p and the class-1 proxy"`` -> ``{"a", "p", "proxy 1"}``: the points a story lists."""
+    names = set(re.split(r", | and ", text.strip())) - {""}
+    return {re.sub(r"^the class-(\d) proxy$", r"proxy \1", name) for name in names}
+
+
+def story_parts(story: str) -> tuple:
+    """A frame's story cut into its sentences: ``(about n₁, about the other points)``."""
+    sentences = re.split(r"(?<=\.) (?=\S)", story)
+    assert 1 <= len(sentences) <= 2 and story.endswith("."), story
+    return sentences[0], sentences[-1]
+
+
+def acting_on_n1(name: str, result, index: int, norms: np.ndarray) -> dict:
+    """``{partner: "pull"/"push"}`` of n₁'s pairs in frame ``index``: the hinge formula for contrastive and
+    triplet, otherwise the pair shares (whose sum :func:`test_pair_shares_add_up_to_each_force` checks)."""
+    if name in ("contrastive", "triplet"):
+        return hinge_pairs_of_n1(name, result.degrees[index])
+    floor = ARROW_FLOOR * norms.max()
+    frame = result.results[index]
+    return {share.partner: share.kind for share in frame.pairs if share.point == "n₁" and share.norm > floor}
+
+
+def test_every_frame_story_says_what_its_frame_shows(checked):
+    name, result, norms = checked
+    floor = ARROW_FLOOR * norms.max()
+    n1 = POINT_NAMES.index("n₁")
+    for index, angle in enumerate(result.degrees):
+        story, frame_norms = frame_story(result, index), norms[index]
+        where = f"{name} at {angle:g}°: {story}"
+        assert text_problems(story) == [] and len(numbers_in(story)) <= 2, where
+        about_n1, about_rest = story_parts(story)
+        # who pushes and pulls n₁, as the forces (the hinge formula) say
+        acting = acting_on_n1(name, result, index, norms)
+        pushed = re.search(r"pushed away from (.+?)(?= and pulled|;|:|\.$|$)", about_n1)
+        pulled = re.search(r"pulled toward (.+?)(?=;|:|\.$|$)", about_n1)
+        assert (names_in(pushed.group(1)) if pushed else set()) == {p for p, k in acting.items() if k == "push"}
+        assert (names_in(pulled.group(1)) if pulled else set()) == {p for p, k in acting.items() if k == "pull"}
+        assert ("feels no force" in about_n1) == (frame_norms[n1] == 0), where
+        assert ("too small to draw" in about_n1) == (0 < frame_norms[n1] <= floor), where
+        # what has just stopped (a hinge: exactly 0; a softmax: below drawing size) since the previous angle
+        before = acting_on_n1(name, result, index - 1, norms) if index else {}
+        share = {s.partner: s.norm for s in result.results[index].pairs if s.point == "n₁"}
+        stopped = {}
+        for clause in re.split(r"; |: ", about_n1.rstrip(".")):
+            how = re.search(r"just (switched off|faded below drawing size)$", clause)
+            for kind, partner in re.findall(r"the (push|pull) (?:from|toward) (.+?)(?= and the | ha)", clause):
+                partner = names_in(partner).pop()
+                assert how and before[partner] == kind, where
+                assert (how.group(1) == "switched off") == (share.get(partner, 0.0) == 0), where
+                stopped[partner] = kind
+        assert set(stopped) == set(before) - set(acting), where
+        begun = re.findall(r"(?:^|; )(.+?) ha(?:s|ve) just begun to (push|pull) it", about_n1)
+        started = set(acting) - set(before) if index else set()
+        assert set().union(*(names_in(text) for text, _ in begun)) == started, where
+        # the other points: which feel no force, and where the strongest force is
+        zero = {p for p, norm in zip(POINT_NAMES, frame_norms) if norm == 0 and p != "n₁"}
+        said = re.findall(r"(?:^|; )([^;]+?) feels? no force", about_rest)
+        assert set().union(*(names_in(text) for text in said)) == zero, where
+        for text in re.findall(r"(?:^|; )([^;]+?) feels? no force in any frame", about_rest):
+            for point in names_in(text):
+                assert (norms[:, POINT_NAMES.index(point)] == 0).all(), where
+        assert ("very point has an arrow" in about_rest) == bool((frame_norms > floor).all()), where
+        others = np.delete(frame_norms, n1)
+        assert ("very other point has an arrow" in about_rest) == (frame_norms[n1] <= floor and (others > floor).all())
+        strongest = re.search(r"the strongest force, ([0-9.e+-]+), is on (.+)\.$", about_rest)
+        assert float(strongest.group(1)) == pytest.approx(frame_norms.max(), rel=0.06), where
+        assert POINT_NAMES[int(frame_norms.argmax())] in names_in(strongest.group(2)), where
+
+
+def test_frame_story_rejects_a_frame_outside_the_sweep():
+    with pytest.raises(ValueError, match="not a frame"):
+        frame_story(sweep("triplet", negative_degrees=(30, 150)), 2)
+
+
+# ------------------------------------------------------------------------------------------- the widget
 @pytest.fixture(scope="module")
 def explorer():
     pytest.importorskip("ipywidgets")
@@ -156,24 +238,42 @@ def caption(frame) -> str:
     return re.search(r"<figcaption[^>]*>(.*)</figcaption>", frame.value).group(1)
 
 
-def test_every_caption_says_what_its_frame_shows(explorer):
+def plain(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def test_every_caption_is_its_frames_story_in_a_few_words(explorer):
     angles = DEFAULT_NEGATIVE_DEGREES
     for position, frame in enumerate(explorer.frames):
-        name, angle = LOSS_NAMES[position // len(angles)], angles[position % len(angles)]
-        text = caption(frame)
-        assert f"<b>{name}</b>" in text and f"n₁ at {angle:g}°" in text
+        name, index = LOSS_NAMES[position // len(angles)], position % len(angles)
         result = explorer.model.sweeps[name]
-        frame_forces = result.results[position % len(angles)]
-        norms = independent_norms(name, angle)
-        shown = dict(re.findall(r"(a|p₂|p|n₁|n₂) ([0-9.e+-]+)(?=,| ·)", text.split("pairs acting")[0]))
-        for point, norm in zip(POINT_NAMES, norms):
-            assert float(shown[point]) == pytest.approx(norm, rel=0.06, abs=1e-6), f"{name} {angle}° {point}"
-        zero = [point for point, norm in zip(POINT_NAMES, norms) if norm == 0]
-        assert (f"no force on {', '.join(zero)}" in text) == bool(zero)
-        assert ("every point has an arrow" in text) == bool((norms > result.floor).all())
-        for pair, share in acting_pairs(frame_forces, result.floor).items():
-            assert f"{pair} {share.kind}" in text
-        assert landscape_summary(name) in text.replace("&#x27;", "'")
+        text = plain(caption(frame))
+        header = f"{name} ({describe_hparams(result.hparams)}), n₁ at {angles[index]:g}°: "
+        assert text == header + frame_story(result, index)
+        assert caption(frame).startswith(f"<b>{name}</b>")
+        assert text_problems(text) == [] and len(numbers_in(text)) <= 5, text
+        assert "‖" not in text and "Active terms" not in text and "pairs acting" not in text  # no inventory
+
+
+def test_all_the_numbers_sit_folded_under_the_frames(explorer):
+    note = explorer.model.numbers.value
+    assert explorer.children.index(explorer.model.numbers) == explorer.children.index(explorer.children[3]) + 1
+    assert re.match(r"<details[^>]*>", note) and " open" not in note.split(">")[0]  # collapsed
+    assert "<summary>All the numbers</summary>" in note
+    sections = re.split(r"<p[^>]*><b>", note)[1:]
+    assert [section.split("</b>")[0] for section in sections] == list(LOSS_NAMES)
+    for name, section in zip(LOSS_NAMES, sections):
+        result = explorer.model.sweeps[name]
+        for statement in sweep_statements(result):
+            assert f"<li>{html.escape(statement.text)}</li>" in section
+        rows = re.findall(r"<tr>(.*?)</tr>", section)[1:]
+        assert len(rows) == len(result.degrees)
+        for angle, row, frame in zip(result.degrees, rows, result.results):
+            cells = [plain(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+            assert cells[0] == f"{angle:g}°" and float(cells[1]) == pytest.approx(frame.loss, rel=5e-3)
+            assert cells[2] == f"{frame.num_active} of {frame.num_terms}"
+            shown = np.array([float(cell) for cell in cells[3:]])
+            np.testing.assert_allclose(shown, independent_norms(name, angle), rtol=0.06, atol=1e-6)
 
 
 def test_summary_is_made_of_the_statements():

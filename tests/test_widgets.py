@@ -119,11 +119,14 @@ def test_live_margin_slider_redraws_the_selected_loss():
     assert "margin = 0.8" in caption(triplet_frames[0])
     assert [frame.value for frame in triplet_frames] != before_triplet
     assert [frame.value for frame in infonce_frames] == before_infonce
-    # the caption's loss is the loss at the new margin
+    # the frame's loss (its image's alt text, the "All the numbers" note) is the loss at the new margin
     scene = CircleScene(positive=40.0, negative=40.0)  # the first frame
     expected = float(build_loss("triplet", margin=0.8)(scene.points(), scene.labels()))
-    shown = float(re.search(r"<b>L = ([-0-9.e]+)</b>", caption(triplet_frames[0])).group(1))
-    assert shown == pytest.approx(expected, rel=1e-3)
+    alt = float(re.search(r'alt="[^"]*: loss ([-0-9.e]+)\.', triplet_frames[0].value).group(1))
+    assert alt == pytest.approx(expected, rel=5e-3)  # three significant digits
+    note = explorer.model.numbers.value
+    assert "(margin = 0.8)" in note and "(temperature = 0.1)" in note
+    assert float(re.search(r"<td>40°</td><td>([^<]+)</td>", note).group(1)) == pytest.approx(expected, rel=5e-3)
 
     controls["loss"].index = 1  # switch to InfoNCE
     assert controls["margin"].disabled and not controls["temperature"].disabled
@@ -136,9 +139,9 @@ def test_live_margin_slider_redraws_the_selected_loss():
 def test_live_positive_slider_redraws_lazily():
     explorer = loss_landscape(("contrastive", "supcon"), negative_degrees=(90,))
     controls = explorer.controls
-    supcon_before = explorer.frames[1].value
+    contrastive_before, supcon_before = explorer.frames[0].value, explorer.frames[1].value
     controls["positive"].value = 120
-    assert "L = " in caption(explorer.frames[0])
+    assert explorer.frames[0].value != contrastive_before and "n₁ at 90°" in caption(explorer.frames[0])
     assert explorer.frames[1].value == supcon_before  # not redrawn until shown
     controls["loss"].index = 1
     assert explorer.frames[1].value != supcon_before

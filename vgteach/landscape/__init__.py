@@ -2,9 +2,10 @@
 (:mod:`.physics`) and what they show, in words (:mod:`.statements`). :mod:`vgteach.widgets.landscape`
 draws both as the explorer of the book; this package needs no ipywidgets.
 
->>> from vgteach.landscape import sweep, landscape_summary
+>>> from vgteach.landscape import sweep, frame_story, landscape_summary
 >>> result = sweep("triplet")                 # the forces with n₁ at each default angle
->>> landscape_summary("triplet", result=result)  # what the frames of that sweep show
+>>> frame_story(result, 7)                    # one frame (n₁ at 150°) in a sentence or two: its caption
+>>> landscape_summary("triplet", result=result)  # the whole sweep, point by point and pair by pair
 """
 
 from .physics import (
@@ -28,7 +29,15 @@ from .physics import (
     tangent,
     validate_degrees,
 )
-from .statements import Statement, describe_hparams, frame_facts, landscape_summary, presence, sweep_statements
+from .statements import (
+    Statement,
+    describe_hparams,
+    frame_facts,
+    frame_story,
+    landscape_summary,
+    presence,
+    sweep_statements,
+)
 
 __all__ = [
     "ARROW_FLOOR",
@@ -47,6 +56,7 @@ __all__ = [
     "describe_hparams",
     "forces",
     "frame_facts",
+    "frame_story",
     "landscape_summary",
     "make_loss",
     "pair_name",

@@ -1,9 +1,16 @@
 """The loss landscape in words: what its frames show, written from the forces of :mod:`.physics`.
 
-The captions of :func:`vgteach.widgets.loss_landscape` and :func:`landscape_summary` (the sentence a
-chapter glues under the widget) are written from these numbers by :func:`sweep_statements`, so what they
-say about an arrow (where it vanishes, which pairs still act) is what the frames show; a hinge pair
-(contrastive, triplet) stops acting beyond its margin, but the point may keep an arrow from its other pairs.
+Two kinds of text, both written from the same numbers as the arrows, so what they say is what the frames
+show:
+
+- :func:`frame_story`: the caption of one frame of :func:`vgteach.widgets.loss_landscape`, one or two
+  sentences a person would write about *that* frame: what pushes and pulls the swept negative n₁, what has
+  just switched off or faded, which points feel no force, where the strongest force is (at most two numbers);
+- :func:`sweep_statements` and :func:`landscape_summary`: the whole sweep, point by point and pair by pair
+  (where each arrow is there, from which angle it is gone): the widget's collapsed "All the numbers" note.
+
+A hinge pair (contrastive, triplet) stops acting exactly beyond its margin, but the point may keep an arrow
+from its other pairs; a softmax share (InfoNCE, SupCon, ArcFace) only fades below drawing size.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from .physics import (
     SWEPT,
     CircleScene,
     Forces,
+    PairForce,
     Sweep,
     acting_pairs,
     pair_name,
@@ -36,6 +44,123 @@ def describe_hparams(hparams: Mapping[str, float]) -> str:
 def fmt(value: float) -> str:
     """A force for the captions: two significant digits (0.056, 0.41, 3.9)."""
     return f"{value:.2g}"
+
+
+def names(items: Sequence[str]) -> str:
+    """``"a"``, ``"a and p"``, ``"a, p and p₂"``: a list as a sentence writes it."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def partner_words(partner: str) -> str:
+    """A pair's partner as a caption names it: a point (``"a"``) or ``"the class-1 proxy"``."""
+    return f"the class-{partner.split()[-1]} proxy" if partner.startswith("proxy") else partner
+
+
+def _pairs_of_swept(result: Forces, floor: float) -> dict:
+    """``{partner: PairForce}`` of the pairs of n₁ whose share of the force is above ``floor``."""
+    swept = POINT_NAMES[SWEPT]
+    return {share.partner: share for share in result.pairs if share.point == swept and share.norm > floor}
+
+
+def _forces_on(acting: Mapping[str, PairForce]) -> str:
+    """``"pushed away from a and p and pulled toward n₂"``: what n₁'s acting pairs do to it."""
+    pushed = [partner_words(p) for p, share in acting.items() if share.kind == "push"]
+    pulled = [partner_words(p) for p, share in acting.items() if share.kind == "pull"]
+    parts = ([f"pushed away from {names(pushed)}"] if pushed else []) + (
+        [f"pulled toward {names(pulled)}"] if pulled else []
+    )
+    return " and ".join(parts)
+
+
+def _changes(before: Mapping[str, PairForce], now: Forces, acting: Mapping[str, PairForce]) -> list:
+    """Clauses on n₁'s pairs that have just stopped (exactly: a hinge; below drawing size: a fading softmax)
+    or just begun, between the previous frame (``before``) and this one."""
+    share_now = {share.partner: share for share in now.pairs if share.point == POINT_NAMES[SWEPT]}
+    clauses = []
+    for exact, how in ((True, "switched off"), (False, "faded below drawing size")):
+        gone = [
+            f"the {share.kind} {'from' if share.kind == 'push' else 'toward'} {partner_words(partner)}"
+            for partner, share in before.items()
+            if partner not in acting and (partner not in share_now or share_now[partner].norm == 0) == exact
+        ]
+        if gone:
+            clauses.append(f"{names(gone)} {'has' if len(gone) == 1 else 'have'} just {how}")
+    for kind in ("push", "pull"):
+        begun = [partner_words(p) for p, share in acting.items() if p not in before and share.kind == kind]
+        if begun:
+            clauses.append(f"{names(begun)} {'has' if len(begun) == 1 else 'have'} just begun to {kind} it")
+    return clauses
+
+
+def frame_story(result: Sweep, index: int) -> str:
+    """What frame ``index`` of ``result`` shows, in one or two sentences: the caption of that frame.
+
+    The first sentence is about the swept negative n₁: which points (or proxies) push it away and pull it
+    in, and which of those pairs have just switched off, faded or begun since the previous angle. The second
+    is about the other points: those that feel no force (or too little to draw) and where the strongest force
+    is. Only that force's size is written as a number.
+
+    >>> frame_story(sweep("triplet"), 7)   # n₁ at 150°
+    'n₁ feels no force: the push from p and the pull toward n₂ have just switched off. a feels no force too;
+    the strongest force, 3.9, is on p₂.'
+    """
+    if not 0 <= index < len(result.results):
+        raise ValueError(f"index {index} is not a frame of the sweep (0..{len(result.results) - 1})")
+    second = _about_the_others(result, index)
+    if not second.startswith(POINT_NAMES):  # a sentence may start with a point's name ("a feels no force")
+        second = second[0].upper() + second[1:]
+    return f"{_about_the_swept(result, index)}. {second}."
+
+
+def _about_the_swept(result: Sweep, index: int) -> str:
+    """The first sentence of :func:`frame_story`: what acts on n₁, and what has just changed."""
+    floor, frame, swept = result.floor, result.results[index], POINT_NAMES[SWEPT]
+    force = frame.norms[SWEPT]
+    acting = _pairs_of_swept(frame, floor)
+    changes = _changes(_pairs_of_swept(result.results[index - 1], floor), frame, acting) if index else []
+    if acting:
+        sentence = f"{swept} is {_forces_on(acting)}"
+    elif force == 0:
+        sentence = f"{swept} feels no force" + ("" if changes else ": none of its pairs acts")
+    elif force <= floor:
+        sentence = f"{swept}'s force is too small to draw"
+    else:  # an arrow, but every single pair below drawing size
+        sentence = f"{swept} feels only faint pushes and pulls, none large enough to draw alone"
+    return sentence + ((": " if not acting else "; ") + "; ".join(changes) if changes else "")
+
+
+def _about_the_others(result: Sweep, index: int) -> str:
+    """The second sentence of :func:`frame_story`: the points other than n₁ without an arrow (for a longer
+    sweep: those without one in any frame) and where the strongest force is."""
+    floor, norms = result.floor, result.results[index].norms
+    always_zero = {  # "in any frame" says something only when there are several
+        name
+        for k, name in enumerate(POINT_NAMES)
+        if len(result.results) > 1 and all(frame.norms[k] == 0 for frame in result.results)
+    }
+    others = [(name, norm) for k, (name, norm) in enumerate(zip(POINT_NAMES, norms)) if k != SWEPT]
+    now_zero = [name for name, norm in others if norm == 0 and name not in always_zero]
+    ever_zero = [name for name, norm in others if norm == 0 and name in always_zero]
+    faint = [name for name, norm in others if 0 < norm <= floor]
+    parts = []
+    if now_zero:
+        parts.append(f"{names(now_zero)} {_feel(now_zero)} no force{' too' if norms[SWEPT] == 0 else ''}")
+    if ever_zero:
+        parts.append(f"{names(ever_zero)} {_feel(ever_zero)} no force in any frame")
+    if faint:
+        parts.append(f"{names(faint)} {'has an arrow' if len(faint) == 1 else 'have arrows'} too small to draw")
+    if not parts:
+        parts.append("every point has an arrow" if norms[SWEPT] > floor else "every other point has an arrow")
+    largest = float(norms.max())
+    if largest > 0:
+        strongest = [name for name, norm in zip(POINT_NAMES, norms) if fmt(norm) == fmt(largest)]
+        parts.append(f"the strongest force, {fmt(largest)}, is on {names(strongest)}")
+    return "; ".join(parts)
+
+
+def _feel(subjects: Sequence[str]) -> str:
+    return "feels" if len(subjects) == 1 else "feel"
 
 
 def frame_facts(result: Forces, floor: float) -> str:

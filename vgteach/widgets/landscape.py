@@ -2,9 +2,10 @@ r"""The loss-landscape explorer: five points on the unit circle and the force ea
 
 The explorer sweeps the angle of the negative ``n₁`` and draws, for each point, the arrow −∂L/∂e_i that
 :mod:`vgteach.landscape.physics` computes (autograd through :mod:`vgteach.losses`); ArcFace and CCL act
-through class proxies (squares) that stay fixed here. Under each frame a caption, and under the widget the
-sentence a chapter glues, are written by :mod:`vgteach.landscape.statements` from the same numbers, so what
-they say about an arrow is what the frames show.
+through class proxies (squares) that stay fixed here. Under each frame a caption of one or two sentences
+(:func:`~vgteach.landscape.statements.frame_story`), and under the frames a collapsed "All the numbers" note
+(:func:`numbers_note`: the sweep point by point and pair by pair, and every force in a table), are written
+from the same numbers as the arrows, so what they say about an arrow is what the frames show.
 
 This module only draws (:func:`draw_frame`) and assembles the widget (:func:`loss_landscape`); the physics
 and the sentences are re-exported here for the callers that import them from this module.
@@ -16,6 +17,7 @@ import dataclasses
 import functools
 import html
 import math
+import re
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -41,7 +43,15 @@ from ..landscape.physics import (
     tangent,
     validate_degrees,
 )
-from ..landscape.statements import Statement, describe_hparams, frame_facts, landscape_summary, sweep_statements
+from ..landscape.statements import (
+    Statement,
+    describe_hparams,
+    fmt,
+    frame_facts,
+    frame_story,
+    landscape_summary,
+    sweep_statements,
+)
 from ..losses import LOSS_NAMES, LOSSES
 from ._frames import (
     FrameExplorer,
@@ -61,6 +71,7 @@ __all__ = [
     "draw_frame",
     "explorer_view",
     "loss_landscape",
+    "numbers_note",
     # re-exported from vgteach.landscape (physics, statements)
     "ARROW_FLOOR",
     "DEFAULT_NEGATIVE_DEGREES",
@@ -75,6 +86,7 @@ __all__ = [
     "default_hparams",
     "forces",
     "frame_facts",
+    "frame_story",
     "landscape_summary",
     "make_loss",
     "split_forces",
@@ -90,9 +102,9 @@ INTRO = (
     "The anchor <b>a</b> and the positives <b>p</b>, <b>p₂</b> share a class; <b>n₁</b>, <b>n₂</b> "
     "are negatives (squares: the class proxies of ArcFace and CCL). Arrows show −∂L/∂e, where "
     "gradient descent moves each point (length ∝ √force). Move n₁ with the slider or press play, "
-    "and switch losses. Under each frame: the force on every point, the points without an arrow and "
-    "the pairs that act (a pull draws a pair together, a push drives it apart); in italics, what the "
-    "whole sweep of n₁ shows for that loss."
+    "and switch losses. Under each frame, what that frame shows: who pushes <b>n₁</b> away and who "
+    "pulls it in, what has just switched off, which points feel no force. Every force of every frame "
+    "is in the folded note <i>All the numbers</i> below."
 )
 
 
@@ -153,26 +165,81 @@ def draw_frame(
     sweep_degrees: np.ndarray,
     sweep_losses: np.ndarray,
     max_force: float,
-    summary: str = "",
+    story: str = "",
 ) -> str:
-    """One frame (HTML): the circle with the forces, the curve L(angle of n₁), and a caption written from
-    ``result`` (:func:`frame_facts`) plus ``summary``, the loss's :func:`landscape_summary` over the sweep."""
+    """One frame (HTML): the circle with the forces, the curve L(angle of n₁), and a caption: the loss, its
+    hyper-parameters and n₁'s angle, then ``story``, what the frame shows in a sentence or two
+    (:func:`~vgteach.landscape.statements.frame_story`; plain text, the point names set in bold)."""
     fig = frame_figure(FIGURE_WIDTH, 3.3)
     ax_circle, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.15]})
     draw_circle(ax_circle, loss_name, scene, result, max_force)
     draw_curve(ax_curve, loss_name, scene, result, sweep_degrees, sweep_losses)
-    caption = (
-        f"<b>{html.escape(loss_name)}</b> ({html.escape(describe_hparams(hparams))}) · n₁ at "
-        f"{scene.negative:g}° · <b>L = {result.loss:.4g}</b> · active terms {result.num_active}/"
-        f"{result.num_terms} · {html.escape(frame_facts(result, ARROW_FLOOR * max_force))}"
-    )
-    if summary:
-        caption += f"<br><i>{html.escape(summary)}</i>"
-    alt = (
-        f"{loss_name} loss with the negative n1 at {scene.negative:g} degrees: loss {result.loss:.3g}, "
-        "gradient norms " + ", ".join(f"{norm:.2g}" for norm in result.norms)
-    )
+    header = f"{loss_name} ({describe_hparams(hparams)}), n₁ at {scene.negative:g}°"
+    caption = f"<b>{html.escape(loss_name)}</b>{html.escape(header[len(loss_name) :])}"
+    if story:
+        caption += ": " + bold_points(html.escape(story, quote=False))
+    alt = f"{header}: loss {result.loss:.3g}. {story}".strip()
     return frame_html(fig, caption, alt)
+
+
+#: a point's name in running text (not inside a word: "a" but not "an", "p₂" before "p")
+POINT_WORD = re.compile(r"(?<![\w-])(" + "|".join(sorted(POINT_NAMES, key=len, reverse=True)) + r")(?![\w-])")
+
+
+def bold_points(text: str) -> str:
+    """``text`` with the point names in bold, as the explorer's introduction writes them (a caption's
+    sentence may start with one: "<b>a</b> feels no force")."""
+    return POINT_WORD.sub(r"<b>\1</b>", text)
+
+
+def numbers_note(sweeps: Mapping[str, Sweep]) -> str:
+    """The collapsed "All the numbers" note under the frames (HTML): for each loss, what the sweep of n₁
+    shows point by point and pair by pair (:func:`sweep_statements`) and a table of every frame's loss,
+    active terms and force on each point."""
+    sections = []
+    for loss_name, result in sweeps.items():
+        statements = sweep_statements(result)
+        points = [s.text for s in statements if s.subject in POINT_NAMES]
+        pairs = [s.text for s in statements if s.subject not in POINT_NAMES]
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in points + pairs)
+        head = "".join(f"<th>{html.escape(text)}</th>" for text in ("n₁ at", "L", "active terms", *POINT_NAMES))
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(text)}</td>"
+                for text in (
+                    f"{angle:g}°",
+                    f"{frame.loss:.3g}",
+                    f"{frame.num_active} of {frame.num_terms}",
+                    *(fmt(norm) for norm in frame.norms),
+                )
+            )
+            + "</tr>"
+            for angle, frame in zip(result.degrees, result.results)
+        )
+        sections.append(
+            f"<p style='margin:0.8em 0 0.3em'><b>{html.escape(loss_name)}</b> "
+            f"({html.escape(describe_hparams(result.hparams))}). Where each point has an arrow over the sweep "
+            f"of n₁ (the range of its force where it has one), and where each pair of n₁ acts:</p>"
+            f"<ul style='margin:0;padding-left:1.4em'>{items}</ul>"
+            "<p style='margin:0.5em 0 0.2em'>Every frame: the loss L, the active terms and the force "
+            "‖−∂L/∂e‖ on each point.</p>"
+            f"<table><tr>{head}</tr>{rows}</table>"
+        )
+    return (
+        '<details class="vgteach-numbers" style="max-width:48em;line-height:1.5;margin-top:0.4em">'
+        f"<style>{NOTE_STYLE}</style><summary>All the numbers</summary>"
+        f"<p style='margin:0.3em 0'>An arrow is drawn, and a point or a pair counts as acting, when its force "
+        f"is above {ARROW_FLOOR:g} × the largest force of the loss's sweep.</p>" + "".join(sections) + "</details>"
+    )
+
+
+#: the tables of :func:`numbers_note`
+NOTE_STYLE = (
+    ".vgteach-numbers table{border-collapse:collapse;font-size:0.9em}"
+    ".vgteach-numbers th,.vgteach-numbers td"
+    "{padding:0.1em 0.6em;text-align:right;border-bottom:1px solid #ddd;white-space:nowrap}"
+)
 
 
 class LossLandscape:
@@ -197,6 +264,7 @@ class LossLandscape:
                 raise ValueError(f"{name} has no tunable {sorted(unknown)}; it takes {sorted(self.hparams[name])}")
             self.hparams[name].update({key: float(value) for key, value in overrides.items()})
         self.frames = {name: [widgets.HTML() for _ in self.negative_degrees] for name in self.loss_names}
+        self.numbers = widgets.HTML()  # the collapsed "All the numbers" note (numbers_note)
         self.sweeps = {}  # loss name -> the Sweep its frames show
         self.stale = set()
         for name in self.loss_names:
@@ -211,11 +279,18 @@ class LossLandscape:
         curve_losses = np.array([forces(loss_fn, self._scene_at(angle)).loss for angle in curve])
         result = sweep(loss_name, self.scene, self.negative_degrees, hparams)
         self.sweeps[loss_name] = result
-        summary = landscape_summary(loss_name, result=result)
-        for frame, angle, frame_forces in zip(self.frames[loss_name], self.negative_degrees, result.results):
+        for index, (frame, angle) in enumerate(zip(self.frames[loss_name], self.negative_degrees)):
             frame.value = draw_frame(
-                loss_name, hparams, self._scene_at(angle), frame_forces, curve, curve_losses, result.max_force, summary
+                loss_name,
+                hparams,
+                self._scene_at(angle),
+                result.results[index],
+                curve,
+                curve_losses,
+                result.max_force,
+                frame_story(result, index),
             )
+        self.numbers.value = numbers_note(self.sweeps)
         self.stale.discard(loss_name)
 
     def ensure_rendered(self, loss_name: str) -> None:
@@ -307,7 +382,8 @@ def explorer_view(model: LossLandscape) -> FrameExplorer:
     accordion.set_title(0, "Live controls (need a running kernel: Jupyter or Colab)")
     frames = [frame for name in model.loss_names for frame in model.frames[name]]
     controls = {"loss": loss_toggle, "negative": angle_slider, "play": angle_box.children[0], **live}
-    explorer = FrameExplorer([intro(INTRO), loss_toggle, angle_box, outer, accordion], frames, links, controls)
+    children = [intro(INTRO), loss_toggle, angle_box, outer, model.numbers, accordion]
+    explorer = FrameExplorer(children, frames, links, controls)
     explorer.model = model
     return explorer
 
