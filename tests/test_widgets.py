@@ -439,7 +439,7 @@ def per_seed_summary() -> pd.DataFrame:
 
 def test_summary_table_means_and_spread_over_seeds():
     summary = per_seed_summary()
-    table = summary_table(summary)
+    table = summary_table(summary, significant=None)
     assert list(table.index) == ["contrastive", "triplet"]  # LOSS_NAMES order
     assert list(table.columns) == ["R@1", "intra", "MAP@R conv. epoch"]  # only the columns present
     for loss in ("contrastive", "triplet"):
@@ -447,13 +447,17 @@ def test_summary_table_means_and_spread_over_seeds():
         mean = sum(values) / len(values)
         std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
         assert table.loc[loss, "R@1"] == pytest.approx(round(mean, 3))
-        assert summary_table(summary, spread=True).loc[loss, "R@1"] == f"{mean:.3f} ± {std:.3f}"
+        assert summary_table(summary, spread=True, significant=None).loc[loss, "R@1"] == f"{mean:.3f} ± {std:.3f}"
+        assert summary_table(summary, spread=True).loc[loss, "R@1"] == results.mean_sd(mean, std)
 
 
 def test_summary_table_of_one_run_and_of_a_study_by_loss():
-    run = {"recall@1": 0.71234, "map@r": 0.4, "intra": 0.25, "compaction_epoch": 3}
+    run = {"recall@1": 0.71234, "map@r": 0.7, "intra": 0.25, "compaction_epoch": 3}
     table = summary_table(run, name="triplet")
-    assert table.loc["triplet", "R@1"] == 0.712 and "MAP@R" in table and len(table.columns) == 3
+    assert table.loc["triplet", "R@1"] == "0.712" and "MAP@R" in table and len(table.columns) == 3
+    assert table.loc["triplet", "MAP@R"] == "0.700"  # three significant digits, as the book writes them
+    # one header row: the index has no name of its own (it would sit on a row of its own)
+    assert table.index.name is None and table.to_html().count("<tr") == 2
     reference = results.load("cifar10")
     by_loss = summary_table(reference.summary_by_loss, spread=True)
     assert list(by_loss.index) == list(LOSS_NAMES)

@@ -47,7 +47,7 @@ def summary_table(
     columns: Sequence[tuple] = SUMMARY_COLUMNS,
     spread: bool = False,
     digits: int = 3,
-    significant: Optional[int] = None,
+    significant: Optional[int] = 3,
 ) -> pd.DataFrame:
     """A few readable columns of one run's or a study's final metrics, one row per loss.
 
@@ -62,17 +62,19 @@ def summary_table(
         Default :data:`SUMMARY_COLUMNS`; a bare column name (``"intra"``) takes its heading from there (or
         is its own heading). Columns the summary lacks are skipped.
     spread : bool
-        Write ``mean ± std`` over seeds (strings) instead of the rounded means.
+        Write ``mean ± std`` over seeds in one cell instead of the mean alone.
     digits : int
-        Decimals (epochs: one).
-    significant : int, optional
-        Write each cell at this many significant digits instead (strings, :func:`vgteach.results.mean_sd`:
-        ``"0.0778 ± 0.0017"`` with ``spread``, ``"0.0778"`` without); ``digits`` is then unused.
+        Decimals when ``significant`` is None (epochs: one).
+    significant : int or None, default 3
+        Write each cell as a string at this many significant digits (:func:`vgteach.results.mean_sd`:
+        ``"0.700"``, not ``0.7``; ``"0.0778 ± 0.0017"`` with ``spread``). None: numbers rounded to
+        ``digits`` decimals (``"mean ± std"`` strings with ``spread``).
 
     Returns
     -------
     pandas.DataFrame
-        Index: the losses (in :data:`~vgteach.losses.LOSS_NAMES` order); columns: the headings.
+        Index: the losses (in :data:`~vgteach.losses.LOSS_NAMES` order), unnamed, so that a displayed table
+        has one header row; columns: the headings.
     """
     frame, std = summary_frame(summary, name)
     columns = [column_heading(column) for column in columns]
@@ -92,7 +94,7 @@ def summary_table(
             ]
         else:
             table[heading] = mean.round(places)
-    table.index.name = "loss"
+    table.index.name = None  # the row labels are the losses; a named index would take a header row of its own
     return table
 
 
