@@ -428,7 +428,8 @@ def test_active_prediction_grades_right_wrong_and_unanswered():
     unanswered = labs.check_active_prediction(None, embeddings, labels, "contrastive")
     assert not unanswered and "Not answered yet" in str(unanswered)
     wrong_shape = labs.check_active_prediction({(0, 1, 2)}, embeddings, labels, "contrastive")
-    assert not wrong_shape and "not terms of contrastive" in str(wrong_shape)
+    assert not wrong_shape and "(0, 1, 2) is not a term of the Contrastive loss" in str(wrong_shape)
+    assert "A term is a pair of samples (i, j)" in str(wrong_shape)
     assert not labs.check_active_prediction(42, embeddings, labels, "contrastive")
     with pytest.raises(ValueError, match="term_keys knows"):
         labs.term_keys("arcface", labels)

@@ -50,6 +50,27 @@ def term_keys(loss_name: str, labels: Tensor) -> list:
     return [(a,) for a in anchors.tolist()] if len(anchors) >= 2 else []
 
 
+#: What a term of each pair loss is, in words, for a reader whose answer names something else.
+TERM_WORDS = {
+    "contrastive": ("the Contrastive loss", "a pair of samples (i, j), the smaller index first"),
+    "triplet": (
+        "the Triplet loss",
+        "a triplet (a, p, n): an anchor a, another sample p of its class and a sample n of another class",
+    ),
+    "infonce": ("InfoNCE", "an ordered pair (i, p): a sample i and another sample p of its class"),
+    "npair": ("N-pair", "an anchor (a,): the first sample of a class that appears at least twice in the batch"),
+}
+
+
+def not_a_term(unknown: set, loss_name: str) -> str:
+    """``"(9, 9, 9) is not a term of the Triplet loss on this batch: a term is a triplet (a, p, n): …"``."""
+    shown = [str(key[0]) if len(key) == 1 else str(key) for key in sorted(unknown)]
+    words = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    loss, term = TERM_WORDS[loss_name]
+    verb = "is not a term" if len(shown) == 1 else "are not terms"
+    return f"{words} {verb} of {loss} on this batch. A term is {term}."
+
+
 def _keys(answer) -> Optional[set]:
     """The answer as a set of index tuples (``3`` → ``(3,)``), or ``None`` if it is not a collection of them."""
     try:
@@ -75,10 +96,7 @@ def check_active_prediction(answer, embeddings: Tensor, labels: Tensor, loss_nam
         raise Failure(f"expected a set of terms such as {keys[0] if keys else ()}, got {answer!r}.")
     unknown = given - set(keys)
     if unknown:
-        raise Failure(
-            f"{listed(unknown)} {'is' if len(unknown) == 1 else 'are'} not terms of {loss_name}.",
-            f"the terms are {TERM_KEYS[loss_name]}.",
-        )
+        raise Failure(not_a_term(unknown, loss_name), f"{keys[0]} is one of this batch's {len(keys)} terms.")
     if given != truth:
         raise Failure(not_quite(given, truth, "inactive") + f" ({len(truth)} of {len(keys)} terms are active).")
     return f"right: {listed(truth)} ({len(truth)} of {len(keys)} terms) are active."
