@@ -89,6 +89,19 @@ def test_the_fastest_compactor_is_never_a_loss_that_does_not_compact():
     assert "Contrastive compacts its classes first" in advice.leaders_text(fabricated(means))
 
 
+def test_ties_and_even_spacing_are_said_as_they_are():
+    means = {name: (*values[:8], 1.0, values[9]) for name, values in MEANS.items()}  # every loss by epoch 1
+    means["npair"] = (0.66, 0.32, 0.29, -0.16, 57.0, 0.58, 1.20, 28.0, 1.0, 5.5)  # widest and well spaced
+    summary = fabricated(means)
+    text = advice.leaders_text(summary)
+    assert "compact their classes equally fast (by epoch 1.0)" in text and "compacts its classes first" not in text
+    table = advice.decision_table(summary)
+    assert "compaction speed does not separate" in table.loc["coarse classes, a good embedding fast", "watch"]
+    spacing = table.loc["well-separated classes", "watch"]
+    assert spacing.startswith("N-pair has the largest mean distance and is 2nd of 7") and "uneven" not in spacing
+    assert text_problems(text) == [] and text_problems(spacing) == []
+
+
 def test_decision_table_refuses_a_study_without_its_columns():
     with pytest.raises(ValueError, match="lacks the columns"):
         advice.decision_table(fabricated().drop(columns="centroid_dist_min"))
@@ -154,3 +167,16 @@ def test_the_texts_on_the_reference_runs_read_as_written():
     ]
     for text in texts:
         assert text_problems(text) == [], text
+
+
+def test_the_chapters_typed_claims_hold_on_the_reference_runs():
+    """What the choosing chapter says in words, not glued: N-pair's Gini is high "by construction" (the
+    highest of the seven, with only a few samples getting a gradient), and N-pair is the loss whose share of
+    samples with a gradient is the glued 'n of the batch' (two per class)."""
+    reference = results.load("cifar10")
+    means = comparison.loss_means(reference.summary)
+    assert means["grad_gini"].idxmax() == "npair"
+    assert means.loc["npair", "sample_active_ratio"] < 0.5 <= means.drop(index="npair")["sample_active_ratio"].min()
+    batch_size = reference.meta["config"]["batch_size"]
+    classes = 10  # CIFAR-10: N-pair keeps two samples of each class
+    assert round(means.loc["npair", "sample_active_ratio"] * batch_size) == 2 * classes

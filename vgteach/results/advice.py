@@ -80,16 +80,32 @@ def measures_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def first_to_compact(means: pd.DataFrame) -> list:
+    """The losses that compact their classes first: those whose intra falls (``intra_change`` < 0) with the
+    earliest compaction epoch as a table shows it (one decimal), several when they tie; ``[]`` when no loss
+    compacts."""
+    compacting = means[(means["intra_change"] < 0) & means["compaction_epoch"].notna()]
+    if compacting.empty:
+        return []
+    epochs = compacting["compaction_epoch"].round(1)
+    return [name for name in means.index if name in epochs.index and epochs[name] == epochs.min()]
+
+
 def leaders_text(summary: pd.DataFrame) -> str:
     """Who retrieves best, who compacts first, and whether the two go together (Markdown, two sentences)."""
     means = loss_means(summary)
     top_r1, top_map = order(means, "recall@1")[:2], order(means, "map@r")[:2]
     text = f"{join_labels(top_r1)} retrieve best on R@1"
     text += " and on MAP@R alike." if set(top_r1) == set(top_map) else f", {join_labels(top_map)} on MAP@R."
-    compactors = [name for name in order(means, "compaction_epoch") if means.loc[name, "intra_change"] < 0]
-    if not compactors:
+    firsts = first_to_compact(means)
+    if not firsts:
         return text + " No loss compacts its classes: every `intra` rises."
-    first = compactors[0]
+    if len(firsts) > 1:
+        return (
+            text + f" {join_labels(firsts)} compact their classes equally fast (by epoch "
+            f"{means.loc[firsts[0], 'compaction_epoch']:.1f}): here compaction speed does not separate them."
+        )
+    first = firsts[0]
     place = rank(means, "recall@1", first)
     if place <= 2:
         return (
@@ -176,7 +192,7 @@ def decision_table(summary: pd.DataFrame) -> pd.DataFrame:
     kept = pair_losses[:2]
     best = order(means, "recall@1")[0]
     compactor = order(means, "intra_change")[0]
-    fastest = next((n for n in order(means, "compaction_epoch") if means.loc[n, "intra_change"] < 0), None)
+    firsts = first_to_compact(means)
     margin, far = order(means, "centroid_dist_min")[0], order(means, "centroid_dist_mean")[0]
     by_map = sorted(proxies, key=lambda name: rank(means, "map@r", name))
     n = len(means)
@@ -198,10 +214,14 @@ def decision_table(summary: pd.DataFrame) -> pd.DataFrame:
         label(best),
         f"{value('recall@1', best, 'R@1 ')}, {value('map@r', best, 'MAP@R ')}, 90\u00a0% of its R@1 gain by epoch "
         f"{mean_sd(means.loc[best, 'convergence_epoch'], significant=2)}",
-        f"compacting first is not retrieving best: {label(fastest)} compacts first and is "
-        f"{place('recall@1', fastest)} on R@1"
-        if fastest and fastest != best
-        else "it also compacts its classes first",
+        f"compacting first is not retrieving best: {label(firsts[0])} compacts first and is "
+        f"{place('recall@1', firsts[0])} on R@1"
+        if len(firsts) == 1 and firsts[0] != best
+        else "it also compacts its classes first"
+        if firsts == [best]
+        else f"compaction speed does not separate {join_labels(firsts)}: they compact equally fast"
+        if firsts
+        else "no loss compacts its classes here",
     )
     rows["closed set, classification-like"] = (
         " or ".join(label(name) for name in by_map),
@@ -219,10 +239,12 @@ def decision_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows["well-separated classes"] = (
         label(margin),
         "its two closest class means are the farthest apart: " + value("centroid_dist_min", margin),
-        f"uneven spacing: {label(far)} has the largest mean distance but is {place('centroid_dist_min', far)} on "
-        "the closest pair"
-        if far != margin
-        else "its classes are also the farthest apart on average",
+        "its classes are also the farthest apart on average"
+        if far == margin
+        else f"uneven spacing: {label(far)} has the largest mean distance but is {place('centroid_dist_min', far)} "
+        "on the closest pair"
+        if rank(means, "centroid_dist_min", far) > n - n // 2
+        else f"{label(far)} has the largest mean distance and is {place('centroid_dist_min', far)} on the closest pair",
     )
     return pd.DataFrame.from_dict(rows, orient="index", columns=["first choice", "the numbers", "watch"])
 
