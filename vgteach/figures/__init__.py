@@ -18,7 +18,8 @@ by their names where the data has them.
 A function given no ``ax``/``axes`` draws on a new figure and returns it (the last expression of a notebook
 cell shows it); given them it draws there. Modules: :mod:`~vgteach.figures.style` (the scheme, the loss and
 class colours, :func:`new_figure`), :mod:`~vgteach.figures.labels` (names that do not overlap),
-:mod:`~vgteach.figures.history` (per-epoch curves), :mod:`~vgteach.figures.study` (comparison figures),
+:mod:`~vgteach.figures.history` (per-epoch curves), :mod:`~vgteach.figures.study` (comparison curves),
+:mod:`~vgteach.figures.heatmap` (the losses × measures heatmap),
 :mod:`~vgteach.figures.tradeoff` (the paper's trade-off, its predicted region drawn),
 :mod:`~vgteach.figures.studies` (transfer, protocols, temperature), :mod:`~vgteach.figures.projection` (the 2-D PCA picture, computed here for
 every figure and widget) and :mod:`~vgteach.figures.diagnose` (``vgteach diagnose``'s figures).
@@ -26,6 +27,7 @@ every figure and widget) and :mod:`~vgteach.figures.diagnose` (``vgteach diagnos
 
 from ..losses import LOSS_NAMES
 from .diagnose import greediness_figure, retrieval_figure, variance_figure
+from .heatmap import STUDY_MEASURES, cell_text, heatmap_table, measure_heatmap
 from .history import HISTORY_PANELS, MARKER_POINTS, plot_curve, plot_curves, plot_history
 from .labels import end_labels, loss_legend, place_labels, spread
 from .projection import (
@@ -37,19 +39,7 @@ from .projection import (
     projection_scatter,
 )
 from .studies import PROTOCOL_ORDER, SWEEP_MEASURES, protocol_slopes, tau_of, temperature_sweep, transfer_scatter
-from .study import (
-    BAND,
-    STUDY_MEASURES,
-    band_data,
-    band_panels,
-    cell_text,
-    curves_with_bands,
-    grad_norm_panels,
-    heatmap_table,
-    loss_order,
-    loss_panels,
-    measure_heatmap,
-)
+from .study import BAND, band_data, band_panels, curves_with_bands, grad_norm_panels, loss_order, loss_panels
 from .style import (
     FIGURE_WIDTH,
     FONT_SIZE,

@@ -127,28 +127,37 @@ def transfer_scatter(
         _, ax = new_figure(1, 1, (FIGURE_WIDTH, 4.4))
     losses = loss_order(summary["loss"])
     for loss in losses:
-        runs = summary[summary["loss"] == loss]
-        ax.scatter(
-            pd.to_numeric(runs[measure], errors="coerce"),
-            pd.to_numeric(runs[target], errors="coerce"),
-            s=36,
-            color=loss_color(loss),
-            edgecolors="white",
-            linewidths=0.5,
-            label=loss_label(loss),
-            gid=loss,
-            zorder=3,
-        )
-    ax.set_xlabel(measure_label(measure))
-    ax.set_ylabel(f"{measure_label(target)}, unseen classes")
-    first = title if title is not None else f"Zero-shot {measure_label(target)} against the {measure_label(measure)}"
-    ax.set_title(f"{first}\n{correlation_text(rho, interval, measure)}", fontsize=TITLE_SIZE)
+        _scatter_runs(ax, summary[summary["loss"] == loss], loss, measure, target)
+    _transfer_labels(ax, rho, interval, measure, target, title)
     readable(ax)
     if given:
         ax.legend(fontsize=10, frameon=False)
     else:
         loss_legend(ax.figure, losses, line=False)
     return ax.figure
+
+
+def _scatter_runs(ax, runs: pd.DataFrame, loss: str, measure: str, target: str) -> None:
+    """One loss's runs as points in its colour (one ``PathCollection``, ``gid`` the loss)."""
+    ax.scatter(
+        pd.to_numeric(runs[measure], errors="coerce"),
+        pd.to_numeric(runs[target], errors="coerce"),
+        s=36,
+        color=loss_color(loss),
+        edgecolors="white",
+        linewidths=0.5,
+        label=loss_label(loss),
+        gid=loss,
+        zorder=3,
+    )
+
+
+def _transfer_labels(ax, rho: float, interval, measure: str, target: str, title: Optional[str]) -> None:
+    """The axes' labels and a two-line title: ``title`` (or what is plotted) over :func:`correlation_text`."""
+    ax.set_xlabel(measure_label(measure))
+    ax.set_ylabel(f"{measure_label(target)}, unseen classes")
+    first = title if title is not None else f"Zero-shot {measure_label(target)} against the {measure_label(measure)}"
+    ax.set_title(f"{first}\n{correlation_text(rho, interval, measure)}", fontsize=TITLE_SIZE)
 
 
 def protocol_slopes(
