@@ -99,9 +99,27 @@ def _workers(value: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``vgteach`` parser: the ``study``, ``diagnose``, ``lab`` and ``colab`` sub-commands."""
     parser = OneLineParser(prog="vgteach", description="Variance & Greediness of metric-learning losses.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    add_study_parser(commands)
+    add_diagnose_parser(commands)
+    add_lab_parser(commands)
+    add_colab_parser(commands)
+    return parser
+
+
+def add_study_parser(commands) -> None:
+    """``vgteach study``: what to train on, how long, with which model, and where the run goes."""
     study = commands.add_parser("study", help="train every loss with one configuration and write a report")
+    _add_study_data_arguments(study)
+    _add_study_schedule_arguments(study)
+    _add_study_model_arguments(study)
+    _add_study_output_arguments(study)
+
+
+def _add_study_data_arguments(study) -> None:
+    """The dataset, its protocol, the losses and the hyper-parameter grid."""
     study.add_argument(
         "--dataset",
         type=_choice(DATASET_NAMES, "dataset"),
@@ -131,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
         "robustness (each loss's main hyper-parameter at half, default and double) or temperature "
         "(infonce and supcon at tau 0.05, 0.1, 0.2, 0.5, 1.0)",
     )
+
+
+def _add_study_schedule_arguments(study) -> None:
+    """The profile and what may override it: epochs, batch size, learning rate, evaluation epochs."""
     study.add_argument(
         "--profile",
         type=_choice(tuple(PROFILES), "profile"),
@@ -149,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and the last epoch are always evaluated",
     )
     evaluation.add_argument("--eval-every", type=_positive, help="evaluate every N epochs instead")
+
+
+def _add_study_model_arguments(study) -> None:
+    """The training subset, the backbone and head, the device and the seeds."""
     study.add_argument(
         "--max-per-class", type=_positive, help="train on the first N training samples of each class only (CPU budget)"
     )
@@ -161,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--head", type=_choice(("linear", "mlp"), "head"), default="linear")
     study.add_argument("--device", type=_choice(("auto", "cpu", "cuda"), "device"), default="auto")
     study.add_argument("--seeds", type=_seeds, default=(0,), help="comma-separated, e.g. 0,1,2 (default 0)")
+
+
+def _add_study_output_arguments(study) -> None:
+    """The output folder, resuming, where the data lives, worker processes and progress bars."""
     study.add_argument(
         "--out",
         default=None,
@@ -178,10 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="runs trained at once, one process each (default auto: one per CPU core on the CPU, 1 on a GPU)",
     )
     study.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_diagnose_parser(commands)
-    add_lab_parser(commands)
-    add_colab_parser(commands)
-    return parser
 
 
 _positive_or_zero = _number(int, lambda n: n >= 0, "an integer >= 0")
