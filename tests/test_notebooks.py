@@ -222,7 +222,16 @@ def test_papermills_injected_cell_is_hidden_in_the_book(tmp_path):
         progress_bar=False,
     )
     cells = json.loads(extension.hide_injected_cells(prepared.read_text(encoding="utf-8")))["cells"]
-    removed = [cell for cell in cells if "remove-cell" in cell["metadata"].get("tags", [])]
+    tagged_before = {
+        cell.get("id")
+        for cell in json.loads(prepared.read_text(encoding="utf-8"))["cells"]
+        if "remove-cell" in cell["metadata"].get("tags", [])
+    }
+    removed = [
+        cell
+        for cell in cells
+        if "remove-cell" in cell["metadata"].get("tags", []) and cell.get("id") not in tagged_before
+    ]
     assert len(removed) == 1 and "injected-parameters" in removed[0]["metadata"]["tags"]
     assert 'PROFILE = "smoke"' in source(removed[0])
     untouched = (NOTEBOOKS / f"{CHAPTERS[0]}.ipynb").read_text(encoding="utf-8")
