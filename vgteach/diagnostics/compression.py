@@ -57,6 +57,8 @@ def compression_stats(embeddings, labels) -> dict:
     class means :math:`\mu_c` of all C classes (L2-normalised: only their direction counts). Small = dense
     classes far apart.
 
+    This docstring is the reference definition of both measures (DESIGN.md §3), hence the function's length.
+
     Parameters
     ----------
     embeddings : Tensor or numpy array [N, D]

@@ -33,6 +33,8 @@ def variance_stats(embeddings, labels) -> dict:
     the coefficient of variation ``cv = std / mean`` (the "uneven spacing" of N-pair is a large cv) and
     the smallest distance (the tightest pair of classes).
 
+    This docstring is the reference definition of VARIANCE (DESIGN.md §3), hence the function's length.
+
     Parameters
     ----------
     embeddings : Tensor or numpy array [B, D]

@@ -182,6 +182,14 @@ def run_isolated(notebook: dict, folder: Path, limits: Limits, total_seconds: in
     write_kernelspec(jupyter)
     source, executed, status = folder / "submission.ipynb", folder / "executed.ipynb", folder / "status.json"
     source.write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
+    command = _sandbox_command(source, executed, status, work, limits, total_seconds)
+    outcome = _run_sandbox(command, work, _sandbox_env(home, jupyter), status, total_seconds)
+    return outcome, _read_executed(executed)
+
+
+def _sandbox_env(home: Path, jupyter: Path) -> dict:
+    """The sandbox's environment: only the path, locale and Python path of this one, every home, temp, Jupyter
+    and cache folder in ``home``/``jupyter``, one thread, no bytecode written."""
     env = {
         key: value for key, value in os.environ.items() if key in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "PYTHONPATH")
     }
@@ -197,7 +205,14 @@ def run_isolated(notebook: dict, folder: Path, limits: Limits, total_seconds: in
         OMP_NUM_THREADS="1",
         PYTHONDONTWRITEBYTECODE="1",
     )
-    command = [
+    return env
+
+
+def _sandbox_command(
+    source: Path, executed: Path, status: Path, work: Path, limits: Limits, total_seconds: int
+) -> list:
+    """The :mod:`.sandbox` command line that runs ``source`` into ``executed`` in ``work``, within ``limits``."""
+    return [
         sys.executable,
         "-m",
         "vgteach.labs.sandbox",
@@ -218,6 +233,10 @@ def run_isolated(notebook: dict, folder: Path, limits: Limits, total_seconds: in
         "--file-mb",
         str(limits.file_mb),
     ]
+
+
+def _run_sandbox(command: list, work: Path, env: dict, status: Path, total_seconds: int) -> dict:
+    """Run the sandbox; its ``status.json``, else a ``failed`` or ``time limit`` status saying why not."""
     try:
         process = subprocess.run(
             command,
@@ -228,17 +247,21 @@ def run_isolated(notebook: dict, folder: Path, limits: Limits, total_seconds: in
             timeout=total_seconds + 60,
             start_new_session=True,
         )
-        outcome = json.loads(status.read_text(encoding="utf-8")) if status.exists() else None
-        if outcome is None:
-            tail = (process.stderr or "").strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
-            outcome = {"status": "failed", "detail": f"the grading process stopped: {tail[0]}"}
     except subprocess.TimeoutExpired:
-        outcome = {"status": "time limit", "detail": f"the notebook ran past {total_seconds} s"}
+        return {"status": "time limit", "detail": f"the notebook ran past {total_seconds} s"}
+    outcome = json.loads(status.read_text(encoding="utf-8")) if status.exists() else None
+    if outcome is None:
+        tail = (process.stderr or "").strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+        outcome = {"status": "failed", "detail": f"the grading process stopped: {tail[0]}"}
+    return outcome
+
+
+def _read_executed(executed: Path) -> Optional[dict]:
+    """The executed notebook, or None where the sandbox left none (or a broken one)."""
     try:
-        ran = json.loads(executed.read_text(encoding="utf-8")) if executed.exists() else None
+        return json.loads(executed.read_text(encoding="utf-8")) if executed.exists() else None
     except (OSError, json.JSONDecodeError):
-        ran = None
-    return outcome, ran
+        return None
 
 
 def cell_errors(executed: Optional[dict]) -> list:

@@ -289,31 +289,38 @@ def score_claims(
     validate_summary(summary)
     protocol = protocol_of(summary, protocol)
     losses = list(dict.fromkeys(summary["loss"]))
-    rows = []
-    for claim in claims:
-        claim = claim.on(protocol, dataset)
-        row = {
-            "claim": claim.sentence,
-            "measurement": claim.measurement(losses),
-            "reading": claim.reading,
-            "reading kind": claim.reading_kind,
-        }
-        table, reason = claim_table(summary, claim)
-        if table is None:
-            scored = {
-                "a": "",
-                "b": "",
-                "effect": np.nan,
-                "2× pooled std": np.nan,
-                "seeds holding": "",
-                "pairs holding": "",
-                "reversed pairs": "",
-                "verdict": "not testable",
-                "evidence": reason,
-            }
-        else:
-            scored = decide(table, *claim.sides(losses), low_negative=claim.low_negative, column=claim.column)
-        if claim.caveat:
-            scored["evidence"] = f"{scored['evidence']} ({claim.caveat})"
-        rows.append({**row, **scored})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_score_claim(summary, claim.on(protocol, dataset), losses) for claim in claims])
+
+
+def _score_claim(summary: pd.DataFrame, claim, losses: list) -> dict:
+    """One row of :func:`score_claims`: ``claim`` (already read for the protocol, :meth:`Claim.on`) on the
+    ``losses`` of ``summary``, its caveat after the evidence."""
+    row = {
+        "claim": claim.sentence,
+        "measurement": claim.measurement(losses),
+        "reading": claim.reading,
+        "reading kind": claim.reading_kind,
+    }
+    table, reason = claim_table(summary, claim)
+    if table is None:
+        scored = _not_testable(reason)
+    else:
+        scored = decide(table, *claim.sides(losses), low_negative=claim.low_negative, column=claim.column)
+    if claim.caveat:
+        scored["evidence"] = f"{scored['evidence']} ({claim.caveat})"
+    return {**row, **scored}
+
+
+def _not_testable(reason: str) -> dict:
+    """The scored columns of a claim the summary cannot test, ``reason`` as its evidence."""
+    return {
+        "a": "",
+        "b": "",
+        "effect": np.nan,
+        "2× pooled std": np.nan,
+        "seeds holding": "",
+        "pairs holding": "",
+        "reversed pairs": "",
+        "verdict": "not testable",
+        "evidence": reason,
+    }

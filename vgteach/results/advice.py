@@ -174,79 +174,126 @@ def decision_table(summary: pd.DataFrame) -> pd.DataFrame:
         set, classification-like; classes should collapse; well-separated classes); columns ``first
         choice``, ``the numbers`` (means over seeds and ranks), ``watch``.
     """
-    needed = (
-        "recall@1",
-        "map@r",
-        "intra",
-        "intra_change",
-        "within_class_rank",
-        "centroid_dist_min",
-        "centroid_dist_mean",
-        "convergence_epoch",
-        "compaction_epoch",
-    )
-    _check(summary, needed)
+    _check(summary, _DECISION_COLUMNS)
     means = loss_means(summary)
-    proxies = [name for name in PROXY_LOSSES if name in means.index]
-    pair_losses = [name for name in order(means, "within_class_rank") if name not in PROXY_LOSSES]
-    kept = pair_losses[:2]
-    best = order(means, "recall@1")[0]
-    compactor = order(means, "intra_change")[0]
-    firsts = first_to_compact(means)
-    margin, far = order(means, "centroid_dist_min")[0], order(means, "centroid_dist_mean")[0]
-    by_map = sorted(proxies, key=lambda name: rank(means, "map@r", name))
-    n = len(means)
+    rows = {
+        "fine-grained or open set": _fine_grained_row(means),
+        "coarse classes, a good embedding fast": _fast_row(means),
+        "closed set, classification-like": _closed_set_row(means),
+        "classes should collapse": _collapse_row(means),
+        "well-separated classes": _separated_row(means),
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["first choice", "the numbers", "watch"])
 
-    def place(column, name):
-        return f"{ordinal(rank(means, column, name))} of {n}"
 
-    def value(column, name, heading=""):
-        return f"{heading}{mean_sd(means.loc[name, column])} ({place(column, name)})"
+#: the summary columns :func:`decision_table` reads
+_DECISION_COLUMNS = (
+    "recall@1",
+    "map@r",
+    "intra",
+    "intra_change",
+    "within_class_rank",
+    "centroid_dist_min",
+    "centroid_dist_mean",
+    "convergence_epoch",
+    "compaction_epoch",
+)
 
-    rows = {}
-    rows["fine-grained or open set"] = (
+
+def _place(means: pd.DataFrame, column: str, name: str) -> str:
+    """``"2nd of 7"``: ``name``'s :func:`rank` on ``column`` among the losses."""
+    return f"{ordinal(rank(means, column, name))} of {len(means)}"
+
+
+def _value(means: pd.DataFrame, column: str, name: str, heading: str = "") -> str:
+    """``"R@1 0.744 (1st of 7)"``: ``heading``, then ``name``'s mean on ``column`` and its :func:`_place`."""
+    return f"{heading}{mean_sd(means.loc[name, column])} ({_place(means, column, name)})"
+
+
+def _fine_grained_row(means: pd.DataFrame) -> tuple:
+    """The two pair losses that keep the most dimensions per class (highest within-class rank)."""
+    kept = [name for name in order(means, "within_class_rank") if name not in PROXY_LOSSES][:2]
+    return (
         join_labels(kept),
         "the most dimensions per class among the pair losses: within-class rank "
-        + ", ".join(value("within_class_rank", name, f"{label(name)} ") for name in kept),
+        + ", ".join(_value(means, "within_class_rank", name, f"{label(name)} ") for name in kept),
         "our data are coarse and closed: check on your own split (the paper names Triplet and SupCon)",
     )
-    rows["coarse classes, a good embedding fast"] = (
+
+
+def _fast_row(means: pd.DataFrame) -> tuple:
+    """The loss with the best R@1, how soon it gets there, and whether it also compacts first."""
+    best = order(means, "recall@1")[0]
+    return (
         label(best),
-        f"{value('recall@1', best, 'R@1 ')}, {value('map@r', best, 'MAP@R ')}, 90\u00a0% of its R@1 gain by epoch "
-        f"{mean_sd(means.loc[best, 'convergence_epoch'], significant=2)}",
-        f"compacting first is not retrieving best: {label(firsts[0])} compacts first and is "
-        f"{place('recall@1', firsts[0])} on R@1"
-        if len(firsts) == 1 and firsts[0] != best
-        else "it also compacts its classes first"
-        if firsts == [best]
-        else f"compaction speed does not separate {join_labels(firsts)}: they compact equally fast"
-        if firsts
-        else "no loss compacts its classes here",
+        f"{_value(means, 'recall@1', best, 'R@1 ')}, {_value(means, 'map@r', best, 'MAP@R ')}, 90\u00a0% of its R@1 "
+        f"gain by epoch {mean_sd(means.loc[best, 'convergence_epoch'], significant=2)}",
+        _compaction_watch(means, best),
     )
-    rows["closed set, classification-like"] = (
+
+
+def _compaction_watch(means: pd.DataFrame, best: str) -> str:
+    """Whether the loss that retrieves best (``best``) is also the one that compacts first (ties said)."""
+    firsts = first_to_compact(means)
+    if len(firsts) == 1 and firsts[0] != best:
+        return (
+            f"compacting first is not retrieving best: {label(firsts[0])} compacts first and is "
+            f"{_place(means, 'recall@1', firsts[0])} on R@1"
+        )
+    if firsts == [best]:
+        return "it also compacts its classes first"
+    if firsts:
+        return f"compaction speed does not separate {join_labels(firsts)}: they compact equally fast"
+    return "no loss compacts its classes here"
+
+
+def _closed_set_row(means: pd.DataFrame) -> tuple:
+    """The proxy losses by MAP@R, and whether a pair loss retrieves better still."""
+    proxies = [name for name in PROXY_LOSSES if name in means.index]
+    by_map = sorted(proxies, key=lambda name: rank(means, "map@r", name))
+    best = order(means, "recall@1")[0]
+    return (
         " or ".join(label(name) for name in by_map),
-        "MAP@R " + ", ".join(value("map@r", name, f"{label(name)} ") for name in by_map),
+        "MAP@R " + ", ".join(_value(means, "map@r", name, f"{label(name)} ") for name in by_map),
         "proxies learn at their own pace: compare proxy_grad_norm with head_grad_norm"
         + ("" if best in PROXY_LOSSES else f"; {label(best)} retrieves better still"),
     )
-    costly = rank(means, "map@r", compactor) > n // 2
-    rows["classes should collapse"] = (
+
+
+def _collapse_row(means: pd.DataFrame) -> tuple:
+    """The loss that compacts most (most negative ``intra_change``) and what that costs retrieval."""
+    compactor = order(means, "intra_change")[0]
+    costly = rank(means, "map@r", compactor) > len(means) // 2
+    return (
         label(compactor),
         f"the strongest compaction: intra falls by {mean_sd(-means.loc[compactor, 'intra_change'])}, to "
         f"{mean_sd(means.loc[compactor, 'intra'])}",
-        ("collapse costs retrieval here: " if costly else "retrieval: ") + value("map@r", compactor, "MAP@R "),
+        ("collapse costs retrieval here: " if costly else "retrieval: ") + _value(means, "map@r", compactor, "MAP@R "),
     )
-    rows["well-separated classes"] = (
+
+
+def _separated_row(means: pd.DataFrame) -> tuple:
+    """The loss whose two closest class means are farthest apart, against the one with the largest mean
+    distance."""
+    margin, far = order(means, "centroid_dist_min")[0], order(means, "centroid_dist_mean")[0]
+    n = len(means)
+    if far == margin:
+        watch = "its classes are also the farthest apart on average"
+    elif rank(means, "centroid_dist_min", far) > n - n // 2:
+        watch = (
+            f"uneven spacing: {label(far)} has the largest mean distance but is "
+            f"{_place(means, 'centroid_dist_min', far)} on the closest pair"
+        )
+    else:
+        watch = (
+            f"{label(far)} has the largest mean distance and is {_place(means, 'centroid_dist_min', far)} on "
+            "the closest pair"
+        )
+    return (
         label(margin),
-        "its two closest class means are the farthest apart: " + value("centroid_dist_min", margin),
-        "its classes are also the farthest apart on average"
-        if far == margin
-        else f"uneven spacing: {label(far)} has the largest mean distance but is {place('centroid_dist_min', far)} "
-        "on the closest pair"
-        if rank(means, "centroid_dist_min", far) > n - n // 2
-        else f"{label(far)} has the largest mean distance and is {place('centroid_dist_min', far)} on the closest pair",
+        "its two closest class means are the farthest apart: " + _value(means, "centroid_dist_min", margin),
+        watch,
     )
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["first choice", "the numbers", "watch"])
 
 
 def _trend(values: pd.Series) -> str:

@@ -1,4 +1,5 @@
-"""A study's ``report.md``: its main table in Markdown and its figures saved beside it.
+"""A study's ``report.md``: its main table in Markdown and its figures saved beside it (a grid study: one
+report per setting, and one ``report.md`` with a table per setting, :func:`write_grid_report`).
 
 The drawing is :mod:`vgteach.figures`'s; ``new_figure``, ``plot_history``, ``HISTORY_PANELS``,
 ``plot_curves`` and ``plot_tradeoff`` are importable from here too, where chapters import them.
@@ -123,6 +124,58 @@ def write_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_los
     ]
     for title, name in figures.items():
         lines += [f"## {title}", "", f"![{title}]({name})", ""]
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path
+
+
+def describe_setting(per_loss: dict) -> str:
+    """``"contrastive margin=0.5, triplet margin=0.1"``: one setting of a grid in words."""
+    return ", ".join(
+        f"{loss} " + " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items())
+        for loss, kwargs in per_loss.items()
+    )
+
+
+def write_grid_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_loss: pd.DataFrame, meta: dict):
+    """A grid study's reports: each setting's own (figures included) in ``runs/<setting>/``, and
+    ``report.md`` with one table per setting linking to them. Returns the path of ``report.md``."""
+    cfg, grid = meta["config"], meta["grid"]
+    lines = [
+        f"# vgteach grid study `{grid['name'] or 'custom'}`: {cfg['dataset']} ({cfg['backbone']} inputs), "
+        f"profile `{meta['profile']}`",
+        "",
+        f"{len(grid['settings'])} settings × {len(meta['losses'])} losses × seeds {meta['seeds']}; "
+        f"{cfg['epochs']} epochs. Wall time {meta['wall_time_s']:.1f} s. {meta['protocol']['description']}",
+        "",
+        "Every table: final metrics on the evaluation split (leave-one-out; mean ± std over seeds); every metric "
+        "is in `summary_by_loss.csv` (one row per setting and loss).",
+        "",
+    ]
+    for setting, per_loss in grid["settings"].items():
+        folder = out / "runs" / setting
+        rows = summary["setting"] == setting
+        words = describe_setting(per_loss)
+        setting_meta = {
+            **meta,
+            "losses": list(per_loss),
+            "protocol": {
+                **meta["protocol"],
+                "description": f"Setting `{setting}`: {words}. {meta['protocol']['description']}",
+            },
+        }
+        table = by_loss[by_loss["setting"] == setting].drop(columns="setting")
+        write_report(folder, history[history["setting"] == setting], summary[rows], table, setting_meta)
+        lines += [
+            f"## Setting `{setting}`",
+            "",
+            words,
+            "",
+            markdown_table(table),
+            "",
+            f"[curves, projections and gradient norms](runs/{setting}/report.md)",
+            "",
+        ]
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path

@@ -58,7 +58,7 @@ from . import distributed as dist
 from .config import TrainConfig, make_config
 from .grids import grid as named_grid
 from .grids import grid_losses, restrict
-from .report import markdown_table, write_report
+from .report import describe_setting, write_grid_report, write_report  # noqa: F401 - describe_setting: its old home
 from .sampler import MPerClassBatches
 from .trainer import TrainResult, embed, load_data, train
 
@@ -314,28 +314,12 @@ def run_study(
     data = load_data(base, progress)
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
-    if settings is None:
-        jobs = [(None, base.replace(loss=loss, seed=seed), out) for loss in losses for seed in seeds]
-    else:  # each setting is a study folder of its own: runs/<setting>/runs/<loss>-seed<s>
-        jobs = [
-            (setting, base.replace(loss=loss, seed=seed, loss_kwargs=kwargs), out / "runs" / setting)
-            for setting, per_loss in settings.items()
-            for loss, kwargs in per_loss.items()
-            for seed in seeds
-        ]
+    jobs = study_jobs(base, losses, seeds, settings, out)
     workers = study_workers(workers, len(jobs), device)
-    if workers == 1:
-        results = [run_one(config, folder, data, resume, progress) for _, config, folder in jobs]
-    else:
-        results = run_parallel([(config, folder) for _, config, folder in jobs], data, resume, progress, workers)
+    results = run_jobs(jobs, data, resume, progress, workers)
     if not dist.is_main_process():
         return pd.DataFrame()
-    histories, summaries = [list(column) for column in zip(*results)]
-    if settings is not None:
-        histories = [h.assign(setting=job[0]) for h, job in zip(histories, jobs)]
-        summaries = [{"setting": job[0], **row} for row, job in zip(summaries, jobs)]
-    history = pd.concat(histories, ignore_index=True)
-    summary = pd.DataFrame(summaries)
+    history, summary = collect_results(results, jobs, settings is not None)
     by_loss = aggregate(summary)
     atomic_write_csv(history, out / "history.csv")
     atomic_write_csv(summary, out / "summary.csv")
@@ -349,56 +333,35 @@ def run_study(
     return summary
 
 
-def describe_setting(per_loss: dict) -> str:
-    """``"contrastive margin=0.5, triplet margin=0.1"``: one setting of a grid in words."""
-    return ", ".join(
-        f"{loss} " + " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items())
+def study_jobs(base: TrainConfig, losses, seeds, settings: Optional[dict], out: Path) -> list:
+    """``(setting, config, folder)`` of every run: each loss and seed, and each setting of a grid (``settings``;
+    ``None`` without one), which is a study folder of its own (``runs/<setting>/runs/<loss>-seed<s>``)."""
+    if settings is None:
+        return [(None, base.replace(loss=loss, seed=seed), out) for loss in losses for seed in seeds]
+    return [
+        (setting, base.replace(loss=loss, seed=seed, loss_kwargs=kwargs), out / "runs" / setting)
+        for setting, per_loss in settings.items()
         for loss, kwargs in per_loss.items()
-    )
-
-
-def write_grid_report(out: Path, history: pd.DataFrame, summary: pd.DataFrame, by_loss: pd.DataFrame, meta: dict):
-    """A grid study's reports: each setting's own (figures included) in ``runs/<setting>/``, and
-    ``report.md`` with one table per setting linking to them. Returns the path of ``report.md``."""
-    cfg, grid = meta["config"], meta["grid"]
-    lines = [
-        f"# vgteach grid study `{grid['name'] or 'custom'}`: {cfg['dataset']} ({cfg['backbone']} inputs), "
-        f"profile `{meta['profile']}`",
-        "",
-        f"{len(grid['settings'])} settings × {len(meta['losses'])} losses × seeds {meta['seeds']}; "
-        f"{cfg['epochs']} epochs. Wall time {meta['wall_time_s']:.1f} s. {meta['protocol']['description']}",
-        "",
-        "Every table: final metrics on the evaluation split (leave-one-out; mean ± std over seeds); every metric "
-        "is in `summary_by_loss.csv` (one row per setting and loss).",
-        "",
+        for seed in seeds
     ]
-    for setting, per_loss in grid["settings"].items():
-        folder = out / "runs" / setting
-        rows = summary["setting"] == setting
-        words = describe_setting(per_loss)
-        setting_meta = {
-            **meta,
-            "losses": list(per_loss),
-            "protocol": {
-                **meta["protocol"],
-                "description": f"Setting `{setting}`: {words}. {meta['protocol']['description']}",
-            },
-        }
-        table = by_loss[by_loss["setting"] == setting].drop(columns="setting")
-        write_report(folder, history[history["setting"] == setting], summary[rows], table, setting_meta)
-        lines += [
-            f"## Setting `{setting}`",
-            "",
-            words,
-            "",
-            markdown_table(table),
-            "",
-            f"[curves, projections and gradient norms](runs/{setting}/report.md)",
-            "",
-        ]
-    path = out / "report.md"
-    atomic_write_text(path, "\n".join(lines))
-    return path
+
+
+def run_jobs(jobs: list, data, resume: bool, progress: bool, workers: int) -> list:
+    """The ``(history, summary row)`` of every job of :func:`study_jobs`, in their order: one after the other, or
+    ``workers`` at once (:func:`run_parallel`)."""
+    if workers == 1:
+        return [run_one(config, folder, data, resume, progress) for _, config, folder in jobs]
+    return run_parallel([(config, folder) for _, config, folder in jobs], data, resume, progress, workers)
+
+
+def collect_results(results: list, jobs: list, grid: bool) -> tuple:
+    """``(history, summary)``: the runs' histories in one table and their summary rows in another, each with a
+    ``setting`` column in a ``grid`` study."""
+    histories, summaries = [list(column) for column in zip(*results)]
+    if grid:
+        histories = [h.assign(setting=job[0]) for h, job in zip(histories, jobs)]
+        summaries = [{"setting": job[0], **row} for row, job in zip(summaries, jobs)]
+    return pd.concat(histories, ignore_index=True), pd.DataFrame(summaries)
 
 
 def study_metadata(

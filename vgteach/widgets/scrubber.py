@@ -178,18 +178,29 @@ def training_scrubber(
     epochs = pick_epochs(sorted(by_epoch), max_frames)
     coordinates, axes = project({epoch: by_epoch[epoch] for epoch in epochs})
     label_array = labels.cpu().numpy()
-    keep = np.arange(len(label_array))
-    if len(keep) > max_points:
-        keep = np.sort(np.random.default_rng(seed).choice(keep, size=max_points, replace=False))
+    keep = point_subset(len(label_array), max_points, seed)
     circle = by_epoch[epochs[-1]].shape[1] == 2
     limits = 1.15 if circle else 1.08 * max(float(np.abs(points[keep]).max()) for points in coordinates.values())
     prefix = f"{title}: " if title else ""
-
     frame_widgets = []
     for epoch in epochs:
         fig = draw_epoch(coordinates[epoch][keep], label_array[keep], epoch, limits, circle, prefix, class_names)
         caption = f"<b>epoch {epoch}</b>{history_caption(history, epoch)} · axes: {html.escape(axes)}"
         frame_widgets.append(widgets.HTML(frame_html(fig, caption, f"{prefix}embeddings at epoch {epoch}, {axes}")))
+    return epoch_player(frame_widgets, epochs, axes)
+
+
+def point_subset(n: int, max_points: int, seed: int) -> np.ndarray:
+    """The indices of the points drawn: all ``n``, or ``max_points`` of them drawn with ``seed``, in order."""
+    keep = np.arange(n)
+    if n > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, size=max_points, replace=False))
+    return keep
+
+
+def epoch_player(frame_widgets: list, epochs: list, axes: str) -> FrameExplorer:
+    """The frames of ``epochs`` behind an epoch slider and a play button, under a sentence on what they show
+    (``axes``: :func:`project`'s description of the plane)."""
     stack = frame_stack(frame_widgets)
     box, slider, play_link = player([f"epoch {epoch}" for epoch in epochs], "", interval_ms=600)
     links = [play_link, link_index(slider, "index", stack)]
