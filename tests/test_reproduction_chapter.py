@@ -1,7 +1,8 @@
-"""The reproduction chapter's table and sentences (vgteach.reproduction.table) and its prediction question
+"""The reproduction chapter's table and sentences (vgteach.reproduction.verdicts) and its prediction question
 (vgteach.labs.reproduction_chapter), on hand-made studies; then what the chapter and the book's intro say
 in words, checked on the committed reference studies."""
 
+import html
 import re
 from types import SimpleNamespace
 
@@ -11,8 +12,7 @@ import pytest
 from reproduction_tables import flipped, summary, with_values
 
 from vgteach.labs.reproduction_chapter import check_verdict_prediction
-from vgteach.reproduction import CLAIMS, VERDICTS, score_studies
-from vgteach.reproduction import table as verdicts
+from vgteach.reproduction import CLAIMS, VERDICTS, score_studies, verdicts
 from vgteach.training.speeds import compaction_epoch, intra_change
 
 GROUP = ["triplet", "supcon"], ["contrastive", "infonce"]
@@ -49,7 +49,7 @@ def test_the_html_table_names_every_claim_once_and_colours_every_verdict(made_up
     page = shown._repr_html_()
     table = shown.table_html()
     for sentence in {claim.sentence for claim in CLAIMS}:
-        quoted = f"“{verdicts.html.escape(sentence)}”"
+        quoted = f"“{html.escape(sentence)}”"
         assert table.count(quoted) == 1, sentence  # twins share one cell (rowspan)
     assert table.count("<tr>") == len(CLAIMS) + 1  # the header and one row per reading
     assert table.count('<td style="background-color:') == len(CLAIMS) * 3
