@@ -60,6 +60,7 @@ REWRITTEN_CHAPTERS: set[str] = {
     "choosing",
     "scaling",
     "diagnose",
+    "tradeoff",
     "reproduction",
 }
 # ==================================================================================================

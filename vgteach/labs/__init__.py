@@ -24,7 +24,7 @@ The package, in reading order:
 * :mod:`~vgteach.labs.lab1_losses`, :mod:`~vgteach.labs.lab2_diagnostics`, :mod:`~vgteach.labs.lab3_tradeoff`:
   the checks of each lab (Lab 1's loss checks also grade the loss chapters' "write the loss" exercises);
 * :mod:`~vgteach.labs.pair_chapters`, :mod:`~vgteach.labs.proxy_chapters`: the prediction and reasoning
-  exercises of the loss chapters.
+  exercises of the loss chapters; :mod:`~vgteach.labs.tradeoff_chapter`: those of the trade-off chapter.
 
 For courses (``vgteach lab student|instructor|grade``, see the instructors' guide):
 
@@ -69,6 +69,7 @@ from .proxy_chapters import (
     check_silent_angle,
     pushed_positives,
 )
+from .tradeoff_chapter import check_spearman_by_hand, check_transfer_prediction
 
 __all__ = [
     "CheckResult",
@@ -106,4 +107,6 @@ __all__ = [
     "check_pushed_positives",
     "ccl_gradient_parts",
     "check_pull_dominates",
+    "check_transfer_prediction",
+    "check_spearman_by_hand",
 ]

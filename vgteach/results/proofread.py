@@ -54,6 +54,7 @@ PROPER_NOUNS = frozenset(
         "Deng",
         "Musgrave",
         "Roy",
+        "Roth",
     }
 )
 #: plural nouns the book counts: ``"1 seeds"`` is always a slip
