@@ -217,6 +217,12 @@ def test_the_launch_button_opens_the_colab_edition():
     extension.open_colab_editions(None, "notebooks/triplet", "page.html", context, None)
     colab, binder = context["header_buttons"][0]["buttons"]
     assert colab["url"].endswith("/colab/triplet.ipynb") and binder["url"] == source
+    front = {
+        "page_source_suffix": ".md",
+        "header_buttons": [{"label": "launch-buttons", "buttons": []}, {"label": "download-buttons"}],
+    }
+    extension.open_colab_editions(None, "book/intro", "page.html", front, None)
+    assert front["header_buttons"] == [{"label": "download-buttons"}]  # the front page has no Colab edition
     assert (REPO / "colab" / "triplet.ipynb").exists()
     import yaml
 

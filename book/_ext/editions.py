@@ -4,6 +4,7 @@
    written by ``vgteach colab``), instead of the MyST source ``notebooks/<name>.ipynb``, whose roles and
    directives Colab cannot render. sphinx-book-theme builds the button's URL from the page's source path
    (``…/blob/<branch>/notebooks/<name>.ipynb``); this rewrites that path after the theme has added it.
+   A Markdown page that runs code (the front page, ``book/intro.md``) gets no launch menu.
 2. The build says it is a build: it sets ``VGTEACH_BOOK_BUILD=1`` in its environment, which the kernels
    that execute the chapters inherit, so ``vgteach.results.glue`` hands values to myst-nb (the prose's
    ``{glue:md}`` roles show them) instead of displaying them as it does on Colab or in Jupyter.
@@ -33,6 +34,12 @@ def _launch_buttons(buttons):
 
 
 def open_colab_editions(app, pagename, templatename, context, doctree):
+    if context.get("page_source_suffix", ".ipynb") != ".ipynb":
+        # a Markdown page that runs code (the front page glues its numbers) has no Colab edition and no
+        # notebook to launch: drop the launch menu rather than offer a link Colab cannot open
+        buttons = context.get("header_buttons", [])
+        context["header_buttons"] = [button for button in buttons if button.get("label") != "launch-buttons"]
+        return
     for button in _launch_buttons(context.get("header_buttons", [])):
         if button.get("text") == "Colab" and "url" in button:
             button["url"] = colab_edition_url(button["url"])
