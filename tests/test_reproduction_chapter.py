@@ -102,7 +102,7 @@ def test_the_tally_and_the_consensus(made_up):
     npair = [(claim.sentence, claim.column) for claim in CLAIMS if claim.low is None]
     assert verdicts.consensus_text(mirrored) == (
         f"Reproduced on every study: {verdicts.claim_names(npair, mirrored)}. "
-        f"{n - len(npair)} of the {n} readings are reproduced on none."
+        f"{n - len(npair)} of the {n} readings are reproduced on no study."
     )
     nothing = mirrored[~mirrored["measurement"].str.startswith("centroid_dist")]
     assert verdicts.consensus_text(nothing) == "No reading is reproduced on any study."

@@ -40,7 +40,7 @@ def claim_names(keys, scored: pd.DataFrame) -> str:
 
 def consensus_text(scored: pd.DataFrame) -> str:
     """Which readings every scored study reproduces, and how many no study reproduces, in one or two
-    sentences (``"Reproduced on every study: “…” (…). 9 of the 15 readings are reproduced on none."``)."""
+    sentences (``"Reproduced on every study: “…” (…). 9 of the 15 readings are reproduced on no study."``)."""
     grid = verdict_grid(scored)
     studies = studies_of(scored)
     everywhere = claims_with(scored, "reproduced")
@@ -52,7 +52,7 @@ def consensus_text(scored: pd.DataFrame) -> str:
     )
     if nowhere == len(grid):
         return "No reading is reproduced on any study."
-    return f"{first} {nowhere} of the {len(grid)} readings are reproduced on none." if nowhere else first
+    return f"{first} {nowhere} of the {len(grid)} readings are reproduced on no study." if nowhere else first
 
 
 def flip_settings(text: str) -> tuple:
