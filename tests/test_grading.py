@@ -98,6 +98,26 @@ def test_hidden_tests_draw_batches_the_student_never_saw():
     assert len(seen) == len(visible) and not any(torch.equal(a, b) for a, b in zip(seen, visible))
 
 
+def test_the_sandbox_names_the_first_cell_that_raised(tmp_path):
+    """papermill's error names the LAST cell that raised (often a NameError that only follows from the first);
+    the status names the first, and a cell stopped at its time limit as such."""
+    from vgteach.labs.sandbox import first_error
+
+    def cell(kind, *errors):
+        outputs = [{"output_type": "error", "ename": name, "evalue": "", "traceback": []} for name in errors]
+        return {"cell_type": kind, "metadata": {}, "source": "", **({"outputs": outputs} if kind == "code" else {})}
+
+    executed = tmp_path / "executed.ipynb"
+    write = lambda cells: executed.write_text(json.dumps({"cells": cells}))
+    write([cell("markdown"), cell("code"), cell("code", "KeyboardInterrupt"), cell("code", "NameError")])
+    assert first_error(executed) == "cell 2 ran past its time limit"
+    write([cell("code", "ZeroDivisionError"), cell("code", "NameError")])
+    assert first_error(executed) == "cell 0 raised ZeroDivisionError"
+    write([cell("code")])
+    assert first_error(executed) == ""
+    assert first_error(tmp_path / "missing.ipynb") == ""
+
+
 def test_which_lab_and_what_a_submission_defines():
     notebook = read_submission(STUDENT)
     assert which_lab(notebook).name == "lab1_losses"

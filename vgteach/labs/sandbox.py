@@ -60,6 +60,22 @@ def kill_children() -> None:
                     continue
 
 
+def first_error(executed: Path) -> str:
+    """``"cell 5 raised KeyboardInterrupt"``: the FIRST cell of the executed notebook that raised (papermill's
+    own error names the last one, often a NameError that only follows from the first), or ``""``."""
+    try:
+        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    for index, cell in enumerate(cells):  # numbered as grade.cell_errors numbers them in the feedback
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                name = output.get("ename", "an error")
+                timed_out = name == "KeyboardInterrupt"  # papermill interrupts a cell at its time limit
+                return f"cell {index} " + ("ran past its time limit" if timed_out else f"raised {name}")
+    return ""
+
+
 def run(args) -> dict:
     import papermill
 
@@ -84,7 +100,7 @@ def run(args) -> dict:
         kill_children()
         return {"status": "time limit", "detail": f"the notebook ran past {args.total_timeout} s"}
     except papermill.PapermillExecutionError as error:  # cells that raised: the notebook still ran to the end
-        return {"status": "finished", "detail": f"a cell raised {error.ename}"}
+        return {"status": "finished", "detail": first_error(Path(args.output)) or f"a cell raised {error.ename}"}
     except Exception as error:  # noqa: BLE001 — the kernel died, could not start, …: report, never crash
         kill_children()
         first_line = (str(error).strip().splitlines() or [""])[0]
