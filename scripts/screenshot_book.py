@@ -33,19 +33,25 @@ WIDTH = 1280
 
 
 def capture(session, path: Path, part_height: int) -> list[Path]:
-    """Screenshots of the loaded page, top to bottom, in parts of at most ``part_height`` pixels."""
+    """Screenshots of the loaded page, top to bottom, in parts of at most ``part_height`` pixels.
+
+    Each part is the viewport itself, made ``part_height`` tall (``Emulation.setDeviceMetricsOverride``) and
+    scrolled to the part: capturing beyond a smaller viewport made Chromium lay some pages out again, shifted
+    about 250 px to the left."""
     height = int(session.execute_script("return document.documentElement.scrollHeight"))
     parts = max(1, -(-height // part_height))
     saved = []
     for index in range(parts):
         top = index * part_height
-        clip = {"x": 0, "y": top, "width": WIDTH, "height": min(part_height, height - top), "scale": 1}
-        shot = session.execute_cdp_cmd(
-            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
-        )
+        tall = min(part_height, height - top)
+        metrics = {"width": WIDTH, "height": tall, "deviceScaleFactor": 1, "mobile": False}
+        session.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        session.execute_script("window.scrollTo(0, arguments[0])", top)
+        shot = session.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
         target = path if parts == 1 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
         target.write_bytes(base64.b64decode(shot["data"]))
         saved.append(target)
+    session.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     return saved
 
 
