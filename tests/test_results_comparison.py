@@ -197,7 +197,7 @@ def test_never_text_and_always_active():
 
 def test_tally_text_counts_every_claim():
     scores = pd.DataFrame({"verdict": ["mixed", "mixed", "reproduced"]})
-    assert comparison.tally_text(scores) == "3 claims: 2 mixed and 1 reproduced"
+    assert comparison.tally_text(scores) == "3 readings: 2 mixed and 1 reproduced"
     with pytest.raises(TypeError):
         comparison.tally_text(pd.DataFrame({"x": [1]}))
 

@@ -304,9 +304,10 @@ def region_text(summary: pd.DataFrame, x: str = "compaction_epoch", y: str = "in
 
 
 def tally_text(scores: pd.DataFrame) -> str:
-    """``"15 claims: 5 reproduced, 3 mixed and 7 inconclusive"`` from :func:`vgteach.reproduction.score_claims`."""
+    """``"15 readings: 5 reproduced, 3 mixed and 7 inconclusive"`` from :func:`vgteach.reproduction.score_claims`
+    (one reading per scored measurement: some sentences of the paper are read on two)."""
     if not isinstance(scores, pd.DataFrame) or "verdict" not in scores.columns:
         raise TypeError("scores must be the DataFrame of vgteach.reproduction.score_claims")
     counts = [f"{count} {verdict}" for verdict, count in scores["verdict"].value_counts().items()]
     listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
-    return f"{len(scores)} claims: {listed}"
+    return f"{len(scores)} readings: {listed}"
