@@ -221,7 +221,9 @@ def test_pushed_text_and_robustness_view():
     view = sweeps.robustness_view(table)
     assert list(view.columns) == ["claim", "measure", "low", "default", "high", "holds"]
     assert list(view["holds"]) == ["robust", "flips at low and high"]
-    assert list(view["measure"]) == ["intra-class variance", "Δ intra / inter"]
+    assert list(view["measure"]) == ["final intra", "change of intra/inter"]  # the reproduction table's names
+    kinds = sweeps.robustness_view(table.assign(**{"reading kind": ["absolute", "relative"]}))["measure"]
+    assert list(kinds) == ["final intra (absolute)", "change of intra/inter (relative)"]
     assert sweeps.robust_count(table) == (1, 2)
 
 

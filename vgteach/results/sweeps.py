@@ -22,24 +22,14 @@ import numpy as np
 import pandas as pd
 
 from ..figures.studies import tau_of
-from ..figures.style import measure_label
 from ..losses import LOSS_NAMES
 from ..reproduction import SETTINGS
+from ..reproduction.verdicts import VERDICT_COLORS, measured_as
 from .prose import mean_sd
 from .tradeoff import _check, _numbers, label
 
 #: the two losses of the InfoNCE experiment: one temperature, one denominator apart
 SWEEP_LOSSES = ("infonce", "supcon")
-#: names of the measures :func:`~vgteach.figures.measure_label` does not name
-MEASURE_NAMES = {"ratio_change": "Δ intra / inter", "centroid_dist_mean": "mean distance between class means"}
-#: the colour of each verdict in :func:`robustness_view` (a light background; the text says it too)
-VERDICT_COLOURS = {
-    "reproduced": "#d9f0d3",
-    "mixed": "#fff3c4",
-    "not reproduced": "#f8d4d4",
-    "inconclusive": "#e8e8e8",
-    "no difference": "#e8e8e8",
-}
 
 
 # ------------------------------------------------------------------------- the InfoNCE experiment, part 1
@@ -172,7 +162,11 @@ def robustness_view(table: pd.DataFrame) -> pd.DataFrame:
     view = pd.DataFrame(
         {
             "claim": table["claim"],
-            "measure": table["measurement"].str.split(":").str[0].map(_measure),
+            # named as the reproduction chapter's verdict table names them, so the rows can be matched
+            "measure": [
+                measured_as(column, kind)
+                for column, kind in zip(table["measurement"].str.split(":").str[0], _reading_kinds(table))
+            ],
             **{setting: table[setting] for setting in settings},
             "holds": [_holds(row, settings) for _, row in table.iterrows()],
         }
@@ -180,8 +174,11 @@ def robustness_view(table: pd.DataFrame) -> pd.DataFrame:
     return view
 
 
-def _measure(column: str) -> str:
-    return MEASURE_NAMES.get(column, measure_label(column))
+def _reading_kinds(table: pd.DataFrame) -> list:
+    """Each row's reading of "compact" (``absolute``/``relative``, or ``""``), where the table has them."""
+    if "reading kind" not in table.columns:
+        return [""] * len(table)
+    return [kind if isinstance(kind, str) else "" for kind in table["reading kind"]]
 
 
 def _holds(row, settings) -> str:
@@ -196,7 +193,7 @@ def styled_verdicts(view: pd.DataFrame):
     """:func:`robustness_view` (or any table of verdicts) with each verdict cell on its colour."""
 
     def colour(value):
-        shade = VERDICT_COLOURS.get(value)
+        shade = VERDICT_COLORS.get(value)
         return f"background-color: {shade}" if shade else ""
 
     columns = [column for column in view.columns if column in SETTINGS or column == "verdict"]
