@@ -239,19 +239,21 @@ def toy_history(loss_scale: float, epochs: int = 4, seed: int = 0) -> pd.DataFra
 def test_dashboard_frames_all_then_one_per_loss():
     dashboard = greediness_dashboard({"contrastive": toy_history(1.0), "triplet": toy_history(2.0)})
     toggle = dashboard.controls["highlight"]
-    assert list(toggle.options) == ["all", "contrastive", "triplet"]
+    assert [value for _, value in toggle.options] == ["all", "contrastive", "triplet"]
+    assert [label for label, _ in toggle.options] == ["all", "Contrastive", "Triplet"]  # the book's names
     assert len(dashboard.frames) == 3
     assert linked(dashboard.links, toggle, "index", dashboard.children[2], "selected_index")
     all_caption = caption(dashboard.frames[0])
-    assert "contrastive" in all_caption and "triplet" in all_caption
-    assert "contrastive" not in caption(dashboard.frames[2])
+    assert "<b>Contrastive</b>" in all_caption and "<b>Triplet</b>" in all_caption  # the book's names
+    assert "Contrastive" not in caption(dashboard.frames[2])
 
 
 def test_dashboard_accepts_a_loss_name_column_next_to_loss_values():
     history = pd.concat(
         [toy_history(1.0).assign(loss_name="triplet", loss=0.3), toy_history(2.0).assign(loss_name="ccl", loss=0.2)]
     )
-    assert list(greediness_dashboard(history).controls["highlight"].options) == ["all", "triplet", "ccl"]
+    options = greediness_dashboard(history).controls["highlight"].options
+    assert [value for _, value in options] == ["all", "triplet", "ccl"]
 
 
 def test_dashboard_long_format_averages_seeds():
@@ -263,8 +265,8 @@ def test_dashboard_long_format_averages_seeds():
         ]
     )
     dashboard = greediness_dashboard(history)
-    assert list(dashboard.controls["highlight"].options) == ["all", "supcon", "npair"]
-    row = re.search(r"<b>supcon</b></td>(.*?)</tr>", caption(dashboard.frames[1])).group(1)
+    assert [value for _, value in dashboard.controls["highlight"].options] == ["all", "supcon", "npair"]
+    row = re.search(r"<b>SupCon</b></td>(.*?)</tr>", caption(dashboard.frames[1])).group(1)
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert cells[0] == "4" and float(cells[3]) == pytest.approx(0.3)  # epoch, then the mean Gini
 
@@ -321,7 +323,7 @@ def test_dashboard_highlight_shows_that_loss_first():
     toggle, stack = dashboard.controls["highlight"], dashboard.children[2]
     assert toggle.value == "triplet" and toggle.index == 2
     assert stack.selected_index == 2  # the static page opens on the same frame
-    assert "<b>triplet</b>" in caption(dashboard.frames[2])
+    assert "<b>Triplet</b>" in caption(dashboard.frames[2])
     with pytest.raises(ValueError, match="highlight 'npair'"):
         greediness_dashboard({"triplet": toy_history(1.0)}, highlight="npair")
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..figures import FIGURE_WIDTH, TITLE_SIZE, frame_figure, loss_color, plot_curve, readable
+from ..figures import FIGURE_WIDTH, TITLE_SIZE, frame_figure, loss_color, loss_label, plot_curve, readable
 from ..figures.labels import loss_legend
 from ._frames import FrameExplorer, frame_html, frame_stack, intro, link_index, widgets
 
@@ -129,7 +129,7 @@ def final_values_table(tidy: Mapping[str, pd.DataFrame], metrics: Sequence[tuple
         history = tidy[name]
         last_epoch = int(history["epoch"].iloc[-1])
         cells = "".join(f"<td>{last_measured(history, column, last_epoch)}</td>" for column, _ in metrics)
-        body += f"<tr><td><b>{html.escape(name)}</b></td><td>{last_epoch}</td>{cells}</tr>"
+        body += f"<tr><td><b>{html.escape(loss_label(name))}</b></td><td>{last_epoch}</td>{cells}</tr>"
     return (
         f'<table class="vgteach-table" style="font-size:{TABLE_FONT}"><thead><tr><th>loss</th><th>epoch</th>'
         f"{header}</tr></thead><tbody>{body}</tbody></table>"
@@ -172,16 +172,19 @@ def greediness_dashboard(
         fig = draw_dashboard(tidy, metrics, highlight)
         caption = (
             "Final epoch, "
-            + ("all losses" if highlight == ALL else html.escape(highlight))
+            + ("all losses" if highlight == ALL else html.escape(loss_label(highlight)))
             + ":"
             + final_values_table(tidy, metrics, highlight)
         )
         alt = f"per-epoch {', '.join(label for _, label in metrics)} of " + (
-            "all losses" if highlight == ALL else f"{highlight} against the other losses"
+            "all losses" if highlight == ALL else f"{loss_label(highlight)} against the other losses"
         )
         frame_widgets.append(widgets.HTML(frame_html(fig, caption, alt)))
-    toggle = widgets.ToggleButtons(
-        options=options, index=first, description="highlight", style={"button_width": "auto"}
+    toggle = widgets.ToggleButtons(  # labelled as the book names the losses, valued by their code names
+        options=[(name if name == ALL else loss_label(name), name) for name in options],
+        index=first,
+        description="highlight",
+        style={"button_width": "auto"},
     )
     stack = frame_stack(frame_widgets, selected_index=first)
     links = [link_index(toggle, "index", stack)]
