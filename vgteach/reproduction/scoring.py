@@ -186,10 +186,11 @@ def effect_size(finite, share, shares, group, high) -> tuple:
     effect = np.inf * np.sign(c) if abs(c) > 1e-12 else g
     shown = {np.inf: "+∞", -np.inf: "−∞"}.get(effect, f"{effect:.3g}")
     more = "higher" if c >= 0 else "lower"
+    # said in words a reader can follow: the epochs' own std is beside the point once a side has +∞ runs
     text = (
-        f"effect {shown} vs 2× pooled std {'∞' if infinite_noise else f'{noise:.3g}'}: a run that {NEVER} counts "
-        f"as +∞, so the share of such runs decides — {abs(c):.2g} {more} per seed on the {', '.join(high)} side, "
-        f"against twice its pooled seed std, {2 * np.sqrt(variance):.2g}"
+        f"effect {shown}: a run that {NEVER} counts as +∞, so the share of such runs decides, not the epochs. "
+        f"That share is {abs(c):.2g} {more} per seed on the {', '.join(high)} side, and it varies between seeds "
+        f"by {2 * np.sqrt(variance):.2g} (twice its pooled seed std)"
     )
     return {"effect": effect, "noise": noise}, text, bool(c > 2 * np.sqrt(variance) + 1e-12)
 
