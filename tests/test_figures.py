@@ -734,6 +734,14 @@ def test_protocol_slopes_join_each_loss_across_the_protocols():
         np.testing.assert_allclose(line.get_ydata(), expected)
     named = boxes(fig, "end-label")
     assert len(named) == 7 and overlapping(named) == []
+    # every name starts right of every line's last point (the dodge must not put a point under a name)
+    loss_lines = [line for line in ax.lines if line.get_gid() in figures.LOSS_LABELS]
+    rightmost = max(
+        np.asarray(line.get_xdata(), float)[np.isfinite(np.asarray(line.get_ydata(), float))].max()
+        for line in loss_lines
+    )
+    labels = [text for text in ax.texts if text.get_gid() == "end-label"]
+    assert labels and all(text.xy[0] >= rightmost - 1e-12 for text in labels)
     with pytest.raises(ValueError, match="non-empty"):
         figures.protocol_slopes({})
 

@@ -216,7 +216,10 @@ def protocol_slopes(
         fontsize=TITLE_SIZE,
     )
     readable(ax)
-    end_labels(ax, ends)
+    # every name starts right of the rightmost point: the dodge puts other losses' last points to the right of
+    # a line's own, where a name written beside its own point would cover them
+    right = max((end[1] for end in ends), default=0.0)
+    end_labels(ax, [(text, right, y, colour) for text, _, y, colour in ends])
     return ax.figure
 
 
