@@ -143,7 +143,13 @@ def styled(table: pd.DataFrame, highlight: Optional[str]):
         table.style.apply(emphasise, axis=1)
         .format(precision=3)
         .format_index(lambda name: results.LOSS_LABELS.get(name, name), axis=0)
-        .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap"), ("padding", "0.1em 0.45em")]}])
+        .set_table_styles(
+            [
+                {"selector": "td", "props": [("white-space", "nowrap"), ("padding", "0.1em 0.45em")]},
+                # headings wrap, so they need the same room: 'MAP@R' and 'intra' read as one heading without it
+                {"selector": "th", "props": [("padding", "0.1em 0.45em")]},
+            ]
+        )
         .hide(axis="index", names=True)
     )
 
