@@ -524,7 +524,7 @@ def test_reference_view_highlights_the_loss_in_table_and_dashboard():
     assert "font-weight: bold" in styled(view.table, "supcon").to_html()
     assert "font-weight: bold" not in styled(view.table, None).to_html()
     css = re.sub(r"\s+", " ", styled(view.table, None).to_html())
-    assert re.search(r"th \{ padding: 0.1em 0.45em", css), "headings need room, or neighbours read as one"
+    assert re.search(r"th.col_heading \{ padding: 0.1em 0.45em", css), "headings need room, or neighbours read as one"
     with pytest.raises(ValueError, match="not a loss of the reference study"):
         reference_view(highlight="tripplet")
 

@@ -147,7 +147,7 @@ def styled(table: pd.DataFrame, highlight: Optional[str]):
             [
                 {"selector": "td", "props": [("white-space", "nowrap"), ("padding", "0.1em 0.45em")]},
                 # headings wrap, so they need the same room: 'MAP@R' and 'intra' read as one heading without it
-                {"selector": "th", "props": [("padding", "0.1em 0.45em")]},
+                {"selector": "th.col_heading", "props": [("padding", "0.1em 0.45em")]},
             ]
         )
         .hide(axis="index", names=True)
