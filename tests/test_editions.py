@@ -80,8 +80,8 @@ def test_directives_become_headed_sections_quotes_and_details(book):
         "```{note}\nA note.\n```\n\n```python\n{doc}`not a role in code`\n```\n\n(a-label)=\n### Later\n"
     )
     out = to_markdown(text, ctx)
-    assert "### Exercise 1: First\n\nDo $a^2$." in out
-    assert "### Solution to Exercise 1" in out
+    assert "### Exercise: First\n\nDo $a^2$." in out  # unnumbered: the book numbers exercises book-wide
+    assert "### Solution" in out and not re.search(r"Exercise \d", out)
     assert "> **Key points**\n>\n> - one\n> - two" in out
     assert "<details>\n<summary>All the numbers</summary>\n\nHidden text.\n\n</details>" in out
     assert "> **Note**\n>\n> A note." in out
@@ -98,9 +98,9 @@ def test_roles_become_links_text_and_maths(book):
     assert role_text(ctx, "{ref}`contrastive-reference`").endswith(
         f"({BOOK_URL}notebooks/contrastive.html#contrastive-reference)"
     )
-    assert "Exercise 1" in role_text(ctx, "{ref}`lab1-distances`") and "lab1_losses.html#lab1-distances" in role_text(
+    assert "exercise “Squared distances”" in role_text(
         ctx, "{ref}`lab1-distances`"
-    )
+    ) and "lab1_losses.html#lab1-distances" in role_text(ctx, "{ref}`lab1-distances`")
     assert role_text(ctx, "{term}`active ratio`") == f"[active ratio]({BOOK_URL}book/glossary.html#term-active-ratio)"
     assert role_text(ctx, "{cite:t}`zeng2026variance`") == f"[Zeng et al. (2026)]({BOOK_URL}book/bibliography.html)"
     assert (
@@ -306,8 +306,8 @@ def test_the_instructor_edition_has_solutions_rubric_and_hidden_tests(name, book
     notebook = instructor_notebook(REPO / "notebooks" / f"{name}.ipynb", book)
     rubrics = [cell for cell in notebook["cells"] if "rubric" in tags(cell)]
     assert len(rubrics) == len(lab.exercises)
-    for number, (cell, exercise) in enumerate(zip(rubrics, lab.exercises), start=1):
-        assert source(cell).startswith(f"**Rubric — Exercise {number} (")
+    for cell, exercise in zip(rubrics, lab.exercises):
+        assert source(cell).startswith(f"**Rubric — “{exercise.title}” (")
     hidden = [source(cell) for cell in notebook["cells"] if "hidden-test" in tags(cell)]
     assert len(hidden) == sum(1 for exercise in lab.exercises if exercise.tests)
     assert all("hidden_test(" in code and "solution_" in code for code in hidden)

@@ -102,7 +102,7 @@ class Book:
                 for option in lines[index + 1 : index + 6]:
                     label = LABEL_OPTION.match(option)
                     if label:
-                        title = exercise["title"].strip() or f"Exercise {exercises}"
+                        title = exercise["title"].strip() or label["label"]
                         self.targets[label["label"]] = Target(docname, label["label"], title, "exercise", exercises)
                         break
         self.titles.setdefault(docname, docname.rsplit("/", 1)[-1])

@@ -78,7 +78,8 @@ def student_notebook(source: Path, book: Book) -> dict:
             docname,
             "Student edition",
             notebook["cells"],
-            " Write your answers in the cells after each exercise; `hint(n)` shows a hint for Exercise n, "
+            " Write your answers in the cells after each exercise; `hint(n)` shows a hint for this lab's n-th "
+            "exercise, "
             'and the checks say "not written yet" until you do.',
         ),
     )
@@ -88,7 +89,7 @@ def student_notebook(source: Path, book: Book) -> dict:
 
 def rubric_text(lab: Lab, number: int, exercise: Exercise) -> str:
     """The rubric of one exercise, for the instructor edition (Markdown)."""
-    lines = [f"**Rubric — Exercise {number} ({_points(exercise.points)}, {exercise.minutes} minutes).**"]
+    lines = [f"**Rubric — “{exercise.title}” ({_points(exercise.points)}, {exercise.minutes} minutes).**"]
     for test in exercise.tests:
         lines.append(f"- {_points(test.points)}: `{test.description}` passes on fresh batches (`vgteach lab grade`).")
     if exercise.forbidden:

@@ -143,7 +143,8 @@ def _directive(name: str, argument: str, body: list, context: Context) -> list:
     if name == "exercise":
         context.exercises_seen += 1
         title = inline(argument, context)
-        heading = f"Exercise {context.exercises_seen}: {title}" if title else f"Exercise {context.exercises_seen}"
+        # no number: the book numbers exercises across all its pages, a copy could only number its own
+        heading = f"Exercise: {title}" if title else "Exercise"
         return ["", context.exercise_heading(heading), "", *converted, ""]
     if name == "solution-start":
         return ["", context.exercise_heading(_solution_title(argument, context)), ""]
@@ -184,8 +185,8 @@ def exercise_labels(text: str) -> list:
 
 
 def _solution_title(label: str, context: Context) -> str:
-    number = context.exercise_numbers.get(label.strip())
-    return f"Solution to Exercise {number}" if number else "Solution"
+    target = context.book.targets.get(label.strip())
+    return f"Solution: {target.title}" if target is not None and target.kind == "exercise" else "Solution"
 
 
 def _quote(title: str, lines: list) -> list:
@@ -221,9 +222,7 @@ def role(name: str, content: str, context: Context) -> str:
     if name in ("ref", "numref"):
         found, url = book.resolve_ref(target)
         if not text:
-            text = (
-                f"Exercise {found.number} ({found.title})" if found.kind == "exercise" and found.number else found.title
-            )
+            text = f"exercise “{found.title}”" if found.kind == "exercise" else found.title
             if found.docname != context.docname:
                 text += f", in “{book.titles[found.docname]}”"
         return f"[{text}]({url})"
